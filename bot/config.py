@@ -1,0 +1,207 @@
+"""Typed settings read from the environment (and `.env`), failing fast on bad values.
+
+Every setting is one environment variable; `.env.example` lists them all. A missing or
+malformed value raises `ConfigError`, which names the variable and never the secret.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlparse
+
+from bot.imaging.pricing import DEFAULT_PRICES, ModelPrice
+
+log = logging.getLogger(__name__)
+
+LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; `str()` is one line naming the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+class Secret:
+    """A string that never shows itself in `repr`, `str`, f-strings or logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        """The real value, for the one place that needs it (a client constructor)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment."""
+
+    discord_token: Secret | None
+    openai_api_key: Secret
+    openai_base_url: str | None = None
+    chat_model: str = "gpt-5.4-mini"
+    image_model: str = "gpt-image-2"
+    moderation_model: str = "omni-moderation-latest"
+    database_url: str = "sqlite+aiosqlite:///data/picasso.db"
+    dev_guild_id: int | None = None
+    log_level: str = "INFO"
+    discord_api_base_url: str | None = None
+    image_timeout: float = 300.0
+    chat_timeout: float = 30.0
+    image_retries: int = 1
+    image_concurrency: int = 4
+    partial_images: int = 2
+    prices: Mapping[str, ModelPrice] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    def __post_init__(self) -> None:
+        # Guard against a plain str sneaking into a secret field (it would print).
+        for name in ("discord_token", "openai_api_key"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Secret):
+                raise TypeError(f"{name} must be a Secret")
+
+
+def _required(env: Mapping[str, str], name: str) -> Secret:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(name, "is required but empty or unset (see .env.example)")
+    if any(ch.isspace() for ch in value):
+        raise ConfigError(name, "must not contain spaces")
+    return Secret(value)
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    value = _optional(env, name)
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(name, "must be an http(s) URL such as https://host/v1")
+    return value.rstrip("/")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a number between {low:g} and {high:g}") from None
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be between {low:g} and {high:g}")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(name, f"must be a whole number between {low} and {high}")
+    return int(raw)
+
+
+def _snowflake(env: Mapping[str, str], name: str) -> int | None:
+    raw = _optional(env, name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ConfigError(name, "must be a Discord id (digits only)")
+    return int(raw)
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    raw = _optional(env, "DATABASE_URL")
+    if raw is None:
+        return Settings.database_url
+    # Accept the URLs hosting providers hand out and pick the async drivers.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+asyncpg://" + raw[len(prefix) :]
+    if raw.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + raw[len("sqlite:///") :]
+    if raw.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return raw
+    raise ConfigError("DATABASE_URL", "must be a sqlite:/// or postgresql:// URL")
+
+
+def _prices(env: Mapping[str, str]) -> dict[str, ModelPrice]:
+    prices = dict(DEFAULT_PRICES)
+    raw = _optional(env, "IMAGE_PRICES")
+    if raw is None:
+        return prices
+    try:
+        table = json.loads(raw)
+        for model, rates in table.items():
+            prices[str(model)] = ModelPrice(**{k: float(v) for k, v in rates.items()})
+    except (ValueError, TypeError, AttributeError):
+        raise ConfigError(
+            "IMAGE_PRICES",
+            'must be JSON like {"model": {"text_in": 5, "image_in": 8, "image_out": 32}}',
+        ) from None
+    return prices
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, dotenv: Path | None = None, need_discord: bool = True
+) -> Settings:
+    """Read settings from `env` (default: the process environment after loading `.env`).
+
+    `need_discord=False` is for commands that never talk to Discord (`imagine`).
+    """
+    if env is None:
+        from dotenv import load_dotenv
+
+        load_dotenv(dotenv or Path(".env"), override=False)
+        env = os.environ
+    level = (_optional(env, "LOG_LEVEL") or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
+    return Settings(
+        discord_token=_required(env, "DISCORD_TOKEN") if need_discord else None,
+        openai_api_key=_required(env, "OPENAI_API_KEY"),
+        openai_base_url=_url(env, "OPENAI_BASE_URL"),
+        chat_model=_optional(env, "CHAT_MODEL") or Settings.chat_model,
+        image_model=_optional(env, "IMAGE_MODEL") or Settings.image_model,
+        moderation_model=_optional(env, "MODERATION_MODEL") or Settings.moderation_model,
+        database_url=_database_url(env),
+        dev_guild_id=_snowflake(env, "DEV_GUILD_ID"),
+        log_level=level,
+        discord_api_base_url=_url(env, "DISCORD_API_BASE_URL"),
+        image_timeout=_number(env, "IMAGE_TIMEOUT", Settings.image_timeout, low=5, high=1800),
+        chat_timeout=_number(env, "CHAT_TIMEOUT", Settings.chat_timeout, low=1, high=600),
+        image_retries=_integer(env, "IMAGE_RETRIES", Settings.image_retries, low=0, high=5),
+        image_concurrency=_integer(
+            env, "IMAGE_CONCURRENCY", Settings.image_concurrency, low=1, high=64
+        ),
+        partial_images=_integer(env, "PARTIAL_IMAGES", Settings.partial_images, low=0, high=3),
+        prices=_prices(env),
+    )

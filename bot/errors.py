@@ -1,0 +1,59 @@
+"""Domain errors that carry the one sentence a user reads.
+
+Code below `cogs/` raises these; `cogs/errors.py` is the one place that shows them.
+The text never contains secrets or provider internals: those go to the log.
+"""
+
+from __future__ import annotations
+
+
+class PicassoError(Exception):
+    """Base class: `user_message` is safe to show in Discord as it is."""
+
+    user_message = "Something went wrong while making your picture — please try again."
+
+    def __init__(self, user_message: str | None = None, *, detail: str = "") -> None:
+        if user_message is not None:
+            self.user_message = user_message
+        super().__init__(detail or self.user_message)
+
+
+class SafetyRejected(PicassoError):
+    """The provider's safety system refused the prompt or the picture."""
+
+    user_message = "Your request was rejected by the safety system — try rephrasing it."
+
+
+class ProviderBusy(PicassoError):
+    """Rate limited or out of quota at the provider."""
+
+    def __init__(self, retry_after: float | None, *, detail: str = "") -> None:
+        self.retry_after = retry_after
+        wait = max(1, round(retry_after)) if retry_after else 30
+        super().__init__(
+            f"The image service is busy right now — try again in {wait} s.", detail=detail
+        )
+
+
+class ProviderTimeout(PicassoError):
+    """The provider did not answer in time."""
+
+    user_message = "The image service took too long to answer — please try again in a minute."
+
+
+class ProviderUnavailable(PicassoError):
+    """The provider could not be reached or failed on its side."""
+
+    user_message = "The image service can't be reached right now — please try again shortly."
+
+
+class Misconfigured(PicassoError):
+    """The bot's own configuration is wrong (bad key, unknown model)."""
+
+    user_message = "The bot is misconfigured — tell a server admin."
+
+
+class UploadFailed(PicassoError):
+    """Discord refused the picture even after making it smaller."""
+
+    user_message = "The picture was made but Discord refused the upload — please try again."

@@ -1,0 +1,68 @@
+"""What a picture cost, from the provider's reported token usage and a rate table.
+
+Rates are USD per million tokens. The defaults are estimates from public price lists;
+operators override them with `IMAGE_PRICES` (JSON) because prices change and
+OpenAI-compatible servers charge differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """USD per 1M tokens: text input, image input, image output."""
+
+    text_in: float
+    image_in: float
+    image_out: float
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage as reported by an image response (zeros when the provider sent none)."""
+
+    text_in: int = 0
+    image_in: int = 0
+    image_out: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.text_in + other.text_in,
+            self.image_in + other.image_in,
+            self.image_out + other.image_out,
+        )
+
+
+DEFAULT_PRICES: Final[dict[str, ModelPrice]] = {
+    "gpt-image-1-mini": ModelPrice(text_in=2.0, image_in=2.5, image_out=8.0),
+    "gpt-image-1.5": ModelPrice(text_in=5.0, image_in=8.0, image_out=32.0),
+    "gpt-image-2": ModelPrice(text_in=5.0, image_in=8.0, image_out=30.0),
+    "gpt-image-2.5-flare": ModelPrice(text_in=5.0, image_in=8.0, image_out=30.0),
+    "gpt-image-2.5-sunburst": ModelPrice(text_in=5.0, image_in=8.0, image_out=30.0),
+}
+
+# Used for a model missing from the table, so a cost is never silently zero.
+FALLBACK_PRICE: Final = ModelPrice(text_in=5.0, image_in=8.0, image_out=40.0)
+
+
+def price_for(model: str, table: Mapping[str, ModelPrice] | None = None) -> ModelPrice:
+    """The rates for `model`: exact name, then the longest table key it starts with."""
+    table = DEFAULT_PRICES if table is None else table
+    if model in table:
+        return table[model]
+    prefixes = [name for name in table if model.startswith(name)]
+    return table[max(prefixes, key=len)] if prefixes else FALLBACK_PRICE
+
+
+def cost_usd(usage: Usage, price: ModelPrice) -> float:
+    """Dollars for `usage` at `price`, rounded to a hundredth of a cent."""
+    micro = (
+        usage.text_in * price.text_in
+        + usage.image_in * price.image_in
+        + usage.image_out * price.image_out
+    )
+    return round(micro / 1_000_000, 4)

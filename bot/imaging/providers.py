@@ -1,0 +1,223 @@
+"""The chat and image models behind the pipeline, and their OpenAI implementations.
+
+`ChatModel` and `ImageModel` are small protocols so the pipeline can be driven by any
+provider (and by tests). The OpenAI classes wrap one shared `AsyncOpenAI` client and turn
+every SDK error into a domain error from `bot.errors` carrying the user's sentence.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import openai
+
+from bot.errors import (
+    Misconfigured,
+    PicassoError,
+    ProviderBusy,
+    ProviderTimeout,
+    ProviderUnavailable,
+    SafetyRejected,
+)
+from bot.imaging.pricing import Usage
+from bot.imaging.prompts import MAX_COMPLETION_TOKENS, ChatMessages
+
+log = logging.getLogger(__name__)
+
+SAFETY_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
+
+PreviewCallback = Callable[[bytes, int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedImage:
+    """One finished picture as the provider returned it."""
+
+    data: bytes
+    usage: Usage
+    model: str
+
+
+class ChatModel(Protocol):
+    """Writes text from a system instruction and a user message."""
+
+    async def complete(self, messages: ChatMessages) -> str | None:
+        """The model's answer, or None when it wrote nothing."""
+        ...
+
+
+class ImageModel(Protocol):
+    """Paints a picture from a prompt."""
+
+    model: str
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        size: str,
+        quality: str,
+        on_preview: PreviewCallback | None = None,
+    ) -> GeneratedImage:
+        """The picture for `prompt`; `on_preview(png, index)` gets partial images if streamed."""
+        ...
+
+
+def _retry_after(error: openai.APIStatusError) -> float | None:
+    headers = error.response.headers
+    with contextlib.suppress(TypeError, ValueError):
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        if "retry-after" in headers:
+            return float(headers["retry-after"])
+    return None
+
+
+def translate_error(error: Exception, *, what: str) -> PicassoError:
+    """The domain error (with the user's sentence) for an SDK exception; logs the details."""
+    if isinstance(error, PicassoError):
+        return error
+    code = getattr(error, "code", None)
+    if code in SAFETY_CODES:
+        log.info("%s rejected by the provider's safety system (code=%s)", what, code)
+        return SafetyRejected(detail=str(code))
+    if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+        # The provider's message may quote part of the key: log only status and code.
+        log.critical(
+            "%s: the provider refused our credentials (HTTP %s, code=%s); check OPENAI_API_KEY",
+            what,
+            error.status_code,
+            code,
+        )
+        return Misconfigured(detail=f"auth {error.status_code}")
+    if isinstance(error, openai.RateLimitError):
+        retry_after = _retry_after(error)
+        log.warning("%s rate limited (code=%s, retry_after=%s)", what, code, retry_after)
+        return ProviderBusy(retry_after, detail=str(code))
+    if isinstance(error, openai.APITimeoutError):
+        log.warning("%s timed out", what)
+        return ProviderTimeout()
+    if isinstance(error, openai.APIConnectionError):
+        log.warning("%s could not reach the provider: %s", what, error)
+        return ProviderUnavailable()
+    if isinstance(error, openai.BadRequestError | openai.NotFoundError):
+        log.error(
+            "%s refused as invalid (HTTP %s, code=%s): %s",
+            what,
+            error.status_code,
+            code,
+            error.message,
+        )
+        return Misconfigured(detail=f"invalid request {error.status_code}")
+    if isinstance(error, openai.APIError):
+        status = getattr(error, "status_code", None)
+        log.error(
+            "%s failed at the provider (status=%s, code=%s): %s", what, status, code, error.message
+        )
+        return ProviderUnavailable()
+    raise error
+
+
+@contextlib.contextmanager
+def provider_errors(what: str) -> Iterator[None]:
+    """Re-raise SDK exceptions inside the block as domain errors."""
+    try:
+        yield
+    except openai.OpenAIError as error:
+        raise translate_error(error, what=what) from error
+
+
+def _decode(b64: str | None) -> bytes:
+    if not b64:
+        raise ProviderUnavailable(detail="image response without data")
+    try:
+        return base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProviderUnavailable(detail="image response with invalid base64") from None
+
+
+def _usage(raw: Any) -> Usage:
+    if raw is None:
+        return Usage()
+    details = getattr(raw, "input_tokens_details", None)
+    text_in = getattr(details, "text_tokens", None)
+    image_in = getattr(details, "image_tokens", 0) or 0
+    if text_in is None:
+        text_in = max(0, (getattr(raw, "input_tokens", 0) or 0) - image_in)
+    return Usage(text_in=text_in, image_in=image_in, image_out=getattr(raw, "output_tokens", 0))
+
+
+class OpenAIChat:
+    """ChatModel on chat.completions of any OpenAI-compatible server."""
+
+    def __init__(self, client: openai.AsyncOpenAI, model: str) -> None:
+        self._client = client
+        self.model = model
+
+    async def complete(self, messages: ChatMessages) -> str | None:
+        with provider_errors("chat completion"):
+            response = await self._client.chat.completions.create(
+                model=self.model,
+                messages=messages.as_openai(),  # type: ignore[arg-type]
+                max_completion_tokens=MAX_COMPLETION_TOKENS,
+            )
+        if not response.choices:
+            return None
+        return response.choices[0].message.content
+
+
+def streams_previews(model: str) -> bool:
+    """GPT image models stream partial images; other servers may not."""
+    return model.startswith(("gpt-image", "chatgpt-image"))
+
+
+class OpenAIImages:
+    """ImageModel on images.generate, streaming partial previews where the model can."""
+
+    def __init__(self, client: openai.AsyncOpenAI, model: str, *, partial_images: int = 2) -> None:
+        self._client = client
+        self.model = model
+        self._partials = partial_images if streams_previews(model) else 0
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        size: str,
+        quality: str,
+        on_preview: PreviewCallback | None = None,
+    ) -> GeneratedImage:
+        with provider_errors("image generation"):
+            if on_preview is None or self._partials == 0:
+                response = await self._client.images.generate(  # type: ignore[call-overload]
+                    model=self.model, prompt=prompt, size=size, quality=quality
+                )
+                first = response.data[0] if response.data else None
+                return GeneratedImage(
+                    _decode(first.b64_json if first else None), _usage(response.usage), self.model
+                )
+            stream = await self._client.images.generate(  # type: ignore[call-overload]
+                model=self.model,
+                prompt=prompt,
+                size=size,
+                quality=quality,
+                stream=True,
+                partial_images=self._partials,
+            )
+            return await self._consume(stream, on_preview)
+
+    async def _consume(
+        self, stream: AsyncIterator[Any], on_preview: PreviewCallback
+    ) -> GeneratedImage:
+        async for event in stream:
+            if event.type.endswith("partial_image"):
+                await on_preview(_decode(event.b64_json), event.partial_image_index)
+            elif event.type.endswith("completed"):
+                return GeneratedImage(_decode(event.b64_json), _usage(event.usage), self.model)
+        raise ProviderUnavailable(detail="image stream ended without a picture")

@@ -1,0 +1,83 @@
+"""The one place that turns errors into what users read.
+
+Domain errors carry their sentence; anything else is logged with its traceback and the
+user gets an apology. `reply` works whether the interaction is fresh, deferred or expired.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import PicassoError
+
+if TYPE_CHECKING:
+    from bot.app import Picasso
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry — something went wrong on our side. It has been logged; please try again."
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+async def reply(interaction: discord.Interaction, text: str, *, ephemeral: bool = True) -> None:
+    """Show `text` as the answer to `interaction`, however far it has got.
+
+    Fresh → an (ephemeral) response; deferred → the loading message becomes `text`;
+    already answered → an (ephemeral) follow-up. Discord errors are logged, never raised.
+    """
+    try:
+        if not interaction.response.is_done():
+            await interaction.response.send_message(
+                text, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
+            )
+        elif interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            await interaction.edit_original_response(
+                content=text, embed=None, attachments=[], view=None, allowed_mentions=NO_MENTIONS
+            )
+        else:
+            await interaction.followup.send(text, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException as error:
+        log.warning("could not tell the user %r: %s", text, error)
+
+
+def user_message(error: BaseException) -> str:
+    """The sentence a user reads for `error` (logging what they don't see)."""
+    original = error
+    while isinstance(original, app_commands.CommandInvokeError | commands.CommandInvokeError):
+        original = original.original
+    if isinstance(original, PicassoError):
+        return original.user_message
+    if isinstance(original, app_commands.CommandOnCooldown):
+        return f"Slow down — try again in {original.retry_after:.0f} s."
+    if isinstance(original, app_commands.MissingPermissions | app_commands.CheckFailure):
+        return "You don't have permission to use this command here."
+    log.error("unexpected error", exc_info=original)
+    return APOLOGY
+
+
+async def on_app_command_error(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
+    """The tree's error handler: every failed app command ends with one clear sentence."""
+    await reply(interaction, user_message(error))
+
+
+class Errors(commands.Cog):
+    """Installs the error handler on the command tree."""
+
+    def __init__(self, bot: Picasso) -> None:
+        self.bot = bot
+        self._previous = bot.tree.on_error
+        bot.tree.on_error = on_app_command_error  # type: ignore[method-assign]
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.on_error = self._previous  # type: ignore[method-assign]
+
+
+async def setup(bot: Picasso) -> None:
+    await bot.add_cog(Errors(bot))
