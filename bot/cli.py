@@ -24,9 +24,23 @@ def _token(settings: Settings) -> str:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the bot until interrupted."""
+    """Run the bot until interrupted; a refused login is one line, not a traceback."""
     async with Picasso(settings) as bot:
-        await bot.start(_token(settings))
+        try:
+            await bot.start(_token(settings))
+        except discord.LoginFailure:
+            print(
+                "picasso: Discord refused DISCORD_TOKEN (reset it in the developer portal)",
+                file=sys.stderr,
+            )
+            return 2
+        except discord.PrivilegedIntentsRequired:
+            print(
+                "picasso: enable the Message Content intent in the developer portal, or set "
+                "MESSAGE_CONTENT_INTENT=false",
+                file=sys.stderr,
+            )
+            return 2
     return 0
 
 
@@ -103,5 +117,13 @@ async def sync(settings: Settings, args: argparse.Namespace) -> int:
     """Register the slash commands now (globally, or to DEV_GUILD_ID)."""
     async with Picasso(settings) as bot:
         await bot.login(_token(settings))
-        print(await bot.sync_commands(force=True))
+        try:
+            print(await bot.sync_commands(force=True))
+        except discord.HTTPException as error:
+            print(
+                f"picasso: Discord refused the sync ({error.status}: {error.text}); is the bot "
+                "in DEV_GUILD_ID's server, invited with the applications.commands scope?",
+                file=sys.stderr,
+            )
+            return 1
     return 0

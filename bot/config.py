@@ -63,7 +63,6 @@ class Settings:
     openai_base_url: str | None = None
     chat_model: str = "gpt-5.4-mini"
     image_model: str = "gpt-image-2"
-    moderation_model: str = "omni-moderation-latest"
     database_url: str = "sqlite+aiosqlite:///data/picasso.db"
     dev_guild_id: int | None = None
     log_level: str = "INFO"
@@ -191,12 +190,11 @@ def load_settings(
         openai_base_url=_url(env, "OPENAI_BASE_URL"),
         chat_model=_optional(env, "CHAT_MODEL") or Settings.chat_model,
         image_model=_optional(env, "IMAGE_MODEL") or Settings.image_model,
-        moderation_model=_optional(env, "MODERATION_MODEL") or Settings.moderation_model,
         database_url=_database_url(env),
         dev_guild_id=_snowflake(env, "DEV_GUILD_ID"),
         log_level=level,
         discord_api_base_url=_url(env, "DISCORD_API_BASE_URL"),
-        image_timeout=_number(env, "IMAGE_TIMEOUT", Settings.image_timeout, low=5, high=1800),
+        image_timeout=_number(env, "IMAGE_TIMEOUT", Settings.image_timeout, low=1, high=1800),
         chat_timeout=_number(env, "CHAT_TIMEOUT", Settings.chat_timeout, low=1, high=600),
         image_retries=_integer(env, "IMAGE_RETRIES", Settings.image_retries, low=0, high=5),
         image_concurrency=_integer(

@@ -1,0 +1,97 @@
+"""The database tables (SQLAlchemy 2 declarative). Alembic migrations mirror these.
+
+Ids from Discord are 64-bit snowflakes (BigInteger). Money is stored in micro-dollars as
+integers, so sums are exact on every backend.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Base of every table; Python `int` maps to BIGINT (snowflakes need 64 bits)."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        int: BigInteger,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class Picture(Base):
+    """One posted picture and where it came from (its lineage)."""
+
+    __tablename__ = "pictures"
+
+    id: Mapped[int] = mapped_column(AUTO_ID, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int | None]
+    channel_id: Mapped[int]
+    message_id: Mapped[int | None] = mapped_column(unique=True)
+    requester_id: Mapped[int]
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("pictures.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))  # imagine | reroll | refine | edit | variation
+    description: Mapped[str] = mapped_column(Text)
+    prompt: Mapped[str] = mapped_column(Text)
+    instruction: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[str] = mapped_column(String(16))
+    quality: Mapped[str] = mapped_column(String(16))
+    style: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    cost_micros: Mapped[int] = mapped_column(default=0)
+    image_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_pictures_requester", "requester_id", "created_at"),)
+
+
+class GuildConfig(Base):
+    """A server's settings, as one JSON document (validated by `bot.policy.GuildSettings`)."""
+
+    __tablename__ = "guild_settings"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    document: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class Counter(Base):
+    """Pictures and money per (guild, user, period); user 0 is the whole guild, guild 0 DMs.
+
+    `reserved_micros` is money held for pictures under way; `spent_micros` is settled.
+    """
+
+    __tablename__ = "usage_counters"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2026-11-26 or 2026-11
+    pictures: Mapped[int] = mapped_column(Integer, default=0)
+    reserved_micros: Mapped[int] = mapped_column(default=0)
+    spent_micros: Mapped[int] = mapped_column(default=0)
+
+
+class Ledger(Base):
+    """One row per admitted job: reserved, then settled to the real cost or released."""
+
+    __tablename__ = "ledger"
+
+    id: Mapped[int] = mapped_column(AUTO_ID, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int]
+    user_id: Mapped[int]
+    day: Mapped[str] = mapped_column(String(10))
+    month: Mapped[str] = mapped_column(String(7))
+    state: Mapped[str] = mapped_column(String(10))  # reserved | settled | released
+    estimate_micros: Mapped[int]
+    cost_micros: Mapped[int] = mapped_column(default=0)
+    picture_id: Mapped[int | None] = mapped_column(ForeignKey("pictures.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_ledger_guild_day", "guild_id", "day"),)

@@ -1,0 +1,97 @@
+"""Shared fixtures: the fake Discord and OpenAI servers, and a real bot started against them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot.app import Picasso
+from bot.config import load_settings
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.openai_api import FakeOpenAI
+
+DISCORD_TOKEN = "fake-discord-token.abcdefghijklmnop"
+OPENAI_KEY = "sk-test-fake-openai-key-0123456789"
+GUILD_ID = 5001
+CHANNEL_ID = 5002
+OTHER_CHANNEL_ID = 5003
+ALICE = 7001
+BOB = 7002
+
+StartBot = Callable[..., Awaitable[Picasso]]
+
+
+@pytest.fixture
+async def openai_fake() -> AsyncIterator[FakeOpenAI]:
+    """A fake OpenAI-compatible API; pictures are small to keep tests fast."""
+    async with FakeOpenAI(api_key=OPENAI_KEY, image_size_px=64) as fake:
+        yield fake
+    assert fake.violations == [], "the bot sent requests the real OpenAI API would reject"
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord with one guild, two channels and two members."""
+    original_base = discord.http.Route.BASE
+    async with FakeDiscord() as fake:
+        fake.add_user(ALICE, "alice")
+        fake.add_user(BOB, "bob")
+        fake.add_guild(
+            GUILD_ID,
+            channel_ids=[CHANNEL_ID, OTHER_CHANNEL_ID],
+            owner_id=ALICE,
+            members=[ALICE, BOB],
+        )
+        yield fake
+    discord.http.Route.BASE = original_base
+    assert fake.violations == [], "the bot sent requests the real Discord API would reject"
+
+
+def bot_env(discord_fake: FakeDiscord, openai_fake: FakeOpenAI, tmp_path: Path) -> dict[str, str]:
+    """The environment a bot under test runs with."""
+    return {
+        "DISCORD_TOKEN": DISCORD_TOKEN,
+        "OPENAI_API_KEY": openai_fake.api_key,
+        "OPENAI_BASE_URL": openai_fake.base_url,
+        "DISCORD_API_BASE_URL": discord_fake.api_base,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'picasso.db'}",
+        "IMAGE_RETRIES": "0",
+    }
+
+
+@pytest.fixture
+async def start_bot(
+    discord_fake: FakeDiscord, openai_fake: FakeOpenAI, tmp_path: Path
+) -> AsyncIterator[StartBot]:
+    """Start a real Picasso bot against the fakes; `await start_bot(VAR="value")`."""
+    running: list[tuple[Picasso, asyncio.Task[None]]] = []
+
+    async def start(**overrides: str) -> Picasso:
+        settings = load_settings({**bot_env(discord_fake, openai_fake, tmp_path), **overrides})
+        bot = Picasso(settings, guild_ready_timeout=0.05)
+        task = asyncio.create_task(bot.start(DISCORD_TOKEN))
+        ready = asyncio.create_task(bot.wait_until_ready())
+        await asyncio.wait({task, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            ready.cancel()
+            if task.done():
+                task.result()  # re-raise why the bot could not start
+            raise AssertionError("the bot did not become ready")
+        running.append((bot, task))
+        return bot
+
+    yield start
+    for bot, task in running:
+        await bot.close()
+        with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+            await asyncio.wait_for(task, 5)
+
+
+async def stop_bot(bot: Picasso) -> None:
+    """Close a bot started by `start_bot` (its fixture teardown tolerates a second close)."""
+    await bot.close()

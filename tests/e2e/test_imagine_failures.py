@@ -1,0 +1,211 @@
+"""Every failure of /imagine ends in one clear sentence, and nothing is left "thinking"."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.app import Picasso
+from tests.e2e.conftest import DISCORD_TOKEN, OPENAI_KEY, StartBot
+from tests.e2e.test_imagine import imagine, picture
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.openai_api import FakeOpenAI
+
+
+def sentence(interaction) -> str:
+    assert interaction.original is not None
+    assert not interaction.original.get("embeds"), "a failure must not post a result"
+    return interaction.original["content"]
+
+
+@pytest.mark.parametrize("code", ["moderation_blocked", "content_policy_violation"])
+async def test_safety_rejection(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI, code: str
+) -> None:
+    openai_fake.fail_next(
+        "images",
+        status=400,
+        code=code,
+        type="image_generation_user_error",
+        message="Your request was rejected by the safety system.",
+    )
+    await start_bot(PARTIAL_IMAGES="0")
+    interaction = await imagine(discord_fake, "something bad")
+    assert sentence(interaction) == (
+        "Your request was rejected by the safety system — try rephrasing it."
+    )
+
+
+async def test_safety_rejection_mid_stream(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.fail_next("images", mode="stream_error", code="moderation_blocked")
+    await start_bot(PARTIAL_IMAGES="2")
+    interaction = await imagine(discord_fake, "something that turns bad")
+    assert "rejected by the safety system" in sentence(interaction)
+    assert interaction.original["_files"] == []  # the partial preview does not stay up
+
+
+async def test_rate_limit_says_when_to_retry(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.fail_next(
+        "images",
+        status=429,
+        code="rate_limit_exceeded",
+        type="requests",
+        headers={"retry-after": "7"},
+    )
+    await start_bot()
+    interaction = await imagine(discord_fake, "a quick sketch")
+    assert sentence(interaction) == "The image service is busy right now — try again in 7 s."
+    assert openai_fake.count("images") == 1  # IMAGE_RETRIES=0: no silent second bill
+
+
+async def test_out_of_quota_is_busy_too(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.fail_next(
+        "images",
+        status=429,
+        code="insufficient_quota",
+        type="insufficient_quota",
+        message="You exceeded your current quota.",
+    )
+    await start_bot()
+    interaction = await imagine(discord_fake, "a quick sketch")
+    assert sentence(interaction).startswith("The image service is busy right now — try again in")
+
+
+async def test_timeout(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.fail_next("images", mode="timeout", delay=4)
+    await start_bot(IMAGE_TIMEOUT="1")
+    interaction = await imagine(discord_fake, "a slow picture")
+    assert sentence(interaction) == (
+        "The image service took too long to answer — please try again in a minute."
+    )
+
+
+async def test_connection_error(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.fail_next("images", mode="disconnect")
+    await start_bot()
+    interaction = await imagine(discord_fake, "an unlucky picture")
+    assert sentence(interaction) == (
+        "The image service can't be reached right now — please try again shortly."
+    )
+
+
+async def test_server_error_after_retries(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.fail_next("images", status=500, count=2)
+    await start_bot(IMAGE_RETRIES="1")
+    interaction = await imagine(discord_fake, "an unlucky picture")
+    assert "can't be reached" in sentence(interaction)
+    assert openai_fake.count("images") == 2
+
+
+async def test_invalid_api_key_is_misconfiguration_and_logged_loudly(
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await start_bot(OPENAI_API_KEY="sk-wrong-key-for-this-test")
+    interaction = await imagine(discord_fake, "anything")
+    assert sentence(interaction) == "The bot is misconfigured — tell a server admin."
+    assert any(
+        r.levelno >= logging.CRITICAL and "OPENAI_API_KEY" in r.getMessage() for r in caplog.records
+    )
+    for secret in ("sk-wrong-key-for-this-test", OPENAI_KEY, DISCORD_TOKEN):
+        assert secret not in caplog.text
+        assert secret not in str(interaction.original)
+
+
+async def test_chat_outage_still_paints_the_words(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.fail_next("chat", status=503, count=3)
+    await start_bot()
+    interaction = await imagine(discord_fake, "a green hill")
+    embed = interaction.original["embeds"][0]
+    assert embed["description"] == "a green hill"
+    assert "unavailable" in embed["footer"]["text"]
+
+
+async def test_upload_refused_is_retried_smaller(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    await start_bot(PARTIAL_IMAGES="0")
+    discord_fake.fail_next(
+        "PATCH",
+        r"/webhooks/\d+/[^/]+/messages/@original",
+        status=413,
+        code=40005,
+        message="Request entity too large",
+        with_files=True,
+    )
+    interaction = await imagine(discord_fake, "a detailed map")
+    uploads = [r for r in discord_fake.requests if r.method == "PATCH" and r.files]
+    assert [r.status for r in uploads] == [413, 200]
+    assert len(uploads[1].files[0][2]) < len(uploads[0].files[0][2])
+    assert interaction.original["embeds"]
+    assert picture(interaction).format == "JPEG"
+
+
+async def test_large_picture_is_shrunk_to_the_interaction_upload_limit(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.noisy = True
+    await start_bot(PARTIAL_IMAGES="0")
+    interaction = await discord_fake.invoke(
+        "imagine",
+        {"description": "static on a television"},
+        user_id=7001,
+        guild_id=5001,
+        channel_id=5002,
+        attachment_size_limit=8_000,
+    )
+    from tests.e2e.test_imagine import _finished
+
+    await interaction.wait_done(_finished)
+    _, _, data = interaction.original["_files"][0]
+    assert len(data) <= 8_000
+    assert picture(interaction).format == "JPEG"
+
+
+async def test_unexpected_exception_still_answers_with_an_apology(
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot: Picasso = await start_bot()
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bot.pipeline, "run", broken)
+    interaction = await imagine(discord_fake, "anything")
+    assert sentence(interaction).startswith("Sorry — something went wrong on our side.")
+    assert "RuntimeError: boom" in caplog.text
+
+
+async def test_blank_description_is_refused_without_a_provider_call(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    await start_bot()
+    interaction = await discord_fake.invoke(
+        "imagine", {"description": "    "}, user_id=7001, guild_id=5001, channel_id=5002
+    )
+    response = await interaction.wait_responded()
+    assert response["type"] == 4
+    assert response["data"]["flags"] & 64  # ephemeral
+    assert "can't be empty" in response["data"]["content"]
+    assert openai_fake.requests == []

@@ -1,0 +1,241 @@
+"""The fake Discord's world (users, guilds, channels) and the JSON Discord sends for them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fakes.discord_rules import DEFAULT_MEMBER_PERMISSIONS, iso_now
+
+
+@dataclass
+class FakeUser:
+    """A Discord user known to the fake."""
+
+    id: int
+    name: str
+    bot: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        """The user object."""
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "username": self.name,
+            "discriminator": "0",
+            "global_name": None if self.bot else self.name,
+            "avatar": None,
+            "banner": None,
+            "accent_color": None,
+            "avatar_decoration_data": None,
+            "public_flags": 0,
+            "flags": 0,
+        }
+        if self.bot:
+            data["bot"] = True
+        return data
+
+
+@dataclass
+class FakeChannel:
+    """A guild text channel (type 0) or a DM (type 1)."""
+
+    id: int
+    guild_id: int | None
+    name: str = "general"
+    type: int = 0
+    position: int = 0
+    recipient_id: int | None = None
+
+    def payload(self, users: Mapping[int, FakeUser]) -> dict[str, Any]:
+        """The channel object (as in GUILD_CREATE / GET /channels/{id})."""
+        if self.guild_id is None:
+            rid = self.recipient_id
+            recipients = [users[rid].payload()] if rid is not None and rid in users else []
+            return {
+                "id": str(self.id),
+                "type": self.type,
+                "last_message_id": None,
+                "recipients": recipients,
+                "flags": 0,
+            }
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "name": self.name,
+            "position": self.position,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "parent_id": None,
+            "flags": 0,
+        }
+
+
+@dataclass
+class FakeGuild:
+    """A guild the bot is in."""
+
+    id: int
+    name: str
+    owner_id: int
+    channel_ids: list[int]
+    member_ids: list[int]
+    joined_at: str = field(default_factory=iso_now)
+
+
+def member_payload(
+    user: FakeUser, joined_at: str, *, permissions: int | None = None, with_user: bool = True
+) -> dict[str, Any]:
+    """A guild member object (``permissions`` is only sent inside interactions)."""
+    data: dict[str, Any] = {
+        "roles": [],
+        "nick": None,
+        "avatar": None,
+        "banner": None,
+        "joined_at": joined_at,
+        "premium_since": None,
+        "deaf": False,
+        "mute": False,
+        "pending": False,
+        "flags": 0,
+        "communication_disabled_until": None,
+    }
+    if with_user:
+        data["user"] = user.payload()
+    if permissions is not None:
+        data["permissions"] = str(permissions)
+    return data
+
+
+def everyone_role(guild_id: int) -> dict[str, Any]:
+    """The @everyone role (its id is the guild id)."""
+    return {
+        "id": str(guild_id),
+        "name": "@everyone",
+        "permissions": str(DEFAULT_MEMBER_PERMISSIONS),
+        "position": 0,
+        "color": 0,
+        "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "icon": None,
+        "unicode_emoji": None,
+        "flags": 0,
+    }
+
+
+def guild_create_payload(
+    guild: FakeGuild, channels: Mapping[int, FakeChannel], users: Mapping[int, FakeUser]
+) -> dict[str, Any]:
+    """The GUILD_CREATE ``d``: everything, with ``member_count`` == members sent (no chunking)."""
+    members = [member_payload(users[m], guild.joined_at) for m in guild.member_ids]
+    return {
+        "id": str(guild.id),
+        "name": guild.name,
+        "icon": None,
+        "splash": None,
+        "discovery_splash": None,
+        "banner": None,
+        "description": None,
+        "owner_id": str(guild.owner_id),
+        "afk_channel_id": None,
+        "afk_timeout": 300,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "nsfw_level": 0,
+        "premium_tier": 0,
+        "premium_subscription_count": 0,
+        "premium_progress_bar_enabled": False,
+        "preferred_locale": "en-US",
+        "system_channel_id": None,
+        "system_channel_flags": 0,
+        "rules_channel_id": None,
+        "public_updates_channel_id": None,
+        "safety_alerts_channel_id": None,
+        "vanity_url_code": None,
+        "application_id": None,
+        "max_members": 500000,
+        "features": [],
+        "roles": [everyone_role(guild.id)],
+        "emojis": [],
+        "stickers": [],
+        "joined_at": guild.joined_at,
+        "large": False,
+        "unavailable": False,
+        "member_count": len(members),
+        "members": members,
+        "channels": [channels[c].payload(users) for c in guild.channel_ids],
+        "threads": [],
+        "voice_states": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "soundboard_sounds": [],
+    }
+
+
+def application_payload(app_id: int, bot: FakeUser, owner: FakeUser) -> dict[str, Any]:
+    """GET /applications/@me and /oauth2/applications/@me."""
+    return {
+        "id": str(app_id),
+        "name": bot.name,
+        "icon": None,
+        "description": "",
+        "summary": "",
+        "type": None,
+        "bot_public": True,
+        "bot_require_code_grant": False,
+        "verify_key": "0" * 64,
+        "flags": 0,
+        "owner": owner.payload(),
+        "team": None,
+        "bot": bot.payload(),
+        "guild_id": None,
+        "rpc_origins": [],
+        "tags": [],
+        "interactions_endpoint_url": None,
+        "role_connections_verification_url": None,
+        "approximate_guild_count": 0,
+        "redirect_uris": [],
+        "integration_types_config": {"0": {}, "1": {}},
+    }
+
+
+def attachment_payload(
+    attachment_id: int,
+    filename: str,
+    content_type: str,
+    data: bytes,
+    url: str,
+    description: str | None,
+) -> dict[str, Any]:
+    """An attachment object (with width/height for images, as Discord reports them)."""
+    out: dict[str, Any] = {
+        "id": str(attachment_id),
+        "filename": filename,
+        "size": len(data),
+        "url": url,
+        "proxy_url": url,
+        "content_type": content_type,
+        "flags": 0,
+    }
+    if description is not None:
+        out["description"] = description
+    if content_type.startswith("image/"):
+        try:
+            import io
+
+            from PIL import Image
+
+            with Image.open(io.BytesIO(data)) as img:
+                out["width"], out["height"] = img.size
+        except Exception:
+            pass
+    return out

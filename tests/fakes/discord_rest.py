@@ -1,0 +1,524 @@
+"""The fake Discord REST API: request pipeline (record, auth, faults, spec) and the plain routes.
+
+Interaction callbacks and webhook follow-ups live in :mod:`tests.fakes.discord_webhooks`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import BodyPartReader, web
+
+from tests.fakes.discord_interactions import Recorded
+from tests.fakes.discord_payloads import application_payload, guild_create_payload, member_payload
+from tests.fakes.discord_rules import MAX_UPLOAD_BYTES, FormErrors, check_commands, error_body
+
+if TYPE_CHECKING:
+    from tests.fakes.discord_api import FakeDiscord
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v10"
+
+
+class DiscordError(Exception):
+    """Answer the request with Discord's error JSON; ``violation`` (if given) is recorded."""
+
+    def __init__(
+        self,
+        status: int,
+        body: Mapping[str, Any],
+        violation: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {body}")
+        self.status = status
+        self.body = dict(body)
+        self.violation = violation
+        self.headers = dict(headers or {})
+
+
+def not_found(code: int, what: str, violation: str | None = None) -> DiscordError:
+    """A 404 with Discord's "Unknown X" body."""
+    return DiscordError(404, error_body(code, f"Unknown {what}"), violation)
+
+
+def form_error(errors: FormErrors, prefix: tuple[str, ...] = ()) -> DiscordError:
+    """A 400 50035 from collected field errors."""
+    tree: dict[str, Any] = errors.tree
+    for part in reversed(prefix):
+        tree = {part: tree}
+    return DiscordError(
+        400,
+        error_body(50035, "Invalid Form Body", tree),
+        "Invalid Form Body: " + "; ".join(errors.flat),
+    )
+
+
+@dataclass
+class Upload:
+    """One ``files[n]`` part of a multipart request."""
+
+    index: int
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Call:
+    """A parsed REST request."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    json: Any
+    uploads: list[Upload]
+    headers: Mapping[str, str]
+    record: Recorded
+    params: dict[str, str] = field(default_factory=dict)
+
+
+Reply = tuple[int, Any]
+Handler = Callable[[Call], Awaitable[Reply]]
+
+
+@dataclass
+class FailRule:
+    """A fault to inject into the next ``count`` matching requests."""
+
+    method: str
+    path_regex: str
+    status: int
+    code: int
+    message: str
+    count: int
+    retry_after: float | None
+    with_files: bool = False
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> web.Response:
+    """Content-Type exactly ``application/json`` (discord.py decodes nothing else)."""
+    if body is None:
+        return web.Response(status=204 if status == 200 else status, headers=headers)
+    out = {"Content-Type": "application/json", **(headers or {})}
+    return web.Response(status=status, body=json.dumps(body).encode(), headers=out)
+
+
+class RestApi:
+    """Routes ``/api/v10/...`` requests to handlers."""
+
+    def __init__(self, fake: FakeDiscord) -> None:
+        self.fake = fake
+        self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
+        self.faults: list[FailRule] = []
+        self._register()
+        from tests.fakes.discord_webhooks import register
+
+        register(self)
+
+    def route(self, methods: str, pattern: str, handler: Handler, *, auth: bool = True) -> None:
+        """Add a route; ``pattern`` is a regex over the path after the API prefix."""
+        for method in methods.split("|"):
+            self.routes.append((method, re.compile(pattern + r"/?$"), handler, auth))
+
+    # --- pipeline ----------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Entry point for every API request."""
+        fake = self.fake
+        path = request.path[len(API_PREFIX) :] or "/"
+        record = Recorded(request.method, path, dict(request.query), None, [])
+        fake.requests.append(record)
+        fake.in_flight += 1
+        try:
+            call = await self._parse(request, path, record)
+            status, body, headers = await self._serve(call)
+        except DiscordError as exc:
+            if exc.violation:
+                shown = re.sub(r"/[A-Za-z0-9_-]{60,}", "/<token>", path)
+                fake.violation(f"{request.method} {shown}: {exc.violation}")
+            status, body, headers = exc.status, exc.body, exc.headers
+        finally:
+            fake.in_flight -= 1
+        record.status = status if body is not None or status != 200 else 204
+        log.debug("%s %s -> %s", request.method, path, record.status)
+        return json_response(status, body, headers)
+
+    async def _parse(self, request: web.Request, path: str, record: Recorded) -> Call:
+        uploads: list[Upload] = []
+        payload: Any = None
+        ctype = request.headers.get("Content-Type", "")
+        if ctype.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                if not isinstance(part, BodyPartReader):
+                    continue
+                name = part.name or ""
+                data = await part.read(decode=False)
+                if name == "payload_json":
+                    payload = json.loads(data)
+                elif m := re.fullmatch(r"files\[(\d+)\]", name):
+                    part_type = part.headers.get("Content-Type", "application/octet-stream")
+                    uploads.append(
+                        Upload(int(m.group(1)), part.filename or name, part_type, bytes(data))
+                    )
+                else:
+                    self.fake.violation(
+                        f"{request.method} {path}: unexpected multipart field {name!r}"
+                    )
+        elif request.can_read_body:
+            raw = await request.read()
+            if raw:
+                if not ctype.startswith("application/json"):
+                    raise DiscordError(
+                        400,
+                        error_body(50035, "Invalid Form Body"),
+                        f"body with Content-Type {ctype!r}",
+                    )
+                try:
+                    payload = json.loads(raw)
+                except ValueError:
+                    raise DiscordError(
+                        400,
+                        error_body(50109, "The request body contains invalid JSON."),
+                        "invalid JSON",
+                    ) from None
+        record.json = payload
+        record.files = [(u.filename, u.content_type, u.data) for u in uploads]
+        return Call(
+            request.method, path, dict(request.query), payload, uploads, request.headers, record
+        )
+
+    async def _serve(self, call: Call) -> tuple[int, Any, dict[str, str]]:
+        for method, pattern, handler, auth in self.routes:  # noqa: B007 - used after the loop
+            match = pattern.match(call.path)
+            if match and method == call.method:
+                break
+        else:
+            raise DiscordError(
+                404, {"message": "404: Not Found", "code": 0}, "no such route in the fake"
+            )
+        call.params = match.groupdict()
+        if auth:
+            self._check_auth(call)
+        fault = self._take_fault(call)
+        if fault is not None:
+            return fault
+        self._check_spec(call)
+        status, body = await handler(call)
+        return status, body, {}
+
+    def _check_auth(self, call: Call) -> None:
+        header = call.headers.get("Authorization", "")
+        token = header[4:] if header.startswith("Bot ") else None
+        if token and self.fake.bot_token is None and not self.fake.reject_token:
+            self.fake.bot_token = token
+        if token is None or token != self.fake.bot_token:
+            raise DiscordError(
+                401,
+                {"message": "401: Unauthorized", "code": 0},
+                f"bad Authorization header {header[:12]!r}...",
+            )
+
+    def _take_fault(self, call: Call) -> tuple[int, Any, dict[str, str]] | None:
+        for rule in self.faults:
+            if (
+                rule.count > 0
+                and rule.method.upper() == call.method
+                and re.search(rule.path_regex, call.path)
+                and (call.uploads or not rule.with_files)
+            ):
+                rule.count -= 1
+                body: dict[str, Any] = {"code": rule.code, "message": rule.message}
+                headers: dict[str, str] = {}
+                if rule.status == 429:
+                    retry = 0.1 if rule.retry_after is None else rule.retry_after
+                    body.update(retry_after=retry, **{"global": False})
+                    headers = {
+                        "Via": "1.1 google",
+                        "Retry-After": str(max(1, round(retry))),
+                        "X-RateLimit-Scope": "user",
+                    }
+                log.info("injecting %s into %s %s", rule.status, call.method, call.path)
+                return rule.status, body, headers
+        return None
+
+    def _check_spec(self, call: Call) -> None:
+        spec = self.fake.spec
+        if spec is None:
+            return
+        problems = spec.check(call.method, API_PREFIX + call.path, call.json, query=call.query)
+        if problems:
+            errors = {"_spec": {"_errors": [{"code": "SPEC", "message": p} for p in problems]}}
+            raise DiscordError(
+                400, error_body(50035, "Invalid Form Body", errors), "spec: " + "; ".join(problems)
+            )
+
+    def check_uploads(self, call: Call, limit: int = MAX_UPLOAD_BYTES) -> None:
+        """413 40005 if any file is bigger than ``limit``."""
+        for up in call.uploads:
+            if len(up.data) > limit:
+                raise DiscordError(
+                    413,
+                    error_body(40005, "Request entity too large"),
+                    f"upload {up.filename!r} is {len(up.data)} bytes, the limit is {limit}",
+                )
+
+    # --- plain routes ------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        r = self.route
+        r("GET", r"/gateway", self.get_gateway, auth=False)
+        r("GET", r"/gateway/bot", self.get_gateway_bot)
+        r("GET", r"/users/@me", self.get_me)
+        r("GET", r"/users/(?P<uid>\d+)", self.get_user)
+        r("POST", r"/users/@me/channels", self.create_dm)
+        r("GET", r"/(?:oauth2/)?applications/@me", self.get_application)
+        cmds = r"/applications/(?P<app>\d+)(?:/guilds/(?P<gid>\d+))?/commands"
+        r("GET|PUT|POST", cmds, self.commands)
+        r("GET|PATCH|DELETE", cmds + r"/(?P<cid>\d+)", self.command)
+        r("GET", r"/guilds/(?P<gid>\d+)", self.get_guild)
+        r("GET", r"/guilds/(?P<gid>\d+)/channels", self.get_guild_channels)
+        r("GET", r"/guilds/(?P<gid>\d+)/members/(?P<uid>\d+)", self.get_member)
+        r("GET", r"/channels/(?P<cid>\d+)", self.get_channel)
+        r("POST", r"/channels/(?P<cid>\d+)/typing", self.typing)
+        r("GET|POST", r"/channels/(?P<cid>\d+)/messages", self.channel_messages)
+        r("GET|PATCH|DELETE", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", self.channel_message)
+        r(
+            "PUT|DELETE",
+            r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)/reactions/(?P<emoji>[^/]+)/@me",
+            self.reaction,
+        )
+
+    async def get_gateway(self, call: Call) -> Reply:
+        return 200, {"url": self.fake.ws_base + "/gateway"}
+
+    async def get_gateway_bot(self, call: Call) -> Reply:
+        limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
+        return 200, {
+            "url": self.fake.ws_base + "/gateway",
+            "shards": 1,
+            "session_start_limit": limit,
+        }
+
+    async def get_me(self, call: Call) -> Reply:
+        return 200, self.fake.users[self.fake.bot_user_id].payload() | {
+            "verified": True,
+            "mfa_enabled": False,
+        }
+
+    async def get_user(self, call: Call) -> Reply:
+        user = self.fake.users.get(int(call.params["uid"]))
+        if user is None:
+            raise not_found(10013, "User")
+        return 200, user.payload()
+
+    async def create_dm(self, call: Call) -> Reply:
+        uid = int((call.json or {}).get("recipient_id") or 0)
+        if uid not in self.fake.users:
+            raise not_found(10013, "User", f"DM with unknown user {uid}")
+        return 200, self.fake.dm_channel(uid).payload(self.fake.users)
+
+    async def get_application(self, call: Call) -> Reply:
+        fake = self.fake
+        owner = fake.users.get(fake.owner_id) or fake.users[fake.bot_user_id]
+        return 200, application_payload(fake.application_id, fake.users[fake.bot_user_id], owner)
+
+    def _command_list(self, call: Call) -> list[dict[str, Any]]:
+        fake = self.fake
+        if int(call.params["app"]) != fake.application_id:
+            raise DiscordError(
+                403,
+                error_body(50001, "Missing Access"),
+                f"commands of application {call.params['app']}",
+            )
+        gid = call.params.get("gid")
+        if gid is None:
+            return fake.commands_global
+        if int(gid) not in fake.guilds:
+            raise DiscordError(
+                403,
+                error_body(50001, "Missing Access"),
+                f"commands of guild {gid} the bot is not in",
+            )
+        return fake.commands_guild.setdefault(int(gid), [])
+
+    def _stored_command(
+        self, body: Mapping[str, Any], gid: str | None, old: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        ctype = body.get("type", 1)
+        prev = next((c for c in old if c["name"] == body.get("name") and c["type"] == ctype), None)
+        cmd = {
+            "id": prev["id"] if prev else str(self.fake.snowflake()),
+            "application_id": str(self.fake.application_id),
+            "version": str(self.fake.snowflake()),
+            "type": ctype,
+            "description": "",
+            "default_member_permissions": None,
+            "nsfw": False,
+            **{k: v for k, v in body.items() if k != "id"},
+        }
+        if gid is not None:
+            cmd["guild_id"] = gid
+        return cmd
+
+    async def commands(self, call: Call) -> Reply:
+        current = self._command_list(call)
+        gid = call.params.get("gid")
+        if call.method == "GET":
+            return 200, current
+        body = call.json if call.method == "PUT" else [call.json]
+        errors = check_commands(body)
+        if errors:
+            raise form_error(errors)
+        stored = [self._stored_command(c, gid, current) for c in body]
+        if call.method == "PUT":
+            current[:] = stored
+            self.fake.command_syncs += 1
+            return 200, stored
+        current[:] = [
+            c for c in current if (c["name"], c["type"]) != (stored[0]["name"], stored[0]["type"])
+        ]
+        current.append(stored[0])
+        return 201, stored[0]
+
+    async def command(self, call: Call) -> Reply:
+        current = self._command_list(call)
+        cmd = next((c for c in current if c["id"] == call.params["cid"]), None)
+        if cmd is None:
+            raise not_found(10063, "application command", f"command {call.params['cid']}")
+        if call.method == "DELETE":
+            current.remove(cmd)
+            return 204, None
+        if call.method == "PATCH":
+            merged = {**cmd, **(call.json or {})}
+            errors = check_commands([merged])
+            if errors:
+                raise form_error(errors)
+            cmd.update(call.json or {})
+        return 200, cmd
+
+    def _guild(self, call: Call) -> Any:
+        guild = self.fake.guilds.get(int(call.params["gid"]))
+        if guild is None:
+            raise not_found(10004, "Guild", f"guild {call.params['gid']} the bot is not in")
+        return guild
+
+    async def get_guild(self, call: Call) -> Reply:
+        data = guild_create_payload(self._guild(call), self.fake.channels, self.fake.users)
+        for key in (
+            "members",
+            "channels",
+            "threads",
+            "voice_states",
+            "presences",
+            "joined_at",
+            "large",
+            "member_count",
+        ):
+            data.pop(key, None)
+        return 200, data
+
+    async def get_guild_channels(self, call: Call) -> Reply:
+        guild = self._guild(call)
+        return 200, [self.fake.channels[c].payload(self.fake.users) for c in guild.channel_ids]
+
+    async def get_member(self, call: Call) -> Reply:
+        guild = self._guild(call)
+        uid = int(call.params["uid"])
+        if uid not in guild.member_ids:
+            raise not_found(10007, "Member")
+        return 200, member_payload(self.fake.users[uid], guild.joined_at)
+
+    async def get_channel(self, call: Call) -> Reply:
+        return 200, self.fake.channel(int(call.params["cid"])).payload(self.fake.users)
+
+    async def typing(self, call: Call) -> Reply:
+        self.fake.channel(int(call.params["cid"]))
+        return 204, None
+
+    async def channel_messages(self, call: Call) -> Reply:
+        fake = self.fake
+        channel = fake.channel(int(call.params["cid"]))
+        if call.method == "GET":
+            msgs = sorted(
+                fake.channel_messages(channel.id), key=lambda m: int(m["id"]), reverse=True
+            )
+            msgs = [m for m in msgs if not int(m.get("flags") or 0) & 64]
+            if "before" in call.query:
+                msgs = [m for m in msgs if int(m["id"]) < int(call.query["before"])]
+            if "after" in call.query:
+                msgs = [m for m in msgs if int(m["id"]) > int(call.query["after"])]
+            return 200, [fake.public(m) for m in msgs[: int(call.query.get("limit", 50))]]
+        self.check_uploads(call)
+        payload = call.json or {}
+        fake.check_message_body(payload, call.uploads, creating=True)
+        reply_to = None
+        ref = payload.get("message_reference")
+        if ref and ref.get("type", 0) == 0:
+            reply_to = fake.messages.get(int(ref.get("message_id") or 0))
+            if reply_to is None or int(reply_to["channel_id"]) != channel.id:
+                reply_to = None
+                if ref.get("fail_if_not_exists", True):
+                    errors = FormErrors()
+                    errors.add(
+                        ("message_reference",),
+                        "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
+                        "Unknown message",
+                    )
+                    raise form_error(errors)
+        msg = fake.create_message(
+            channel,
+            author_id=fake.bot_user_id,
+            payload=payload,
+            uploads=call.uploads,
+            reply_to=reply_to,
+        )
+        await fake.announce("MESSAGE_CREATE", msg)
+        return 200, fake.public(msg)
+
+    def _message(self, call: Call) -> dict[str, Any]:
+        channel = self.fake.channel(int(call.params["cid"]))
+        msg = self.fake.messages.get(int(call.params["mid"]))
+        if msg is None or int(msg["channel_id"]) != channel.id or int(msg.get("flags") or 0) & 64:
+            raise not_found(
+                10008, "Message", f"message {call.params['mid']} in channel {channel.id}"
+            )
+        return msg
+
+    async def channel_message(self, call: Call) -> Reply:
+        fake = self.fake
+        msg = self._message(call)
+        if call.method == "GET":
+            return 200, fake.public(msg)
+        if call.method == "DELETE":
+            await fake.delete_message(msg)
+            return 204, None
+        if int(msg["author"]["id"]) != fake.bot_user_id:
+            raise DiscordError(
+                403,
+                error_body(50005, "Cannot edit a message authored by another user"),
+                "edit of another user's message",
+            )
+        self.check_uploads(call)
+        fake.check_message_body(call.json or {}, call.uploads, creating=False)
+        fake.edit_message(msg, call.json or {}, call.uploads)
+        await fake.announce("MESSAGE_UPDATE", msg)
+        return 200, fake.public(msg)
+
+    async def reaction(self, call: Call) -> Reply:
+        msg = self._message(call)
+        reactions = msg.setdefault("reactions", [])
+        emoji = call.params["emoji"]
+        entry = next((r for r in reactions if r["emoji"]["name"] == emoji), None)
+        if call.method == "PUT" and entry is None:
+            reactions.append({"emoji": {"id": None, "name": emoji}, "count": 1, "me": True})
+        elif call.method == "DELETE" and entry is not None:
+            reactions.remove(entry)
+        return 204, None

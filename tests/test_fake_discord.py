@@ -1,0 +1,460 @@
+"""The fake Discord, driven by a real (small) discord.py AutoShardedBot in the same event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import discord
+import discord.http
+import pytest
+from discord.ext import commands
+
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_interactions import build_command_options
+from tests.fakes.discord_rules import INTENT_MESSAGE_CONTENT, check_message, compute_pings
+
+log = logging.getLogger(__name__)
+
+GUILD, CHANNEL, USER, OTHER = 500, 501, 20, 21
+TOKEN = "fake-bot-token"
+
+
+class Counter(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"counter:(?P<n>[0-9]+)"):
+    """A persistent button: ``counter:<n>``."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__(discord.ui.Button(label=f"Count {n}", custom_id=f"counter:{n}"))
+        self.n = n
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Counter:
+        return cls(int(match["n"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        interaction.client.clicks.append((self.n, interaction.user.id))
+        await interaction.response.edit_message(content=f"clicked {self.n}")
+
+
+class Feedback(discord.ui.Modal, title="Feedback"):
+    """A modal with an old-style text input (action row) and a Label-wrapped one."""
+
+    name: discord.ui.TextInput[Any] = discord.ui.TextInput(label="Name", custom_id="name")
+    detail: discord.ui.Label[Any] = discord.ui.Label(
+        text="Details",
+        component=discord.ui.TextInput(
+            custom_id="detail", style=discord.TextStyle.long, required=False
+        ),
+    )
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        assert isinstance(self.detail.component, discord.ui.TextInput)
+        interaction.client.submitted.append((self.name.value, self.detail.component.value))
+        await interaction.response.send_message(f"thanks {self.name.value}", ephemeral=True)
+
+
+class PicassoLike(commands.AutoShardedBot):
+    """The smallest bot with the shapes Picasso uses."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.1
+        )
+        self.seen: list[discord.Message] = []
+        self.clicks: list[tuple[int, int]] = []
+        self.submitted: list[tuple[str, str]] = []
+        self.errors: list[Exception] = []
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(Counter)
+        tree = self.tree
+
+        @tree.command(description="Draw something")
+        async def draw(interaction: discord.Interaction[Any], prompt: str, steps: int = 1) -> None:
+            await interaction.response.defer(thinking=True)
+            for step in range(steps):
+                await interaction.edit_original_response(content=f"step {step}")
+            await interaction.edit_original_response(content=f"drew {prompt}")
+
+        @tree.command(description="A persistent button")
+        async def button(interaction: discord.Interaction[Any]) -> None:
+            view = discord.ui.View(timeout=None)
+            view.add_item(Counter(7))
+            await interaction.response.send_message("press", view=view)
+
+        @tree.command(description="Answers too late")
+        async def slow(interaction: discord.Interaction[Any]) -> None:
+            await asyncio.sleep(3.2)
+            try:
+                await interaction.response.send_message("late")
+            except discord.NotFound as exc:
+                self.errors.append(exc)
+
+        @tree.command(description="Answers twice")
+        async def twice(interaction: discord.Interaction[Any]) -> None:
+            await interaction.response.send_message("one")
+            try:  # a fresh InteractionResponse forgets discord.py's own "already responded" guard
+                await discord.InteractionResponse(interaction).send_message("two")
+            except discord.HTTPException as exc:
+                self.errors.append(exc)
+
+        @tree.command(description="Uploads a file after thinking")
+        async def upload(interaction: discord.Interaction[Any], size: int) -> None:
+            await interaction.response.defer(thinking=True, ephemeral=True)
+            try:
+                await interaction.followup.send(file=discord.File(io.BytesIO(b"x" * size), "a.bin"))
+            except discord.HTTPException as exc:
+                self.errors.append(exc)
+                await interaction.followup.send("too big")
+
+        @tree.command(description="Opens a modal")
+        async def feedback(interaction: discord.Interaction[Any]) -> None:
+            await interaction.response.send_modal(Feedback())
+
+        await tree.sync()
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.id != self.user.id:  # type: ignore[union-attr]
+            self.seen.append(message)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as server:
+        server.add_guild(GUILD, channel_ids=[CHANNEL], members=[USER, OTHER])
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord) -> AsyncIterator[PicassoLike]:
+    old_base = discord.http.Route.BASE
+    discord.http.Route.BASE = fake.api_base
+    client = PicassoLike()
+    runner = asyncio.create_task(client.start(TOKEN))
+    try:
+        await fake.wait_ready()
+        await asyncio.wait_for(client.wait_until_ready(), 10)
+        yield client
+    finally:
+        await client.close()
+        try:
+            await asyncio.wait_for(runner, 5)
+        finally:
+            discord.http.Route.BASE = old_base
+
+
+def channel_of(bot: PicassoLike) -> discord.TextChannel:
+    channel = bot.get_channel(CHANNEL)
+    assert isinstance(channel, discord.TextChannel)
+    return channel
+
+
+async def test_connect_and_ready(fake: FakeDiscord, bot: PicassoLike) -> None:
+    assert fake.bot_token == TOKEN
+    assert fake.identify is not None and fake.identify["shard"] == [0, 1]
+    assert not fake.identify["intents"] & INTENT_MESSAGE_CONTENT
+    assert bot.user is not None and bot.user.id == fake.bot_user_id
+    guild = bot.get_guild(GUILD)
+    # bot, owner and two members; without the members intent discord.py caches only itself
+    assert guild is not None and guild.member_count == 4 and guild.me is not None
+    assert [c["name"] for c in fake.commands_global] == [
+        "draw",
+        "button",
+        "slow",
+        "twice",
+        "upload",
+        "feedback",
+    ]
+    paths = [r.path for r in fake.requests]
+    assert "/gateway/bot" in paths and "/users/@me" in paths
+    assert all(r.status < 400 for r in fake.requests)
+    assert fake.violations == []
+
+
+async def test_slash_command_defers_then_edits(fake: FakeDiscord, bot: PicassoLike) -> None:
+    inter = await fake.invoke(
+        "draw", {"prompt": "a cat", "steps": 2}, user_id=USER, guild_id=GUILD, channel_id=CHANNEL
+    )
+    assert (await inter.wait_responded())["type"] == 5
+    await inter.wait_done()
+    assert inter.deferred and not inter.ephemeral
+    assert [e["content"] for e in inter.edits] == ["step 0", "step 1", "drew a cat"]
+    assert inter.original is not None and inter.original["content"] == "drew a cat"
+    assert inter.original["flags"] == 0 and inter.original["type"] == 20
+    assert fake.violations == []
+
+
+async def test_late_response_is_unknown_interaction(fake: FakeDiscord, bot: PicassoLike) -> None:
+    inter = await fake.invoke("slow", user_id=USER, guild_id=GUILD, channel_id=CHANNEL)
+    await fake.wait_for(lambda: bool(bot.errors), timeout=6)
+    assert isinstance(bot.errors[0], discord.NotFound) and bot.errors[0].code == 10062
+    assert inter.callbacks == [] and "after" in fake.violations[0]
+
+
+async def test_second_response_is_refused(fake: FakeDiscord, bot: PicassoLike) -> None:
+    inter = await fake.invoke("twice", user_id=USER, guild_id=GUILD, channel_id=CHANNEL)
+    await fake.wait_for(lambda: bool(bot.errors))
+    error = bot.errors[0]
+    assert isinstance(error, discord.HTTPException) and error.code == 40060
+    assert [c["type"] for c in inter.callbacks] == [4, 4]
+    assert inter.original is not None and inter.original["content"] == "one"
+    assert len(fake.violations) == 1 and "second initial response" in fake.violations[0]
+
+
+async def test_allowed_mentions_decide_pings(fake: FakeDiscord, bot: PicassoLike) -> None:
+    channel = channel_of(bot)
+    quiet = await channel.send(
+        "@everyone <@21> hi", allowed_mentions=discord.AllowedMentions.none()
+    )
+    loud = await channel.send("@everyone hi")
+    assert fake.messages[quiet.id]["_pinged"] == set()
+    assert fake.messages[loud.id]["_pinged"] == {"everyone"}
+    reply = await loud.reply("yes", mention_author=False)
+    assert fake.messages[reply.id]["_pinged"] == set()
+    assert fake.messages[reply.id]["message_reference"]["message_id"] == str(loud.id)
+    assert fake.violations == []
+
+
+async def test_upload_is_recorded_and_served(fake: FakeDiscord, bot: PicassoLike) -> None:
+    data = bytes(range(256)) * 40
+    sent = await channel_of(bot).send("pic", file=discord.File(io.BytesIO(data), "pic.png"))
+    stored = fake.messages[sent.id]
+    assert stored["_files"] == [("pic.png", "image/png", data)]
+    assert sent.attachments[0].url.startswith(fake.http_base)
+    async with aiohttp.ClientSession() as session, session.get(sent.attachments[0].url) as resp:
+        assert resp.status == 200 and await resp.read() == data
+    assert await sent.attachments[0].read() == data
+    assert fake.requests[-1].files == [("pic.png", "application/octet-stream", data)]
+    embed = discord.Embed(title="t").set_image(url="attachment://x.png")
+    with_embed = await channel_of(bot).send(
+        embed=embed, file=discord.File(io.BytesIO(data), "x.png")
+    )
+    assert with_embed.embeds[0].image.url == with_embed.attachments[0].url
+    assert fake.violations == []
+
+
+async def test_upload_over_the_limit_is_413(fake: FakeDiscord, bot: PicassoLike) -> None:
+    big = discord.File(io.BytesIO(b"\0" * (10 * 1024 * 1024 + 1)), "big.bin")
+    with pytest.raises(discord.HTTPException) as info:
+        await channel_of(bot).send(file=big)
+    assert info.value.status == 413 and info.value.code == 40005
+    assert len(fake.violations) == 1
+
+    inter = await fake.invoke(
+        "upload",
+        {"size": 2000},
+        user_id=USER,
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        attachment_size_limit=1000,
+    )
+    await inter.wait_done()
+    assert isinstance(bot.errors[0], discord.HTTPException) and bot.errors[0].status == 413
+    # the first follow-up replaced the "thinking" message and kept it ephemeral
+    assert inter.original is not None and inter.original["content"] == "too big"
+    assert inter.original["flags"] & 64 and inter.followups == [inter.original]
+
+
+async def test_message_content_intent(fake: FakeDiscord, bot: PicassoLike) -> None:
+    plain = await fake.post_message(CHANNEL, "secret", author_id=USER, guild_id=GUILD)
+    pinged = await fake.post_message(
+        CHANNEL, "hello", author_id=USER, guild_id=GUILD, mention_bot=True
+    )
+    await fake.wait_for(lambda: len(bot.seen) == 2)
+    assert bot.seen[0].id == int(plain["id"]) and bot.seen[0].content == ""
+    assert bot.seen[1].content == f"<@{fake.bot_user_id}> hello"
+    assert fake.messages[int(plain["id"])]["content"] == "secret"
+    assert pinged["_pinged"] == {f"user:{fake.bot_user_id}"}
+
+    own = await channel_of(bot).send("bot says")
+    reply = await fake.post_message(
+        CHANNEL, "a reply", author_id=OTHER, guild_id=GUILD, reply_to=own.id
+    )
+    await fake.wait_for(lambda: len(bot.seen) == 3)
+    assert bot.seen[2].content == "a reply" and bot.seen[2].reference is not None
+    assert reply["type"] == 19
+    assert fake.violations == []
+
+
+async def test_button_click_reaches_dynamic_item(fake: FakeDiscord, bot: PicassoLike) -> None:
+    inter = await fake.invoke("button", user_id=USER, guild_id=GUILD, channel_id=CHANNEL)
+    await inter.wait_done()
+    assert inter.original is not None
+    click = await fake.click(
+        int(inter.original["id"]), "counter:7", user_id=OTHER, guild_id=GUILD, channel_id=CHANNEL
+    )
+    assert (await click.wait_responded())["type"] == 7
+    assert bot.clicks == [(7, OTHER)]
+    assert fake.messages[int(inter.original["id"])]["content"] == "clicked 7"
+    assert fake.violations == []
+
+
+async def test_modal_round_trip(fake: FakeDiscord, bot: PicassoLike) -> None:
+    opener = await fake.invoke("feedback", user_id=USER, guild_id=GUILD, channel_id=CHANNEL)
+    modal = await opener.wait_responded()
+    assert modal["type"] == 9
+    assert [c["type"] for c in modal["data"]["components"]] == [1, 18]
+    submit = await fake.submit_modal(
+        modal["data"]["custom_id"],
+        {"name": "Ada", "detail": "lovely"},
+        user_id=USER,
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+    )
+    await submit.wait_done()
+    assert bot.submitted == [("Ada", "lovely")]
+    assert submit.ephemeral and submit.original is not None
+    assert submit.original["content"] == "thanks Ada"
+    with pytest.raises(ValueError, match="required"):
+        await fake.submit_modal(
+            modal["data"]["custom_id"],
+            {"detail": "x"},
+            user_id=USER,
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+        )
+    assert fake.violations == []
+
+
+async def test_embed_title_over_256_is_a_violation(fake: FakeDiscord, bot: PicassoLike) -> None:
+    with pytest.raises(discord.HTTPException) as info:
+        await channel_of(bot).send(embed=discord.Embed(title="t" * 257))
+    assert info.value.status == 400 and info.value.code == 50035
+    assert fake.violations and "title" in fake.violations[0]
+
+
+async def test_fault_injection_and_rate_limit_retry(fake: FakeDiscord, bot: PicassoLike) -> None:
+    fake.fail_next(
+        "POST",
+        r"/channels/\d+/messages$",
+        status=429,
+        code=20028,
+        message="slow down",
+        retry_after=0.05,
+    )
+    sent = await channel_of(bot).send("after a 429")
+    assert [r.status for r in fake.requests[-2:]] == [429, 200]
+    fake.fail_next("POST", r"/messages$", status=403, code=50013, message="Missing Permissions")
+    with pytest.raises(discord.Forbidden):
+        await channel_of(bot).send("nope")
+    assert sent.content == "after a 429" and fake.violations == []
+
+
+async def test_gateway_resume_replays_missed_events(fake: FakeDiscord, bot: PicassoLike) -> None:
+    await fake.disconnect(4000)
+    await fake.post_message(CHANNEL, "while away", author_id=USER, guild_id=GUILD, mention_bot=True)
+    await fake.wait_for(fake.gateway.resumed.is_set)
+    await fake.wait_for(lambda: len(bot.seen) == 1)
+    assert fake.gateway.resumes == 1 and fake.gateway.identifies == 1
+    assert fake.violations == []
+
+
+async def test_rest_rules_without_a_bot() -> None:
+    async with FakeDiscord(validate_spec=False) as fake, aiohttp.ClientSession() as http:
+        async with http.get(fake.api_base + "/users/@me") as resp:
+            assert resp.status == 401 and resp.headers["Content-Type"] == "application/json"
+        headers = {"Authorization": "Bot t"}
+        fake.bot_token = "t"
+        async with http.get(fake.api_base + "/nope", headers=headers) as resp:
+            assert resp.status == 404 and (await resp.json())["message"] == "404: Not Found"
+        bad = [
+            {
+                "name": "Bad Name",
+                "description": "",
+                "options": [
+                    {"name": "b", "description": "b", "type": 3},
+                    {"name": "a", "description": "a", "type": 3, "required": True},
+                ],
+            }
+        ]
+        async with http.put(
+            fake.api_base + "/applications/1000/commands", json=bad, headers=headers
+        ) as resp:
+            body = await resp.json()
+    assert resp.status == 400 and body["code"] == 50035
+    assert body["errors"]["0"]["name"]["_errors"][0]["code"] == "APPLICATION_COMMAND_INVALID_NAME"
+    assert "required" in body["errors"]["0"]["options"]["1"]
+    assert len(fake.violations) == 3
+
+
+# --- the rules on their own ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "allowed", "expected"),
+    [
+        ("@everyone <@5> <@&7>", None, {"everyone", "user:5", "role:7"}),
+        ("@everyone <@5> <@&7>", {"parse": []}, set()),
+        ("@here <@!5> <@6>", {"parse": ["users"]}, {"user:5", "user:6"}),
+        ("<@5> <@6> <@&7>", {"parse": [], "users": [6], "roles": ["7"]}, {"user:6", "role:7"}),
+        ("@\u200beveryone", None, set()),
+    ],
+)
+def test_compute_pings(content: str, allowed: dict[str, Any] | None, expected: set[str]) -> None:
+    assert compute_pings(content, allowed, in_guild=True) == expected
+
+
+def test_replies_ping_unless_allowed_mentions_say_no() -> None:
+    assert compute_pings("", None, in_guild=True, replied_user_id=9) == {"user:9"}
+    assert compute_pings("", {"parse": []}, in_guild=True, replied_user_id=9) == set()
+    assert compute_pings("@everyone", None, in_guild=False) == set()
+
+
+def test_message_limits() -> None:
+    row = {"type": 1, "components": [{"type": 2, "style": 1, "custom_id": "a", "label": "x"}]}
+    assert check_message({"components": [row] * 5}).flat == [
+        f"components.{i}.components.0.custom_id: COMPONENT_CUSTOM_ID_DUPLICATED "
+        "(Component custom id cannot be duplicated)"
+        for i in range(1, 5)
+    ]
+    assert "components: BASE_TYPE_MAX_LENGTH" in check_message({"components": [{}] * 6}).flat[0]
+    embeds = [{"description": "d" * 4000}, {"description": "d" * 2001}]
+    assert any("MAX_EMBED_SIZE_EXCEEDED" in e for e in check_message({"embeds": embeds}).flat)
+    assert check_message({"content": "c" * 2001}).body()["errors"]["content"]
+    assert not check_message({"content": "c" * 2000, "embeds": embeds[:1]})
+
+
+def test_command_option_building() -> None:
+    definition = {
+        "name": "image",
+        "options": [
+            {
+                "type": 1,
+                "name": "draw",
+                "options": [
+                    {"type": 3, "name": "prompt", "required": True},
+                    {"type": 4, "name": "n", "choices": [{"name": "one", "value": 1}]},
+                ],
+            },
+        ],
+    }
+
+    def no_resolve(otype: int, value: Any, resolved: dict[str, Any]) -> Any:
+        raise AssertionError
+
+    opts, _ = build_command_options(definition, {"prompt": "p", "n": 1}, "draw", no_resolve)
+    assert opts == [
+        {
+            "name": "draw",
+            "type": 1,
+            "options": [
+                {"name": "prompt", "type": 3, "value": "p"},
+                {"name": "n", "type": 4, "value": 1},
+            ],
+        }
+    ]
+    with pytest.raises(ValueError, match="required"):
+        build_command_options(definition, {"n": 1}, "draw", no_resolve)
+    with pytest.raises(ValueError, match="choices"):
+        build_command_options(definition, {"prompt": "p", "n": 2}, "draw", no_resolve)
+    guessed, _ = build_command_options(
+        None, {"a": True, "b": 2, "c": 0.5, "d": "s"}, None, no_resolve
+    )
+    assert [o["type"] for o in guessed] == [5, 4, 10, 3]
