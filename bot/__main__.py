@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|imagine|check|sync]` (also installed as `picasso`)."""
+"""Command line: `python -m bot [run|imagine|check|sync|migrate]` (also installed as `picasso`)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     imagine.add_argument("--no-expand", action="store_true", help="paint the words as written")
     commands.add_parser("check", help="check settings, the OpenAI endpoint and the Discord login")
     commands.add_parser("sync", help="register slash commands (globally, or to DEV_GUILD_ID)")
+    commands.add_parser("migrate", help="bring the database schema up to date")
     return parser
 
 
@@ -39,14 +40,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     try:
-        settings = load_settings(need_discord=command != "imagine")
+        settings = load_settings(need_discord=command not in ("imagine", "migrate"))
     except ConfigError as error:
         print(f"picasso: configuration error: {error}", file=sys.stderr)
         return 2
     setup_logging(settings)
     from bot import cli
 
-    runners = {"run": cli.run, "imagine": cli.imagine, "check": cli.check, "sync": cli.sync}
+    runners = {
+        "run": cli.run,
+        "imagine": cli.imagine,
+        "check": cli.check,
+        "sync": cli.sync,
+        "migrate": cli.migrate,
+    }
     try:
         return asyncio.run(runners[command](settings, args))
     except KeyboardInterrupt:

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import aiohttp
 import discord
 import openai
 from discord.ext import commands
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.imaging.pipeline import Pipeline
-from bot.imaging.providers import OpenAIChat, OpenAIImages
+from bot.imaging.providers import OpenAIChat, OpenAIImages, OpenAIModerator
 from bot.jobs import SlotQueue
+from bot.storage.database import make_engine, migrate
+from bot.storage.repository import Store
+from bot.studio import Clock, Studio, utc_now
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.errors", "cogs.imagine")
+EXTENSIONS = (
+    "cogs.errors",
+    "cogs.imagine",
+)
 
 # Connection phase stays short even when a high-quality picture may take minutes.
 CONNECT_TIMEOUT = 10.0
@@ -45,7 +54,15 @@ def make_pipeline(settings: Settings, client: openai.AsyncOpenAI) -> Pipeline:
         OpenAIImages(client, settings.image_model, partial_images=settings.partial_images),
         slots=SlotQueue(settings.image_concurrency),
         prices=settings.prices,
+        moderator=OpenAIModerator(chat_client),
     )
+
+
+async def open_store(settings: Settings) -> tuple[AsyncEngine, Store]:
+    """The database engine with the schema migrated, and the repository on it."""
+    engine = make_engine(settings.database_url)
+    await migrate(engine)
+    return engine, Store(engine)
 
 
 def use_discord_api(base_url: str | None) -> None:
@@ -57,11 +74,12 @@ def use_discord_api(base_url: str | None) -> None:
 class Picasso(commands.AutoShardedBot):
     """The Discord side of Picasso. Create it, then `start()`; `close()` frees every client."""
 
-    def __init__(self, settings: Settings, **options: Any) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock = utc_now, **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True
         intents.dm_messages = True
+        intents.message_content = settings.message_content_intent
         use_discord_api(settings.discord_api_base_url)
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -72,19 +90,42 @@ class Picasso(commands.AutoShardedBot):
             **options,
         )
         self.settings = settings
+        self._clock = clock
         self.openai: openai.AsyncOpenAI | None = None
-        self._pipeline: Pipeline | None = None
+        self._engine: AsyncEngine | None = None
+        self._studio: Studio | None = None
+        self._downloads: aiohttp.ClientSession | None = None
+
+    @property
+    def studio(self) -> Studio:
+        """Admission, accounting and lineage (available once `setup_hook` ran)."""
+        if self._studio is None:
+            raise RuntimeError("the bot has not been set up yet")
+        return self._studio
 
     @property
     def pipeline(self) -> Pipeline:
-        """The expand→paint pipeline (available once `setup_hook` ran)."""
-        if self._pipeline is None:
+        """The expand→paint pipeline."""
+        return self.studio.pipeline
+
+    @property
+    def downloads(self) -> aiohttp.ClientSession:
+        """The HTTP session for fetching pictures (e.g. a parent picture to edit)."""
+        if self._downloads is None:
             raise RuntimeError("the bot has not been set up yet")
-        return self._pipeline
+        return self._downloads
 
     async def setup_hook(self) -> None:
         self.openai = make_openai(self.settings)
-        self._pipeline = make_pipeline(self.settings, self.openai)
+        self._engine, store = await open_store(self.settings)
+        self._studio = Studio(
+            store,
+            make_pipeline(self.settings, self.openai),
+            dict(self.settings.prices),
+            timezone=ZoneInfo(self.settings.timezone),
+            clock=self._clock,
+        )
+        self._downloads = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         for extension in EXTENSIONS:
             await self.load_extension(extension)
 
@@ -130,3 +171,7 @@ class Picasso(commands.AutoShardedBot):
         await super().close()
         if self.openai is not None:
             await self.openai.close()
+        if self._downloads is not None:
+            await self._downloads.close()
+        if self._engine is not None:
+            await self._engine.dispose()

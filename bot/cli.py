@@ -9,7 +9,7 @@ import sys
 import discord
 import openai
 
-from bot.app import Picasso, make_openai, make_pipeline, use_discord_api
+from bot.app import Picasso, make_openai, make_pipeline, open_store, use_discord_api
 from bot.config import Settings
 from bot.errors import PicassoError
 from bot.imaging.pipeline import ImageRequest, Quality, Size, Stage
@@ -126,4 +126,12 @@ async def sync(settings: Settings, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
+    return 0
+
+
+async def migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """Apply pending schema migrations (the bot also does this when it starts)."""
+    engine, _ = await open_store(settings)
+    await engine.dispose()
+    print("✓ database schema is up to date")
     return 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.imaging.pricing import DEFAULT_PRICES, ModelPrice
 
@@ -72,6 +73,8 @@ class Settings:
     image_retries: int = 1
     image_concurrency: int = 4
     partial_images: int = 2
+    timezone: str = "UTC"
+    message_content_intent: bool = False
     prices: Mapping[str, ModelPrice] = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
     def __post_init__(self) -> None:
@@ -135,6 +138,26 @@ def _snowflake(env: Mapping[str, str], name: str) -> int | None:
     if not raw.isdigit():
         raise ConfigError(name, "must be a Discord id (digits only)")
     return int(raw)
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (_optional(env, name) or "").lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, "must be true or false")
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    name = _optional(env, "TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("TIMEZONE", "must be an IANA zone name such as Europe/Paris") from None
+    return name
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -202,4 +225,6 @@ def load_settings(
         ),
         partial_images=_integer(env, "PARTIAL_IMAGES", Settings.partial_images, low=0, high=3),
         prices=_prices(env),
+        timezone=_timezone(env),
+        message_content_intent=_flag(env, "MESSAGE_CONTENT_INTENT", False),
     )

@@ -24,6 +24,17 @@ class SafetyRejected(PicassoError):
     user_message = "Your request was rejected by the safety system — try rephrasing it."
 
 
+class ModerationBlocked(PicassoError):
+    """The moderation check flagged the request before anything was painted."""
+
+    def __init__(self, categories: list[str]) -> None:
+        self.categories = categories
+        super().__init__(
+            "Your request was flagged by this server's content check — try rephrasing it.",
+            detail=", ".join(categories),
+        )
+
+
 class ProviderBusy(PicassoError):
     """Rate limited or out of quota at the provider."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from typing import TYPE_CHECKING, Literal
@@ -14,13 +15,17 @@ from bot.errors import UploadFailed
 from bot.imaging.files import ImageFile, fit_to_limit
 from bot.imaging.pipeline import (
     MAX_DESCRIPTION_CHARS,
-    ImageRequest,
     ImageResult,
     Quality,
     Size,
     Stage,
+    check_description,
 )
 from bot.imaging.prompts import Style
+from bot.policy import default_request
+from bot.studio import Posted
+from cogs.audit import audit
+from cogs.context import who_from_interaction
 from cogs.errors import NO_MENTIONS
 from cogs.render import result_embed, stage_line
 
@@ -59,6 +64,19 @@ class InteractionProgress:
             await self._interaction.edit_original_response(allowed_mentions=NO_MENTIONS, **fields)  # type: ignore[arg-type]
         except discord.HTTPException as error:
             log.warning("progress update failed: %s", error)
+
+
+def with_note(result: ImageResult, note: str | None) -> ImageResult:
+    """`result` with the server's note (e.g. "quality limited") added to its own."""
+    if not note:
+        return result
+    return dataclasses.replace(result, note=f"{result.note} {note}" if result.note else note)
+
+
+def posted(message: discord.Message) -> Posted:
+    """Where a result message landed, for the lineage record."""
+    url = message.attachments[0].url if message.attachments else None
+    return Posted(channel_id=message.channel.id, message_id=message.id, image_url=url)
 
 
 def _too_large(error: discord.HTTPException) -> bool:
@@ -100,30 +118,40 @@ class Imagine(commands.Cog):
     @app_commands.command(name="imagine", description="Turn a few words into a finished picture")
     @app_commands.describe(
         description="What should the picture show?",
-        size="Shape of the picture (default: square)",
-        quality="Higher quality takes longer and costs more (default: auto)",
+        size="Shape of the picture (default: the server's, usually square)",
+        quality="Higher quality takes longer and costs more (default: the server's)",
         style="A look to paint it in (default: none)",
-        expand="Let the bot write a detailed prompt from your words (default: on)",
+        expand="Let the bot write a detailed prompt from your words (default: the server's)",
     )
     async def imagine(
         self,
         interaction: discord.Interaction,
         description: app_commands.Range[str, 1, MAX_DESCRIPTION_CHARS],
-        size: SizeChoice = "square",
-        quality: QualityChoice = "auto",
-        style: StyleChoice = "none",
-        expand: bool = True,
+        size: SizeChoice | None = None,
+        quality: QualityChoice | None = None,
+        style: StyleChoice | None = None,
+        expand: bool | None = None,
     ) -> None:
-        request = ImageRequest(
-            description=description.strip(),
-            size=Size[size.upper()],
-            quality=Quality(quality),
-            style=STYLES[style],
+        description = description.strip()
+        check_description(description)
+        await interaction.response.defer(thinking=True)
+        studio = self.bot.studio
+        who = who_from_interaction(interaction)
+        settings = await studio.store.guild_settings(who.guild_id)
+        request = default_request(
+            settings,
+            description,
+            size=Size[size.upper()] if size else None,
+            quality=Quality(quality) if quality else None,
+            style=STYLES[style] if style else None,
             expand=expand,
         )
-        await interaction.response.defer(thinking=True)
-        result = await self.bot.pipeline.run(request, InteractionProgress(interaction))
-        await post_result(interaction, result)
+        progress = InteractionProgress(interaction)
+        async with studio.job(who, request, settings=settings, progress=progress) as job:
+            result = await studio.pipeline.run(job.request, progress, job.options)
+            message = await post_result(interaction, with_note(result, job.note))
+            await job.done(result, posted(message))
+        await audit(self.bot, job, result, message)
 
 
 async def setup(bot: Picasso) -> None:

@@ -7,15 +7,28 @@ No Discord here: the caller passes a `Progress` that renders the stages wherever
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
-from bot.errors import Misconfigured, PicassoError
-from bot.imaging.pricing import ModelPrice, cost_usd, price_for
-from bot.imaging.prompts import Style, clean_expansion, expansion_messages, plain_prompt
-from bot.imaging.providers import ChatModel, GeneratedImage, ImageModel
+from bot.errors import Misconfigured, ModerationBlocked, PicassoError
+from bot.imaging.pricing import ModelPrice, cost_micros, price_for
+from bot.imaging.prompts import (
+    ChatMessages,
+    Revision,
+    Style,
+    clean_expansion,
+    clip_prompt,
+    expansion_messages,
+    parse_revision,
+    parse_variations,
+    plain_prompt,
+    refine_messages,
+    variation_messages,
+)
+from bot.imaging.providers import ChatModel, GeneratedImage, ImageModel, Moderator
 from bot.jobs import SlotQueue
 
 log = logging.getLogger(__name__)
@@ -59,12 +72,17 @@ class ImageRequest:
     expand: bool = True
 
     def __post_init__(self) -> None:
-        if not self.description.strip():
-            raise PicassoError("Describe the picture you want — the description can't be empty.")
-        if len(self.description) > MAX_DESCRIPTION_CHARS:
-            raise PicassoError(
-                f"That description is too long — keep it under {MAX_DESCRIPTION_CHARS} characters."
-            )
+        check_description(self.description)
+
+
+def check_description(text: str) -> None:
+    """Raise `PicassoError` with the user's sentence if `text` can't be a description."""
+    if not text.strip():
+        raise PicassoError("Describe the picture you want — the description can't be empty.")
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise PicassoError(
+            f"That description is too long — keep it under {MAX_DESCRIPTION_CHARS} characters."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +94,23 @@ class ImageResult:
     expanded: bool
     note: str | None
     image: GeneratedImage
-    cost_usd: float
+    cost_micros: int
+    change: str | None = None  # for refinements: what changed, in a few words
+    edited: bool = False  # made by editing the parent picture rather than painting anew
+
+    @property
+    def cost_usd(self) -> float:
+        """What the picture cost, in dollars."""
+        return self.cost_micros / 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Per-server choices for one run."""
+
+    model: str | None = None
+    style_guide: str = ""
+    moderate: bool = False
 
 
 class Progress(Protocol):
@@ -101,6 +135,9 @@ class SilentProgress:
         return None
 
 
+ImageLoader = Callable[[], Awaitable[bytes]]
+RefineMode = Literal["reimagine", "edit", "auto"]
+
 EXPANSION_FALLBACK_NOTE = (
     "The prompt writer gave no usable answer, so your words were used as written."
 )
@@ -110,7 +147,7 @@ EXPANSION_UNAVAILABLE_NOTE = (
 
 
 class Pipeline:
-    """Runs requests against one chat model and one image model."""
+    """Runs requests against one chat model, one image model and an optional moderator."""
 
     def __init__(
         self,
@@ -119,58 +156,183 @@ class Pipeline:
         *,
         slots: SlotQueue,
         prices: Mapping[str, ModelPrice],
+        moderator: Moderator | None = None,
     ) -> None:
         self._chat = chat
         self._images = images
         self._slots = slots
         self._prices = prices
+        self._moderator = moderator
 
-    async def expand(self, request: ImageRequest) -> tuple[str, bool, str | None]:
-        """(prompt, expanded?, note): the chat model's prompt, or the words with a note why not."""
-        if not request.expand:
-            return plain_prompt(request.description, request.style), False, None
+    @property
+    def default_model(self) -> str:
+        """The image model used when a server sets none."""
+        return self._images.model
+
+    async def _ask(self, messages: ChatMessages) -> tuple[str | None, bool]:
+        """(answer, reachable): transient chat failures give (None, False); config errors raise."""
         try:
-            answer = await self._chat.complete(
-                expansion_messages(request.description, request.style)
-            )
+            return await self._chat.complete(messages), True
         except Misconfigured:
             raise
         except PicassoError as error:
-            log.warning("expansion failed, painting the description as written: %r", error)
-            return (
-                plain_prompt(request.description, request.style),
-                False,
-                EXPANSION_UNAVAILABLE_NOTE,
-            )
+            log.warning("the chat model failed, carrying on without it: %r", error)
+            return None, False
+
+    async def expand(
+        self, request: ImageRequest, options: RunOptions = RunOptions()
+    ) -> tuple[str, bool, str | None]:
+        """(prompt, expanded?, note): the chat model's prompt, or the words with a note why not."""
+        words = plain_prompt(request.description, request.style)
+        if not request.expand:
+            return words, False, None
+        answer, reachable = await self._ask(
+            expansion_messages(request.description, request.style, options.style_guide)
+        )
+        if not reachable:
+            return words, False, EXPANSION_UNAVAILABLE_NOTE
         prompt = clean_expansion(answer)
         if prompt is None:
             log.info("expansion unusable (%d chars), using the description", len(answer or ""))
-            return plain_prompt(request.description, request.style), False, EXPANSION_FALLBACK_NOTE
+            return words, False, EXPANSION_FALLBACK_NOTE
         return prompt, True, None
 
-    async def run(self, request: ImageRequest, progress: Progress | None = None) -> ImageResult:
-        """Make the picture, reporting stages to `progress`; raises `PicassoError` on failure."""
-        progress = progress or SilentProgress()
+    async def _moderate(self, options: RunOptions, *texts: str) -> None:
+        if not options.moderate or self._moderator is None:
+            return
+        categories = await self._moderator.flagged([t for t in texts if t])
+        if categories:
+            log.info("moderation flagged a request: %s", ", ".join(categories))
+            raise ModerationBlocked(categories)
 
+    def _result(
+        self, request: ImageRequest, prompt: str, image: GeneratedImage, **extra: Any
+    ) -> ImageResult:
+        cost = cost_micros(image.usage, price_for(image.model, self._prices))
+        log.info(
+            "made %d bytes with %s (%s, %s), cost $%.4f",
+            len(image.data),
+            image.model,
+            request.size.value,
+            request.quality.value,
+            cost / 1_000_000,
+        )
+        return ImageResult(request=request, prompt=prompt, image=image, cost_micros=cost, **extra)
+
+    @asynccontextmanager
+    async def _slot(self, progress: Progress) -> AsyncIterator[None]:
         async def queued(position: int) -> None:
             await progress.stage(Stage.QUEUED, position)
 
         async with self._slots.slot(queued):
+            yield
+
+    async def run(
+        self,
+        request: ImageRequest,
+        progress: Progress | None = None,
+        options: RunOptions = RunOptions(),
+    ) -> ImageResult:
+        """Expand and paint `request`, reporting stages; raises `PicassoError` on failure."""
+        progress = progress or SilentProgress()
+        async with self._slot(progress):
             await progress.stage(Stage.EXPANDING)
-            prompt, expanded, note = await self.expand(request)
+            prompt, expanded, note = await self.expand(request, options)
+            await self._moderate(options, request.description, prompt)
             await progress.stage(Stage.PAINTING)
             image = await self._images.generate(
                 prompt,
                 size=request.size.value,
                 quality=request.quality.value,
+                model=options.model,
                 on_preview=progress.preview,
             )
-        cost = cost_usd(image.usage, price_for(image.model, self._prices))
-        log.info(
-            "painted %d bytes with %s (%s), cost $%.4f",
-            len(image.data),
-            image.model,
-            request.size.value,
-            cost,
+        return self._result(request, prompt, image, expanded=expanded, note=note)
+
+    async def paint(
+        self,
+        request: ImageRequest,
+        prompt: str,
+        progress: Progress | None = None,
+        options: RunOptions = RunOptions(),
+        *,
+        note: str | None = None,
+    ) -> ImageResult:
+        """Paint `prompt` as it is (a reroll, a variation, a prompt edited by hand)."""
+        progress = progress or SilentProgress()
+        async with self._slot(progress):
+            await self._moderate(options, prompt)
+            await progress.stage(Stage.PAINTING)
+            image = await self._images.generate(
+                prompt,
+                size=request.size.value,
+                quality=request.quality.value,
+                model=options.model,
+                on_preview=progress.preview,
+            )
+        return self._result(request, prompt, image, expanded=False, note=note)
+
+    async def refine(
+        self,
+        request: ImageRequest,
+        prompt: str,
+        instruction: str,
+        progress: Progress | None = None,
+        options: RunOptions = RunOptions(),
+        *,
+        mode: RefineMode = "reimagine",
+        load_image: ImageLoader | None = None,
+    ) -> ImageResult:
+        """A new picture from `prompt` changed by `instruction`, painted anew or as an edit.
+
+        In "auto" mode the chat model judges whether the change is local (then: edit).
+        Without a usable revision the instruction is appended to the prompt.
+        """
+        progress = progress or SilentProgress()
+        async with self._slot(progress):
+            await progress.stage(Stage.EXPANDING)
+            answer, _ = await self._ask(refine_messages(prompt, instruction))
+            revision = parse_revision(answer, instruction) or Revision(
+                clip_prompt(f"{prompt} Change: {instruction}"), instruction, local=False
+            )
+            await self._moderate(options, instruction, revision.prompt)
+            edit = load_image is not None and (
+                mode == "edit" or (mode == "auto" and revision.local)
+            )
+            await progress.stage(Stage.PAINTING)
+            if edit:
+                assert load_image is not None
+                image = await self._images.edit(
+                    await load_image(),
+                    revision.prompt,
+                    size=request.size.value,
+                    quality=request.quality.value,
+                    model=options.model,
+                    on_preview=progress.preview,
+                )
+            else:
+                image = await self._images.generate(
+                    revision.prompt,
+                    size=request.size.value,
+                    quality=request.quality.value,
+                    model=options.model,
+                    on_preview=progress.preview,
+                )
+        return self._result(
+            request,
+            revision.prompt,
+            image,
+            expanded=True,
+            note=None,
+            change=revision.change,
+            edited=edit,
         )
-        return ImageResult(request, prompt, expanded, note, image, cost)
+
+    async def variation_prompts(
+        self, request: ImageRequest, n: int, options: RunOptions = RunOptions()
+    ) -> list[str]:
+        """`n` distinct prompts for `request` (the chat model's, padded with a plain one)."""
+        answer, _ = await self._ask(variation_messages(request.description, n, options.style_guide))
+        prompts = parse_variations(answer, n)
+        fallback = plain_prompt(request.description, request.style)
+        return prompts + [fallback] * (n - len(prompts))

@@ -58,11 +58,33 @@ def price_for(model: str, table: Mapping[str, ModelPrice] | None = None) -> Mode
     return table[max(prefixes, key=len)] if prefixes else FALLBACK_PRICE
 
 
-def cost_usd(usage: Usage, price: ModelPrice) -> float:
-    """Dollars for `usage` at `price`, rounded to a hundredth of a cent."""
-    micro = (
+def cost_micros(usage: Usage, price: ModelPrice) -> int:
+    """Micro-dollars for `usage` at `price` (tokens × USD per million = micro-dollars)."""
+    return round(
         usage.text_in * price.text_in
         + usage.image_in * price.image_in
         + usage.image_out * price.image_out
     )
-    return round(micro / 1_000_000, 4)
+
+
+# Output image tokens by (quality, size), from OpenAI's published GPT image tables. Used to
+# reserve budget before a picture is made; the real usage settles it afterwards.
+_OUTPUT_TOKENS: Final[dict[tuple[str, str], int]] = {
+    ("low", "1024x1024"): 272,
+    ("low", "1024x1536"): 408,
+    ("low", "1536x1024"): 400,
+    ("medium", "1024x1024"): 1056,
+    ("medium", "1024x1536"): 1584,
+    ("medium", "1536x1024"): 1568,
+    ("high", "1024x1024"): 4160,
+    ("high", "1024x1536"): 6240,
+    ("high", "1536x1024"): 6208,
+}
+_PROMPT_TOKENS_ESTIMATE: Final = 400
+
+
+def estimate_usage(size: str, quality: str, *, input_images: int = 0) -> Usage:
+    """A generous guess of a picture's usage: "auto" quality is reserved as "high"."""
+    level = "high" if quality == "auto" else quality
+    out = _OUTPUT_TOKENS.get((level, size), max(_OUTPUT_TOKENS.values()))
+    return Usage(text_in=_PROMPT_TOKENS_ESTIMATE, image_in=input_images * 1500, image_out=out)

@@ -53,7 +53,7 @@ class ChatModel(Protocol):
 
 
 class ImageModel(Protocol):
-    """Paints a picture from a prompt."""
+    """Paints a picture from a prompt, or edits one."""
 
     model: str
 
@@ -63,9 +63,31 @@ class ImageModel(Protocol):
         *,
         size: str,
         quality: str,
+        model: str | None = None,
         on_preview: PreviewCallback | None = None,
     ) -> GeneratedImage:
         """The picture for `prompt`; `on_preview(png, index)` gets partial images if streamed."""
+        ...
+
+    async def edit(
+        self,
+        image: bytes,
+        prompt: str,
+        *,
+        size: str,
+        quality: str,
+        model: str | None = None,
+        on_preview: PreviewCallback | None = None,
+    ) -> GeneratedImage:
+        """`image` changed as `prompt` says, keeping its composition."""
+        ...
+
+
+class Moderator(Protocol):
+    """Checks text against a provider's content policy."""
+
+    async def flagged(self, texts: list[str]) -> list[str]:
+        """The policy categories any of `texts` falls under (empty: nothing flagged)."""
         ...
 
 
@@ -178,12 +200,15 @@ def streams_previews(model: str) -> bool:
 
 
 class OpenAIImages:
-    """ImageModel on images.generate, streaming partial previews where the model can."""
+    """ImageModel on images.generate / images.edit, streaming previews where the model can."""
 
     def __init__(self, client: openai.AsyncOpenAI, model: str, *, partial_images: int = 2) -> None:
         self._client = client
         self.model = model
-        self._partials = partial_images if streams_previews(model) else 0
+        self._partial_images = partial_images
+
+    def _partials(self, model: str, on_preview: PreviewCallback | None) -> int:
+        return self._partial_images if on_preview and streams_previews(model) else 0
 
     async def generate(
         self,
@@ -191,33 +216,90 @@ class OpenAIImages:
         *,
         size: str,
         quality: str,
+        model: str | None = None,
         on_preview: PreviewCallback | None = None,
     ) -> GeneratedImage:
+        model = model or self.model
+        partials = self._partials(model, on_preview)
         with provider_errors("image generation"):
-            if on_preview is None or self._partials == 0:
+            if not partials:
                 response = await self._client.images.generate(  # type: ignore[call-overload]
-                    model=self.model, prompt=prompt, size=size, quality=quality
+                    model=model, prompt=prompt, size=size, quality=quality
                 )
-                first = response.data[0] if response.data else None
-                return GeneratedImage(
-                    _decode(first.b64_json if first else None), _usage(response.usage), self.model
-                )
+                return _first_image(response, model)
             stream = await self._client.images.generate(  # type: ignore[call-overload]
-                model=self.model,
+                model=model,
                 prompt=prompt,
                 size=size,
                 quality=quality,
                 stream=True,
-                partial_images=self._partials,
+                partial_images=partials,
             )
-            return await self._consume(stream, on_preview)
+            assert on_preview is not None
+            return await _consume(stream, on_preview, model)
 
-    async def _consume(
-        self, stream: AsyncIterator[Any], on_preview: PreviewCallback
+    async def edit(
+        self,
+        image: bytes,
+        prompt: str,
+        *,
+        size: str,
+        quality: str,
+        model: str | None = None,
+        on_preview: PreviewCallback | None = None,
     ) -> GeneratedImage:
-        async for event in stream:
-            if event.type.endswith("partial_image"):
-                await on_preview(_decode(event.b64_json), event.partial_image_index)
-            elif event.type.endswith("completed"):
-                return GeneratedImage(_decode(event.b64_json), _usage(event.usage), self.model)
-        raise ProviderUnavailable(detail="image stream ended without a picture")
+        model = model or self.model
+        partials = self._partials(model, on_preview)
+        # A (name, bytes, mime) tuple: raw bytes would go out as octet-stream, which is refused.
+        upload = ("picture.png", image, "image/png")
+        with provider_errors("image edit"):
+            if not partials:
+                response = await self._client.images.edit(  # type: ignore[call-overload]
+                    model=model, image=upload, prompt=prompt, size=size, quality=quality
+                )
+                return _first_image(response, model)
+            stream = await self._client.images.edit(  # type: ignore[call-overload]
+                model=model,
+                image=upload,
+                prompt=prompt,
+                size=size,
+                quality=quality,
+                stream=True,
+                partial_images=partials,
+            )
+            assert on_preview is not None
+            return await _consume(stream, on_preview, model)
+
+
+def _first_image(response: Any, model: str) -> GeneratedImage:
+    first = response.data[0] if response.data else None
+    return GeneratedImage(_decode(first.b64_json if first else None), _usage(response.usage), model)
+
+
+async def _consume(
+    stream: AsyncIterator[Any], on_preview: PreviewCallback, model: str
+) -> GeneratedImage:
+    async for event in stream:
+        if event.type.endswith("partial_image"):
+            await on_preview(_decode(event.b64_json), event.partial_image_index)
+        elif event.type.endswith("completed"):
+            return GeneratedImage(_decode(event.b64_json), _usage(event.usage), model)
+    raise ProviderUnavailable(detail="image stream ended without a picture")
+
+
+class OpenAIModerator:
+    """Moderator on the moderations endpoint."""
+
+    def __init__(self, client: openai.AsyncOpenAI, model: str = "omni-moderation-latest") -> None:
+        self._client = client
+        self.model = model
+
+    async def flagged(self, texts: list[str]) -> list[str]:
+        with provider_errors("moderation"):
+            response = await self._client.moderations.create(model=self.model, input=texts)
+        categories: set[str] = set()
+        for result in response.results:
+            if result.flagged:
+                flags = result.categories.model_dump(by_alias=True)
+                categories.update(name for name, hit in flags.items() if hit)
+        return sorted(categories)

@@ -77,6 +77,16 @@ class Counter(Base):
     spent_micros: Mapped[int] = mapped_column(default=0)
 
 
+class Cooldown(Base):
+    """When a user last started a picture in a guild (for cooldowns)."""
+
+    __tablename__ = "cooldowns"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_at: Mapped[datetime]
+
+
 class Ledger(Base):
     """One row per admitted job: reserved, then settled to the real cost or released."""
 

@@ -1,0 +1,205 @@
+"""May this person draw here, now, and with what? Pure functions of settings and usage.
+
+`GuildSettings` is a server's configuration (stored as JSON). `check_access` answers the
+questions that need no counting (channel, role, DM, blocked words); `shape_request` applies
+the server's defaults and ceilings to a request. Counting limits (quotas, budgets, cooldowns)
+are enforced atomically by the storage layer with the numbers from `Limits`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from bot.errors import PicassoError
+from bot.imaging.pipeline import ImageRequest, Quality, Size
+from bot.imaging.prompts import Style
+
+STYLE_GUIDE_MAX: Final = 300
+BLOCKED_WORDS_MAX: Final = 200
+QUALITY_ORDER: Final = (Quality.LOW, Quality.MEDIUM, Quality.HIGH)
+
+ChannelMode = Literal["all", "allow", "deny"]
+RefineMode = Literal["reimagine", "edit", "auto"]
+RemixWho = Literal["requester", "anyone"]
+
+
+class Refused(PicassoError):
+    """A policy said no; the sentence says which rule and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """Everything a server admin can set. None means "no limit" / "the bot's default"."""
+
+    user_daily_pictures: int | None = None
+    guild_daily_pictures: int | None = None
+    cooldown_seconds: int = 0
+    user_running: int = 2
+    user_queued: int = 3
+    guild_daily_usd: float | None = None
+    guild_monthly_usd: float | None = None
+    user_daily_usd: float | None = None
+    channel_mode: ChannelMode = "all"
+    channel_ids: tuple[int, ...] = ()
+    allow_dms: bool = True
+    allowed_role_ids: tuple[int, ...] = ()
+    exempt_role_ids: tuple[int, ...] = ()
+    moderation: bool = True
+    default_size: str = Size.SQUARE.name.lower()
+    max_size: Literal["square", "any"] = "any"
+    default_quality: str = Quality.AUTO.value
+    max_quality: str = Quality.HIGH.value
+    allowed_styles: tuple[str, ...] = ()
+    model: str | None = None
+    expand_default: bool = True
+    refine_mode: RefineMode = "reimagine"
+    remix: RemixWho = "anyone"
+    style_guide: str = ""
+    blocked_words: tuple[str, ...] = ()
+    audit_channel_id: int | None = None
+
+    def to_json(self) -> str:
+        """The stored form."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> GuildSettings:
+        """Settings from their stored form; unknown keys (from a newer version) are ignored."""
+        if not text:
+            return cls()
+        raw: dict[str, Any] = json.loads(text)
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {
+            name: tuple(value) if isinstance(value, list) else value
+            for name, value in raw.items()
+            if name in known
+        }
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> GuildSettings:
+        """A copy with `changes` applied."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """The person asking, where they ask from: plain ids, no Discord objects."""
+
+    user_id: int
+    guild_id: int | None
+    channel_id: int
+    parent_channel_id: int | None = None  # a thread's parent channel
+    role_ids: frozenset[int] = field(default_factory=frozenset)
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The counting limits that apply to one person (None = no limit)."""
+
+    user_daily_pictures: int | None
+    guild_daily_pictures: int | None
+    cooldown_seconds: int
+    user_daily_micros: int | None
+    guild_daily_micros: int | None
+    guild_monthly_micros: int | None
+    user_running: int | None
+    user_queued: int | None
+
+
+def _micros(usd: float | None) -> int | None:
+    return None if usd is None else round(usd * 1_000_000)
+
+
+def is_exempt(settings: GuildSettings, who: Who) -> bool:
+    """Admins and members of an exempt role skip the per-person limits."""
+    return who.is_admin or bool(who.role_ids & set(settings.exempt_role_ids))
+
+
+def limits_for(settings: GuildSettings, who: Who) -> Limits:
+    """The counting limits for `who`: per-person ones vanish for exempt people.
+
+    Server-wide limits and budgets apply to everyone: money spent is spent.
+    """
+    exempt = is_exempt(settings, who)
+    return Limits(
+        user_daily_pictures=None if exempt else settings.user_daily_pictures,
+        guild_daily_pictures=settings.guild_daily_pictures,
+        cooldown_seconds=0 if exempt else settings.cooldown_seconds,
+        user_daily_micros=None if exempt else _micros(settings.user_daily_usd),
+        guild_daily_micros=_micros(settings.guild_daily_usd),
+        guild_monthly_micros=_micros(settings.guild_monthly_usd),
+        user_running=None if exempt else settings.user_running,
+        user_queued=None if exempt else settings.user_queued,
+    )
+
+
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
+
+
+def blocked_word_in(text: str, words: tuple[str, ...]) -> str | None:
+    """The first blocked word or phrase found in `text` as a whole word, else None."""
+    for word in words:
+        if _word_pattern(word).search(text):
+            return word
+    return None
+
+
+def check_access(settings: GuildSettings, who: Who, text: str) -> None:
+    """Raise `Refused` if `who` may not draw here or `text` holds a blocked word."""
+    if who.guild_id is None:
+        if not settings.allow_dms:
+            raise Refused("Pictures can't be made in direct messages — use a server channel.")
+    elif not who.is_admin:
+        places = {who.channel_id} | ({who.parent_channel_id} if who.parent_channel_id else set())
+        listed = bool(places & set(settings.channel_ids))
+        if settings.channel_mode == "allow" and not listed:
+            raise Refused("Pictures can't be made in this channel — try one of the allowed ones.")
+        if settings.channel_mode == "deny" and listed:
+            raise Refused("Pictures can't be made in this channel — try another one.")
+        if settings.allowed_role_ids and not who.role_ids & set(settings.allowed_role_ids):
+            raise Refused("You need one of this server's drawing roles to make pictures.")
+    if blocked_word_in(text, settings.blocked_words):
+        raise Refused("Your request contains a word this server has blocked — please rephrase it.")
+
+
+def shape_request(
+    settings: GuildSettings, request: ImageRequest
+) -> tuple[ImageRequest, str | None]:
+    """`request` within the server's ceilings, and a note saying what was lowered (if anything).
+
+    Raises `Refused` for a style the server does not allow.
+    """
+    notes = []
+    size, quality = request.size, request.quality
+    if settings.max_size == "square" and size is not Size.SQUARE:
+        size = Size.SQUARE
+        notes.append("size limited to square")
+    ceiling = Quality(settings.max_quality)
+    if ceiling is not Quality.HIGH and (
+        quality is Quality.AUTO or QUALITY_ORDER.index(quality) > QUALITY_ORDER.index(ceiling)
+    ):
+        quality = ceiling
+        notes.append(f"quality limited to {ceiling.value}")
+    if settings.allowed_styles and request.style.label not in settings.allowed_styles:
+        allowed = ", ".join(settings.allowed_styles)
+        raise Refused(f"That style isn't allowed here — choose one of: {allowed}.")
+    shaped = dataclasses.replace(request, size=size, quality=quality)
+    note = f"This server's settings applied: {', '.join(notes)}." if notes else None
+    return shaped, note
+
+
+def default_request(settings: GuildSettings, description: str, **given: Any) -> ImageRequest:
+    """A request for `description` with the server's defaults where the person chose nothing."""
+    return ImageRequest(
+        description=description,
+        size=given.get("size") or Size[settings.default_size.upper()],
+        quality=given.get("quality") or Quality(settings.default_quality),
+        style=given.get("style") or Style.NONE,
+        expand=settings.expand_default if given.get("expand") is None else given["expand"],
+    )

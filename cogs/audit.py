@@ -1,0 +1,37 @@
+"""The audit channel: one line per picture (who, where, prompt, cost) for server admins."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.imaging.pipeline import ImageResult
+from bot.studio import Job
+from cogs.errors import NO_MENTIONS
+from cogs.render import clip
+
+if TYPE_CHECKING:
+    from bot.app import Picasso
+
+log = logging.getLogger(__name__)
+
+
+async def audit(bot: Picasso, job: Job, result: ImageResult, message: discord.Message) -> None:
+    """Post the audit line if the server set an audit channel; problems are only logged."""
+    channel_id = job.settings.audit_channel_id
+    if channel_id is None:
+        return
+    channel = bot.get_channel(channel_id)
+    if not isinstance(channel, discord.abc.Messageable):
+        log.warning("audit channel %s of guild %s is not reachable", channel_id, job.who.guild_id)
+        return
+    line = (
+        f"🖼️ <@{job.who.user_id}> in <#{message.channel.id}> · ${result.cost_usd:.3f} · "
+        f"{result.image.model} · {message.jump_url}\n> {clip(result.prompt, 1500)}"
+    )
+    try:
+        await channel.send(clip(line, 2000), allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException as error:
+        log.warning("could not post to the audit channel %s: %s", channel_id, error)

@@ -1,0 +1,54 @@
+"""Translating Discord objects into the plain ids the domain takes."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.policy import Who
+
+
+def _roles(user: discord.abc.User) -> frozenset[int]:
+    return (
+        frozenset(role.id for role in user.roles)
+        if isinstance(user, discord.Member)
+        else frozenset()
+    )
+
+
+def is_server_admin(permissions: discord.Permissions) -> bool:
+    """Manage Server (or Administrator) is what makes a server admin for Picasso."""
+    return permissions.manage_guild or permissions.administrator
+
+
+def _parent_id(channel: object) -> int | None:
+    return getattr(channel, "parent_id", None) if isinstance(channel, discord.Thread) else None
+
+
+def who_from_interaction(interaction: discord.Interaction) -> Who:
+    """The person behind an interaction, where they are, their roles and admin standing.
+
+    Admin standing comes from the permissions Discord resolved for this very interaction.
+    """
+    in_guild = interaction.guild_id is not None
+    return Who(
+        user_id=interaction.user.id,
+        guild_id=interaction.guild_id,
+        channel_id=interaction.channel_id or 0,
+        parent_channel_id=_parent_id(interaction.channel),
+        role_ids=_roles(interaction.user),
+        is_admin=in_guild and is_server_admin(interaction.permissions),
+    )
+
+
+def who_from_message(message: discord.Message) -> Who:
+    """The author of a message, where they wrote it, their roles and admin standing."""
+    author = message.author
+    admin = isinstance(author, discord.Member) and is_server_admin(author.guild_permissions)
+    return Who(
+        user_id=author.id,
+        guild_id=message.guild.id if message.guild else None,
+        channel_id=message.channel.id,
+        parent_channel_id=_parent_id(message.channel),
+        role_ids=_roles(author),
+        is_admin=admin,
+    )
