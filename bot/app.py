@@ -27,6 +27,9 @@ EXTENSIONS = (
     "cogs.imagine",
 )
 
+# Seconds a shutdown waits for jobs in flight to settle their accounts.
+SHUTDOWN_GRACE = 10.0
+
 # Connection phase stays short even when a high-quality picture may take minutes.
 CONNECT_TIMEOUT = 10.0
 
@@ -168,6 +171,9 @@ class Picasso(commands.AutoShardedBot):
         await self.connect(reconnect=reconnect)
 
     async def close(self) -> None:
+        if self._studio is not None:
+            # Let pictures being posted finish and settle before the clients go away.
+            await self._studio.drain(SHUTDOWN_GRACE)
         await super().close()
         if self.openai is not None:
             await self.openai.close()

@@ -109,6 +109,16 @@ class Studio:
         self._clock = clock
         self._in_flight: dict[tuple[int | None, int], int] = defaultdict(int)
         self._running: dict[tuple[int | None, int], asyncio.Semaphore] = {}
+        self._idle = asyncio.Event()  # set while no job is in flight
+        self._idle.set()
+
+    async def drain(self, grace: float) -> None:
+        """Wait up to `grace` seconds for jobs in flight to finish (for a clean shutdown)."""
+        try:
+            async with asyncio.timeout(grace):
+                await self._idle.wait()
+        except TimeoutError:
+            log.warning("shutting down with %d jobs still running", sum(self._in_flight.values()))
 
     def now(self) -> datetime:
         """The current time in the configured zone."""
@@ -172,6 +182,7 @@ class Studio:
             self,
         )
         self._in_flight[key] += 1
+        self._idle.clear()
         try:
             async with self._turn(key, limits.user_running, progress):
                 yield job
@@ -180,6 +191,8 @@ class Studio:
             if not self._in_flight[key]:
                 del self._in_flight[key]
                 self._running.pop(key, None)
+                if not self._in_flight:
+                    self._idle.set()
             if job.picture_id is None:
                 await self.store.release(reservation, self.now())
 

@@ -11,7 +11,7 @@ import base64
 import binascii
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -276,14 +276,16 @@ def _first_image(response: Any, model: str) -> GeneratedImage:
     return GeneratedImage(_decode(first.b64_json if first else None), _usage(response.usage), model)
 
 
-async def _consume(
-    stream: AsyncIterator[Any], on_preview: PreviewCallback, model: str
-) -> GeneratedImage:
-    async for event in stream:
-        if event.type.endswith("partial_image"):
-            await on_preview(_decode(event.b64_json), event.partial_image_index)
-        elif event.type.endswith("completed"):
-            return GeneratedImage(_decode(event.b64_json), _usage(event.usage), model)
+async def _consume(stream: Any, on_preview: PreviewCallback, model: str) -> GeneratedImage:
+    """Read a streamed image response to its end, closing the HTTP response in every case."""
+    try:
+        async for event in stream:
+            if event.type.endswith("partial_image"):
+                await on_preview(_decode(event.b64_json), event.partial_image_index)
+            elif event.type.endswith("completed"):
+                return GeneratedImage(_decode(event.b64_json), _usage(event.usage), model)
+    finally:
+        await stream.close()
     raise ProviderUnavailable(detail="image stream ended without a picture")
 
 

@@ -236,7 +236,7 @@ class _Hooks:
         fake.check_message_body(payload, call.uploads, creating=False)
         if mid == inter.original_id:
             files = [(u.filename, u.content_type, u.data) for u in call.uploads]
-            inter.edits.append({**payload, "_files": files})
+            inter.edits.append({**payload, "_files": files, "_at": time.monotonic()})
         loading = bool(int(msg.get("flags") or 0) & FLAG_LOADING)
         fake.edit_message(msg, payload, call.uploads, replacing_loading=loading)
         await fake.announce("MESSAGE_UPDATE", msg)
