@@ -164,37 +164,38 @@ class Studio:
                     f"You already have {self._in_flight[key]} pictures on the way — "
                     "wait for one to finish."
                 )
-        reservation = await self.store.reserve(
-            who.guild_id,
-            who.user_id,
-            limits,
-            self.estimate(settings, shaped, input_images=input_images),
-            self.now(),
-            self.periods(),
-        )
-        job = Job(
-            who,
-            settings,
-            shaped,
-            RunOptions(settings.model, settings.style_guide, settings.moderation),
-            note,
-            reservation,
-            self,
-        )
+        # Counted before the first await, so a burst cannot slip past the in-flight limit.
         self._in_flight[key] += 1
         self._idle.clear()
+        reservation: Reservation | None = None
+        job: Job | None = None
         try:
+            reservation = await self.store.reserve(
+                who.guild_id,
+                who.user_id,
+                limits,
+                self.estimate(settings, shaped, input_images=input_images),
+                self.now(),
+                self.periods(),
+            )
+            options = RunOptions(settings.model, settings.style_guide, settings.moderation)
+            job = Job(who, settings, shaped, options, note, reservation, self)
             async with self._turn(key, limits.user_running, progress):
                 yield job
         finally:
-            self._in_flight[key] -= 1
-            if not self._in_flight[key]:
-                del self._in_flight[key]
-                self._running.pop(key, None)
-                if not self._in_flight:
-                    self._idle.set()
-            if job.picture_id is None:
-                await self.store.release(reservation, self.now())
+            try:
+                if reservation is not None and (job is None or job.picture_id is None):
+                    await self.store.release(reservation, self.now())
+            finally:
+                self._leave(key)
+
+    def _leave(self, key: tuple[int | None, int]) -> None:
+        self._in_flight[key] -= 1
+        if not self._in_flight[key]:
+            del self._in_flight[key]
+            self._running.pop(key, None)
+            if not self._in_flight:
+                self._idle.set()
 
     @asynccontextmanager
     async def _turn(
