@@ -182,24 +182,28 @@ async def test_fifty_concurrent_requests_are_all_deferred_and_answered(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
     openai_fake.image_latency = 0.2
+    crowd = [8000 + n for n in range(50)]  # fifty people, one picture each
+    for user_id in crowd:
+        discord_fake.add_user(user_id, f"user{user_id}")
+    discord_fake.add_guild(GUILD_ID + 1, channel_ids=[CHANNEL_ID + 100], members=crowd)
     await start_bot(IMAGE_CONCURRENCY="4", PARTIAL_IMAGES="0")
     interactions = await asyncio.gather(
         *[
             discord_fake.invoke(
                 "imagine",
                 {"description": f"picture number {n}"},
-                user_id=ALICE,
-                guild_id=GUILD_ID,
-                channel_id=CHANNEL_ID,
+                user_id=user_id,
+                guild_id=GUILD_ID + 1,
+                channel_id=CHANNEL_ID + 100,
             )
-            for n in range(50)
+            for n, user_id in enumerate(crowd)
         ]
     )
     await asyncio.gather(*(i.wait_done(_finished, timeout=60) for i in interactions))
     for interaction in interactions:
         assert interaction.callbacks[0]["type"] == 5
         assert len(interaction.callbacks) == 1
-        assert interaction.original["embeds"], interaction.original
+        assert interaction.original["embeds"], interaction.original["content"]
     assert openai_fake.count("images") == 50
     queued = [
         i for i in interactions if any("In line" in (e.get("content") or "") for e in i.edits)
