@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -162,3 +163,96 @@ async def test_run_with_a_refused_token_is_one_line(tmp_path: Path) -> None:
         "picasso: Discord refused DISCORD_TOKEN (reset it in the developer portal)"
     )
     assert "not-the-right-token" not in err
+
+
+class BotProcess:
+    """`python -m bot` running in the background, its output collected line by line."""
+
+    def __init__(self, cwd: Path, **env: str) -> None:
+        self.cwd, self.env = cwd, env
+        self.lines: list[str] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._readers: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> BotProcess:
+        clean = {k: v for k, v in os.environ.items() if k not in SETTINGS}
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=self.cwd,
+            env={**clean, "PYTHONPATH": str(REPO), **self.env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert self.process.stdout and self.process.stderr
+        self._readers = [
+            asyncio.create_task(self._read(s)) for s in (self.process.stdout, self.process.stderr)
+        ]
+        return self
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        async for line in stream:
+            self.lines.append(line.decode(errors="replace"))
+
+    async def wait_for_line(self, text: str, within: float = 30) -> None:
+        async with asyncio.timeout(within):
+            while not any(text in line for line in self.lines):
+                await asyncio.sleep(0.05)
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(self.process.wait(), 30)
+        await asyncio.gather(*self._readers)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+
+async def test_run_serves_imagine_and_never_logs_secrets(tmp_path: Path) -> None:
+    """`python -m bot` as a process: boots, answers /imagine, stops on Ctrl-C, leaks nothing."""
+    key = "sk-run-secret-key-987654321"
+    async with FakeOpenAI(api_key=key) as openai_fake, FakeDiscord() as fake:
+        fake.add_user(7001, "alice")
+        fake.add_guild(GUILD_ID, channel_ids=[5002], members=[7001])
+        env = {
+            "LOG_LEVEL": "DEBUG",
+            "DISCORD_TOKEN": DISCORD_TOKEN,
+            "OPENAI_API_KEY": key,
+            "OPENAI_BASE_URL": openai_fake.base_url,
+            "DISCORD_API_BASE_URL": fake.api_base,
+        }
+        async with BotProcess(tmp_path, **env) as bot:
+            await bot.wait_for_line("logged in as")
+            interaction = await fake.invoke(
+                "imagine",
+                {"description": "a beach sunset"},
+                user_id=7001,
+                guild_id=GUILD_ID,
+                channel_id=5002,
+            )
+            await interaction.wait_done(
+                lambda i: bool(i.original and i.original.get("embeds")), timeout=30
+            )
+    assert bot.process is not None and bot.process.returncode == 130
+    for secret in (DISCORD_TOKEN, key):
+        assert secret not in bot.output
+    assert (tmp_path / "data" / "picasso.db").exists()  # the default SQLite file
+
+
+async def test_commands_are_not_resynced_on_every_boot(tmp_path: Path) -> None:
+    async with FakeOpenAI() as openai_fake, FakeDiscord() as fake:
+        env = {
+            "DISCORD_TOKEN": DISCORD_TOKEN,
+            "OPENAI_API_KEY": openai_fake.api_key,
+            "DISCORD_API_BASE_URL": fake.api_base,
+        }
+        for boot in (1, 2):
+            async with BotProcess(tmp_path, **env) as bot:
+                await bot.wait_for_line("logged in as")
+            assert "global commands already registered" in bot.output or boot == 1
+        puts = [r for r in fake.requests if r.method == "PUT" and r.path.endswith("/commands")]
+        assert len(puts) == 1  # the first boot registered them; the second found them there
