@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 EXTENSIONS = (
     "cogs.errors",
     "cogs.imagine",
+    "cogs.remix",
+    "cogs.replies",
+    "cogs.history",
+    "cogs.admin",
+    "cogs.quota",
 )
 
 # Seconds a shutdown waits for jobs in flight to settle their accounts.
@@ -128,6 +133,7 @@ class Picasso(commands.AutoShardedBot):
             timezone=ZoneInfo(self.settings.timezone),
             clock=self._clock,
         )
+        await self._studio.recover()
         self._downloads = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         for extension in EXTENSIONS:
             await self.load_extension(extension)

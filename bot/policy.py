@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from enum import Enum
 from typing import Any, Final, Literal
 
 from bot.errors import PicassoError
@@ -29,6 +32,125 @@ RemixWho = Literal["requester", "anyone"]
 
 class Refused(PicassoError):
     """A policy said no; the sentence says which rule and what to do."""
+
+
+class LimitKind(Enum):
+    """The counting limits, each with its own refusal sentence."""
+
+    USER_PICTURES = "user daily pictures"
+    GUILD_PICTURES = "server daily pictures"
+    USER_DAILY_BUDGET = "user daily budget"
+    GUILD_DAILY_BUDGET = "server daily budget"
+    GUILD_MONTHLY_BUDGET = "server monthly budget"
+    COOLDOWN = "cooldown"
+    IN_FLIGHT = "jobs in flight"
+
+
+class LimitReached(Refused):
+    """A counting limit said no. `limit` is pictures, micro-dollars, seconds or jobs.
+
+    The storage layer raises it without knowing the clock's zone; `explained(now)` gives
+    the same refusal with the sentence saying when the limit resets.
+    """
+
+    def __init__(self, kind: LimitKind, limit: int, *, wait_seconds: float = 0.0) -> None:
+        self.kind = kind
+        self.limit = limit
+        self.wait_seconds = wait_seconds
+        super().__init__(limit_sentence(kind, limit, wait_seconds=wait_seconds))
+
+    def explained(self, now: datetime) -> LimitReached:
+        """This refusal, its sentence naming when the limit resets after `now` (aware, local)."""
+        again = LimitReached(self.kind, self.limit, wait_seconds=self.wait_seconds)
+        again.user_message = limit_sentence(
+            self.kind, self.limit, wait_seconds=self.wait_seconds, now=now
+        )
+        return again
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 picture`, `2 pictures`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def usd(micros: int) -> str:
+    """Money for people: `$5.00`, `$0.0816` (cents when they are exact, else up to 4 places)."""
+    dollars = micros / 1_000_000
+    if micros % 10_000 == 0:
+        return f"${dollars:,.2f}"
+    whole, cents = f"{dollars:,.4f}".split(".")
+    return f"${whole}.{cents.rstrip('0').ljust(2, '0')}"
+
+
+def duration(delta: timedelta) -> str:
+    """A wait rounded up to the minute: `3 h 12 min`, `5 h`, `1 min`."""
+    minutes = max(1, math.ceil(delta.total_seconds() / 60))
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def zone_name(moment: datetime) -> str:
+    """The name of an aware moment's zone (`UTC`, `Europe/Paris`)."""
+    return str(getattr(moment.tzinfo, "key", None) or moment.tzname() or "UTC")
+
+
+def next_midnight(now: datetime) -> datetime:
+    """The next local midnight after `now` (aware, in the configured zone)."""
+    return datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=now.tzinfo)
+
+
+def next_month(now: datetime) -> datetime:
+    """The first moment of the next local month after `now`."""
+    first = (now.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return datetime.combine(first.date(), time(), tzinfo=now.tzinfo)
+
+
+def until(moment: datetime, now: datetime) -> timedelta:
+    """Real time from `now` to `moment` (in UTC, so daylight-saving days count right)."""
+    return moment.astimezone(UTC) - now.astimezone(UTC)
+
+
+def limit_sentence(
+    kind: LimitKind, limit: int, *, wait_seconds: float = 0.0, now: datetime | None = None
+) -> str:
+    """The one sentence a person reads when `kind` refuses them (`now` adds when it resets)."""
+    if kind is LimitKind.COOLDOWN:
+        return f"Slow down — you can make another picture in {math.ceil(wait_seconds)} s."
+    if kind is LimitKind.IN_FLIGHT:
+        return (
+            f"You already have {plural(limit, 'picture')} on the way — "
+            "wait for one to finish, then try again."
+        )
+    if kind is LimitKind.GUILD_MONTHLY_BUDGET:
+        when = f" — it resets on {next_month(now):%B} 1 ({zone_name(now)})" if now else ""
+        return (
+            f"This server's monthly image budget of {usd(limit)} "
+            f"has too little left for this picture{when}."
+        )
+    resets = (
+        f" — it resets in {duration(until(next_midnight(now), now))}, at midnight {zone_name(now)}"
+        if now
+        else " — it resets at midnight"
+    )
+    if kind is LimitKind.USER_PICTURES:
+        if limit == 0:
+            return "This server has set members' daily picture limit to 0 — ask a server admin."
+        return f"You've reached your daily limit of {plural(limit, 'picture')}{resets}."
+    if kind is LimitKind.GUILD_PICTURES:
+        if limit == 0:
+            return "This server's daily picture limit is 0 — ask a server admin."
+        return f"This server has reached its daily limit of {plural(limit, 'picture')}{resets}."
+    if kind is LimitKind.USER_DAILY_BUDGET:
+        return (
+            f"Your daily spending limit of {usd(limit)} "
+            f"has too little left for this picture{resets}."
+        )
+    return (
+        f"This server's daily image budget of {usd(limit)} "
+        f"has too little left for this picture{resets}."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +261,9 @@ def limits_for(settings: GuildSettings, who: Who) -> Limits:
 
 
 def _word_pattern(word: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
+    # Any run of spaces between a phrase's words matches, so doubling a space evades nothing.
+    phrase = r"\s+".join(re.escape(part) for part in word.split())
+    return re.compile(rf"(?<!\w){phrase}(?!\w)", re.IGNORECASE)
 
 
 def blocked_word_in(text: str, words: tuple[str, ...]) -> str | None:
@@ -173,7 +297,7 @@ def shape_request(
 ) -> tuple[ImageRequest, str | None]:
     """`request` within the server's ceilings, and a note saying what was lowered (if anything).
 
-    Raises `Refused` for a style the server does not allow.
+    Raises `Refused` for a style the server does not allow ("no style" is always allowed).
     """
     notes = []
     size, quality = request.size, request.quality
@@ -186,7 +310,11 @@ def shape_request(
     ):
         quality = ceiling
         notes.append(f"quality limited to {ceiling.value}")
-    if settings.allowed_styles and request.style.label not in settings.allowed_styles:
+    if (
+        settings.allowed_styles
+        and request.style is not Style.NONE
+        and request.style.label not in settings.allowed_styles
+    ):
         allowed = ", ".join(settings.allowed_styles)
         raise Refused(f"That style isn't allowed here — choose one of: {allowed}.")
     shaped = dataclasses.replace(request, size=size, quality=quality)

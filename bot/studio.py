@@ -14,16 +14,28 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.imaging.pipeline import ImageRequest, ImageResult, Pipeline, Progress, RunOptions, Stage
 from bot.imaging.pricing import ModelPrice, cost_micros, estimate_usage, price_for
-from bot.policy import GuildSettings, Refused, Who, check_access, limits_for, shape_request
-from bot.storage.repository import NewPicture, Periods, Reservation, Store
+from bot.policy import (
+    GuildSettings,
+    LimitKind,
+    LimitReached,
+    Limits,
+    Who,
+    check_access,
+    is_exempt,
+    limits_for,
+    shape_request,
+)
+from bot.storage.repository import GUILD_WIDE, NewPicture, Periods, Reservation, Store, Usage
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# No picture takes this long (timeouts × retries); a reservation this old was left by a crash.
+STALE_AFTER = timedelta(hours=3)
 
 
 def utc_now() -> datetime:
@@ -66,7 +78,8 @@ class Job:
         studio = self._studio
         now = studio.now()
         request = result.request
-        self.picture_id = await studio.store.add_picture(
+        self.picture_id = await studio.store.finish(
+            self.reservation,
             NewPicture(
                 guild_id=self.who.guild_id,
                 channel_id=posted.channel_id,
@@ -86,8 +99,22 @@ class Job:
             ),
             now,
         )
-        await studio.store.settle(self.reservation, result.cost_micros, self.picture_id, now)
         return self.picture_id
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where one person stands: their limits, what is used, what is under way."""
+
+    settings: GuildSettings
+    limits: Limits
+    exempt: bool
+    user_today: Usage
+    guild_today: Usage
+    guild_month: Usage
+    cooldown_left: float
+    in_flight: int
+    now: datetime
 
 
 class Studio:
@@ -128,6 +155,48 @@ class Studio:
         """Today and this month, in the configured zone."""
         return Periods.of(self.now())
 
+    def in_flight(self, guild_id: int | None, user_id: int) -> int:
+        """How many of this person's pictures this process is making or has queued."""
+        return self._in_flight.get((guild_id, user_id), 0)
+
+    async def standing(self, who: Who) -> Standing:
+        """`who`'s limits and usage right now (for /quota)."""
+        settings = await self.store.guild_settings(who.guild_id)
+        limits = limits_for(settings, who)
+        now = self.now()
+        periods = Periods.of(now)
+        store = self.store
+        return Standing(
+            settings=settings,
+            limits=limits,
+            exempt=is_exempt(settings, who),
+            user_today=await store.usage(who.guild_id, who.user_id, periods.day),
+            guild_today=await store.usage(who.guild_id, GUILD_WIDE, periods.day),
+            guild_month=await store.usage(who.guild_id, GUILD_WIDE, periods.month),
+            cooldown_left=await store.cooldown_left(
+                who.guild_id, who.user_id, limits.cooldown_seconds, now
+            ),
+            in_flight=self.in_flight(who.guild_id, who.user_id),
+            now=now,
+        )
+
+    async def server_usage(self, guild_id: int | None) -> tuple[Usage, Usage]:
+        """A server's (or all DMs') usage today and this month."""
+        periods = self.periods()
+        return (
+            await self.store.usage(guild_id, GUILD_WIDE, periods.day),
+            await self.store.usage(guild_id, GUILD_WIDE, periods.month),
+        )
+
+    async def reset_user(self, guild_id: int | None, user_id: int) -> None:
+        """Forget a person's pictures, spend and cooldown for today (in-flight ones stay)."""
+        await self.store.reset_user(guild_id, user_id, self.periods())
+
+    async def recover(self) -> int:
+        """Release reservations a crashed earlier run left open; returns how many."""
+        now = self.now()
+        return await self.store.release_stale(now - STALE_AFTER, now)
+
     def estimate(
         self, settings: GuildSettings, request: ImageRequest, *, input_images: int = 0
     ) -> int:
@@ -160,34 +229,40 @@ class Studio:
         if limits.user_running is not None and limits.user_queued is not None:
             most = limits.user_running + limits.user_queued
             if self._in_flight[key] >= most:
-                raise Refused(
-                    f"You already have {self._in_flight[key]} pictures on the way — "
-                    "wait for one to finish."
-                )
+                raise LimitReached(LimitKind.IN_FLIGHT, most)
         # Counted before the first await, so a burst cannot slip past the in-flight limit.
         self._in_flight[key] += 1
         self._idle.clear()
-        reservation: Reservation | None = None
-        job: Job | None = None
         try:
-            reservation = await self.store.reserve(
-                who.guild_id,
-                who.user_id,
-                limits,
-                self.estimate(settings, shaped, input_images=input_images),
-                self.now(),
-                self.periods(),
-            )
-            options = RunOptions(settings.model, settings.style_guide, settings.moderation)
-            job = Job(who, settings, shaped, options, note, reservation, self)
-            async with self._turn(key, limits.user_running, progress):
-                yield job
-        finally:
             try:
-                if reservation is not None and (job is None or job.picture_id is None):
-                    await self.store.release(reservation, self.now())
+                now = self.now()  # one reading: the time and its day never disagree
+                reservation = await self.store.reserve(
+                    who.guild_id,
+                    who.user_id,
+                    limits,
+                    self.estimate(settings, shaped, input_images=input_images),
+                    now,
+                    Periods.of(now),
+                )
+            except LimitReached as refusal:
+                raise refusal.explained(now) from None
+            job = Job(
+                who,
+                settings,
+                shaped,
+                RunOptions(settings.model, settings.style_guide, settings.moderation),
+                note,
+                reservation,
+                self,
+            )
+            try:
+                async with self._turn(key, limits.user_running, progress):
+                    yield job
             finally:
-                self._leave(key)
+                if job.picture_id is None:
+                    await self._release(reservation)
+        finally:
+            self._leave(key)
 
     def _leave(self, key: tuple[int | None, int]) -> None:
         self._in_flight[key] -= 1
@@ -196,6 +271,13 @@ class Studio:
             self._running.pop(key, None)
             if not self._in_flight:
                 self._idle.set()
+
+    async def _release(self, reservation: Reservation) -> None:
+        """Give a reservation back; a failure here is logged (the stale sweep retries it)."""
+        try:
+            await self.store.release(reservation, self.now())
+        except Exception:
+            log.exception("could not release reservation %d", reservation.id)
 
     @asynccontextmanager
     async def _turn(

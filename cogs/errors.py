@@ -24,6 +24,14 @@ APOLOGY = "Sorry — something went wrong on our side. It has been logged; pleas
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
+class NotAllowed(app_commands.CheckFailure):
+    """A command's check refused this person; `user_message` says who may use it."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
 async def reply(interaction: discord.Interaction, text: str, *, ephemeral: bool = True) -> None:
     """Show `text` as the answer to `interaction`, however far it has got.
 
@@ -50,7 +58,7 @@ def user_message(error: BaseException) -> str:
     original = error
     while isinstance(original, app_commands.CommandInvokeError | commands.CommandInvokeError):
         original = original.original
-    if isinstance(original, PicassoError):
+    if isinstance(original, PicassoError | NotAllowed):
         return original.user_message
     if isinstance(original, app_commands.CommandOnCooldown):
         return f"Slow down — try again in {original.retry_after:.0f} s."

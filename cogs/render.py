@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import discord
 
+from bot import lineage
 from bot.imaging.pipeline import ImageResult, Stage
 
 EMBED_COLOUR = discord.Colour(0xE8A33D)
@@ -19,17 +22,76 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def stage_line(stage: Stage, position: int | None = None) -> str:
+def stage_line(stage: Stage, position: int | None = None, *, refining: bool = False) -> str:
     """The status line shown while a request is under way."""
     if stage is Stage.QUEUED:
         return f"⏳ In line — position {position}. Your picture starts soon."
     if stage is Stage.EXPANDING:
+        if refining:
+            return "🧠 Revising the prompt with your change…"
         return "🧠 Writing a detailed prompt from your words…"
     return "🎨 Painting your picture…"
 
 
-def result_embed(result: ImageResult, requester: discord.abc.User, filename: str) -> discord.Embed:
-    """The embed shown under a finished picture (user text lives only in embeds, never pings)."""
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a picture comes from, shown under it: how it was made and a link to its parent."""
+
+    kind: str
+    parent_url: str | None = None
+    take: str | None = None  # "2 of 3" for variations
+
+
+_ORIGIN_FIELDS = {
+    lineage.REROLL: "Reroll of",
+    lineage.REFINE: "Refined from",
+    lineage.EDIT: "Edited from",
+    lineage.PROMPT: "Refined from",
+    lineage.VARIATION: "Variation of",
+}
+
+
+def _add_origin(embed: discord.Embed, result: ImageResult, origin: Origin) -> None:
+    name = _ORIGIN_FIELDS.get(origin.kind)
+    if name is None:
+        return
+    link = f"[this picture]({origin.parent_url})" if origin.parent_url else "a deleted picture"
+    if origin.take:
+        link += f" · take {origin.take}"
+    embed.add_field(name=name, value=link, inline=False)
+    if origin.kind == lineage.PROMPT:
+        embed.add_field(name="What changed", value="the prompt, edited by hand", inline=False)
+    elif result.change:
+        embed.add_field(name="What changed", value=clip(result.change, 200), inline=False)
+
+
+_FOOTERS = {
+    lineage.REROLL: "The same prompt, painted again",
+    lineage.REFINE: "Prompt revised by the chat model",
+    lineage.EDIT: "Edited from the earlier picture, composition kept",
+    lineage.PROMPT: "Your prompt, as written",
+    lineage.VARIATION: "A new take on the same description",
+}
+
+
+def _footer(result: ImageResult, origin: Origin | None) -> str:
+    if result.note:
+        return result.note
+    if origin is not None and origin.kind in _FOOTERS:
+        return _FOOTERS[origin.kind]
+    return "Prompt expanded by the chat model" if result.expanded else "Your words, as written"
+
+
+def result_embed(
+    result: ImageResult,
+    requester: discord.abc.User,
+    filename: str,
+    origin: Origin | None = None,
+) -> discord.Embed:
+    """The embed shown under a finished picture (user text lives only in embeds, never pings).
+
+    With an `origin` it links the parent picture and says what changed.
+    """
     request = result.request
     embed = discord.Embed(
         title=clip(request.description, TITLE_LIMIT),
@@ -49,9 +111,8 @@ def result_embed(result: ImageResult, requester: discord.abc.User, filename: str
     embed.add_field(name="Est. cost", value=f"${result.cost_usd:.3f}", inline=True)
     if request.style.value:
         embed.add_field(name="Style", value=request.style.label, inline=True)
-    footer = "Prompt expanded by the chat model" if result.expanded else "Your words, as written"
-    if result.note:
-        footer = result.note
-    embed.set_footer(text=footer)
+    if origin is not None:
+        _add_origin(embed, result, origin)
+    embed.set_footer(text=clip(_footer(result, origin), 2048))
     embed.set_image(url=f"attachment://{filename}")
     return embed

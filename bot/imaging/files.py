@@ -1,4 +1,7 @@
-"""Making a picture fit an upload limit, with Pillow, off the event loop."""
+"""Picture files: fitting an upload limit, fetching a posted picture, PNG for edits.
+
+Pillow work runs in a thread, off the event loop.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,16 @@ import io
 import logging
 from dataclasses import dataclass
 
+import aiohttp
 from PIL import Image, UnidentifiedImageError
 
 from bot.errors import ProviderUnavailable
 
 log = logging.getLogger(__name__)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Read downloads in pieces this big, so an oversized file is refused without holding it all.
+_CHUNK = 64 * 1024
 
 # Tried in order until the file fits: JPEG qualities, then smaller sizes.
 _JPEG_QUALITIES = (92, 85, 75)
@@ -73,3 +81,50 @@ async def fit_to_limit(data: bytes, limit: int, *, stem: str = "picasso") -> Ima
     Raises `ProviderUnavailable` if `data` is not an image, `ValueError` if no encoding fits.
     """
     return await asyncio.to_thread(_fit, data, limit, stem)
+
+
+class DownloadFailed(Exception):
+    """A picture could not be fetched (gone, too big, not an image, network trouble)."""
+
+
+async def fetch_image(session: aiohttp.ClientSession, url: str, max_bytes: int) -> bytes:
+    """The bytes at `url`, refusing anything over `max_bytes`; raises `DownloadFailed`."""
+    try:
+        async with session.get(url) as response:
+            if response.status != 200:
+                raise DownloadFailed(f"HTTP {response.status}")
+            if (response.content_length or 0) > max_bytes:
+                raise DownloadFailed(f"{response.content_length} bytes is over {max_bytes}")
+            data = bytearray()
+            async for chunk in response.content.iter_chunked(_CHUNK):
+                data.extend(chunk)
+                if len(data) > max_bytes:
+                    raise DownloadFailed(f"more than {max_bytes} bytes")
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise DownloadFailed(f"{type(error).__name__}: {error}") from error
+    return bytes(data)
+
+
+def _png(data: bytes) -> bytes:
+    if data.startswith(PNG_SIGNATURE):
+        return data
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.load()
+            out = io.BytesIO()
+            keep_alpha = picture.mode in ("RGBA", "LA") or "transparency" in picture.info
+            picture.convert("RGBA" if keep_alpha else "RGB").save(out, format="PNG")
+    except (UnidentifiedImageError, OSError) as error:
+        raise DownloadFailed("the file is not a picture") from error
+    return out.getvalue()
+
+
+async def as_png(data: bytes) -> bytes:
+    """`data` as PNG (unchanged if it already is; re-encoded in a thread otherwise).
+
+    Image edits are sent as image/png, so a parent that was re-encoded as JPEG to fit an
+    upload limit must be converted back. Raises `DownloadFailed` if `data` is not a picture.
+    """
+    if data.startswith(PNG_SIGNATURE):
+        return data
+    return await asyncio.to_thread(_png, data)

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any, Literal, Protocol
 
 from bot.errors import Misconfigured, ModerationBlocked, PicassoError
+from bot.imaging.files import DownloadFailed
 from bot.imaging.pricing import ModelPrice, cost_micros, price_for
 from bot.imaging.prompts import (
     ChatMessages,
@@ -140,6 +141,9 @@ RefineMode = Literal["reimagine", "edit", "auto"]
 
 EXPANSION_FALLBACK_NOTE = (
     "The prompt writer gave no usable answer, so your words were used as written."
+)
+EDIT_FALLBACK_NOTE = (
+    "The earlier picture could not be fetched, so this one was painted anew from the prompt."
 )
 EXPANSION_UNAVAILABLE_NOTE = (
     "The prompt writer was unavailable, so your words were used as written."
@@ -286,7 +290,9 @@ class Pipeline:
         """A new picture from `prompt` changed by `instruction`, painted anew or as an edit.
 
         In "auto" mode the chat model judges whether the change is local (then: edit).
-        Without a usable revision the instruction is appended to the prompt.
+        `load_image` returns the parent picture as PNG or raises `DownloadFailed`; then the
+        picture is painted anew and the result's note says so. Without a usable revision
+        the instruction is appended to the prompt.
         """
         progress = progress or SilentProgress()
         async with self._slot(progress):
@@ -296,14 +302,17 @@ class Pipeline:
                 clip_prompt(f"{prompt} Change: {instruction}"), instruction, local=False
             )
             await self._moderate(options, instruction, revision.prompt)
-            edit = load_image is not None and (
-                mode == "edit" or (mode == "auto" and revision.local)
-            )
+            parent, note = None, None
+            if load_image is not None and (mode == "edit" or (mode == "auto" and revision.local)):
+                try:
+                    parent = await load_image()
+                except DownloadFailed as error:
+                    log.warning("the parent picture could not be loaded, re-imagining: %s", error)
+                    note = EDIT_FALLBACK_NOTE
             await progress.stage(Stage.PAINTING)
-            if edit:
-                assert load_image is not None
+            if parent is not None:
                 image = await self._images.edit(
-                    await load_image(),
+                    parent,
                     revision.prompt,
                     size=request.size.value,
                     quality=request.quality.value,
@@ -323,9 +332,9 @@ class Pipeline:
             revision.prompt,
             image,
             expanded=True,
-            note=None,
+            note=note,
             change=revision.change,
-            edited=edit,
+            edited=parent is not None,
         )
 
     async def variation_prompts(

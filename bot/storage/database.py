@@ -26,16 +26,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An engine for `url`; for SQLite the file's folder is created and WAL mode is on."""
+def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
+    """An engine for `url`; for SQLite the file's folder is created and WAL mode is on.
+
+    `connect_args` go to the driver (e.g. asyncpg `server_settings`).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, connect_args=connect_args or {})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args or {})
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -1,9 +1,7 @@
 """The one repository: server settings, atomic quota/budget reservations, picture lineage.
 
-Reservations are conditional UPDATEs on counter rows inside one transaction: a row only
-changes if the limit still holds, so concurrent requests can never overrun a limit (row
-locks on PostgreSQL, the single writer on SQLite). Settling and releasing flip a ledger row
-out of the "reserved" state exactly once, so nothing is charged twice or lost.
+The accounting half (reservations, settling, usage) lives in `bot.storage.accounting`;
+`Store` is the one object the rest of the bot talks to.
 """
 
 from __future__ import annotations
@@ -11,56 +9,30 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.policy import GuildSettings, Limits, Refused
+from bot.policy import GuildSettings
+from bot.storage.accounting import (
+    DMS,
+    GUILD_WIDE,
+    SETTLED,
+    Accounting,
+    Periods,
+    Reservation,
+    Usage,
+)
 from bot.storage.database import make_sessions
-from bot.storage.tables import Cooldown, Counter, GuildConfig, Ledger, Picture
+from bot.storage.tables import GuildConfig, Picture
+
+__all__ = ["DMS", "GUILD_WIDE", "NewPicture", "Periods", "Reservation", "Store", "Usage"]
 
 log = logging.getLogger(__name__)
-
-GUILD_WIDE = 0  # user_id of a guild's own counters
-DMS = 0  # guild_id used for direct messages
-
-
-@dataclass(frozen=True, slots=True)
-class Periods:
-    """The day and month a moment falls in, in the configured time zone."""
-
-    day: str  # 2026-11-26
-    month: str  # 2026-11
-
-    @classmethod
-    def of(cls, moment: datetime) -> Periods:
-        """The periods of an aware `moment` (already in the configured zone)."""
-        return cls(moment.strftime("%Y-%m-%d"), moment.strftime("%Y-%m"))
-
-
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """An admitted job's hold on quota and budget."""
-
-    id: int
-    guild_id: int
-    user_id: int
-    periods: Periods
-    estimate_micros: int
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Pictures and money counted for one (guild, user, period)."""
-
-    pictures: int = 0
-    reserved_micros: int = 0
-    spent_micros: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +56,7 @@ class NewPicture:
     image_url: str | None
 
 
-class Store:
+class Store(Accounting):
     """All reads and writes of Picasso's data."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -97,268 +69,45 @@ class Store:
     # --- settings ----------------------------------------------------------------------------
 
     async def guild_settings(self, guild_id: int | None) -> GuildSettings:
-        """A server's settings (the defaults for DMs and servers that never changed any)."""
-        if guild_id is None:
-            return GuildSettings()
+        """A server's settings (None: the bot-wide settings for DMs); defaults if never set."""
         async with self._sessions() as session:
-            row = await session.get(GuildConfig, guild_id)
+            row = await session.get(GuildConfig, DMS if guild_id is None else guild_id)
         return GuildSettings.from_json(row.document if row else None)
 
     async def save_guild_settings(
-        self, guild_id: int, settings: GuildSettings, now: datetime
+        self, guild_id: int | None, settings: GuildSettings, now: datetime
     ) -> None:
-        """Replace a server's settings."""
-        async with self._writing() as session:
-            row = await session.get(GuildConfig, guild_id)
-            if row is None:
-                session.add(
-                    GuildConfig(guild_id=guild_id, document=settings.to_json(), updated_at=now)
-                )
-            else:
-                row.document, row.updated_at = settings.to_json(), now
+        """Replace a server's settings (None: the DM settings)."""
+        await self.update_guild_settings(guild_id, lambda _: settings, now)
 
-    # --- quota and budget --------------------------------------------------------------------
-
-    def _insert_ignore(self, table: Any) -> Any:
-        dialect = postgresql if self._dialect == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
-
-    @staticmethod
-    def _key(table: type[Counter], guild_id: int, user_id: int, period: str) -> Any:
-        return (table.guild_id == guild_id) & (table.user_id == user_id) & (table.period == period)
-
-    async def _take(
-        self,
-        session: AsyncSession,
-        guild_id: int,
-        user_id: int,
-        period: str,
-        *,
-        pictures: int | None,
-        micros: int | None,
-        estimate: int,
-        count: bool,
-    ) -> bool:
-        """Count one picture and hold `estimate` on a counter if its limits still allow."""
-        await session.execute(
-            self._insert_ignore(Counter).values(
-                guild_id=guild_id,
-                user_id=user_id,
-                period=period,
-                pictures=0,
-                reserved_micros=0,
-                spent_micros=0,
-            )
-        )
-        condition = self._key(Counter, guild_id, user_id, period)
-        if pictures is not None:
-            condition &= Counter.pictures < pictures
-        if micros is not None:
-            condition &= Counter.spent_micros + Counter.reserved_micros + estimate <= micros
-        result = await session.execute(
-            update(Counter)
-            .where(condition)
-            .values(
-                pictures=Counter.pictures + (1 if count else 0),
-                reserved_micros=Counter.reserved_micros + estimate,
-            )
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def _cool_down(
-        self, session: AsyncSession, guild_id: int, user_id: int, seconds: int, now: datetime
-    ) -> float:
-        """0 if the cooldown has passed (and restart it), else the seconds still to wait."""
-        await session.execute(
-            self._insert_ignore(Cooldown).values(
-                guild_id=guild_id, user_id=user_id, last_at=now - timedelta(days=1)
-            )
-        )
-        if seconds <= 0:
-            return 0.0
-        ready = (Cooldown.guild_id == guild_id) & (Cooldown.user_id == user_id)
-        result = await session.execute(
-            update(Cooldown)
-            .where(ready & (Cooldown.last_at <= now - timedelta(seconds=seconds)))
-            .values(last_at=now)
-        )
-        if result.rowcount:  # type: ignore[attr-defined]
-            return 0.0
-        last = (await session.execute(select(Cooldown.last_at).where(ready))).scalar_one()
-        if last.tzinfo is None:  # SQLite hands back naive datetimes
-            last = last.replace(tzinfo=now.tzinfo)
-        return max(0.1, seconds - (now - last).total_seconds())
-
-    async def reserve(
+    async def update_guild_settings(
         self,
         guild_id: int | None,
-        user_id: int,
-        limits: Limits,
-        estimate_micros: int,
+        change: Callable[[GuildSettings], GuildSettings],
         now: datetime,
-        periods: Periods,
-    ) -> Reservation:
-        """Admit one picture against every limit at once, or raise `Refused` naming the limit.
+    ) -> GuildSettings:
+        """Apply `change` to a server's current settings atomically; returns the new settings.
 
-        Either every counter takes the picture or none does (one transaction).
+        Read and write happen under one row lock, so two admins changing different settings
+        at the same moment both get their change. Whatever `change` raises aborts it.
         """
         guild = DMS if guild_id is None else guild_id
         async with self._writing() as session:
-            wait = await self._cool_down(session, guild, user_id, limits.cooldown_seconds, now)
-            if wait:
-                raise Refused(f"Slow down — you can make another picture in {wait:.0f} s.")
-            checks = (
-                (
-                    user_id,
-                    periods.day,
-                    limits.user_daily_pictures,
-                    limits.user_daily_micros,
-                    True,
-                    "You've reached your picture limit for today — it resets at midnight.",
-                    "You've reached your spending limit for today — it resets at midnight.",
-                ),
-                (
-                    GUILD_WIDE,
-                    periods.day,
-                    limits.guild_daily_pictures,
-                    limits.guild_daily_micros,
-                    True,
-                    "This server has reached its picture limit for today — try tomorrow.",
-                    "This server has reached its image budget for today — try tomorrow.",
-                ),
-                (
-                    GUILD_WIDE,
-                    periods.month,
-                    None,
-                    limits.guild_monthly_micros,
-                    False,
-                    "",
-                    "This server has reached its image budget for this month.",
-                ),
-            )
-            for who, period, pictures, micros, count, quota_text, budget_text in checks:
-                taken = await self._take(
-                    session,
-                    guild,
-                    who,
-                    period,
-                    pictures=pictures,
-                    micros=micros,
-                    estimate=estimate_micros,
-                    count=count,
-                )
-                if not taken:
-                    await session.rollback()
-                    over_quota = pictures is not None and await self._at_quota(
-                        session, guild, who, period, pictures
-                    )
-                    raise Refused(quota_text if over_quota else budget_text)
-            ledger = Ledger(
-                guild_id=guild,
-                user_id=user_id,
-                day=periods.day,
-                month=periods.month,
-                state="reserved",
-                estimate_micros=estimate_micros,
-                cost_micros=0,
-                created_at=now,
-            )
-            session.add(ledger)
-            await session.flush()
-            return Reservation(ledger.id, guild, user_id, periods, estimate_micros)
-
-    async def _at_quota(
-        self, session: AsyncSession, guild_id: int, user_id: int, period: str, pictures: int
-    ) -> bool:
-        counted = await session.scalar(
-            select(Counter.pictures).where(self._key(Counter, guild_id, user_id, period))
-        )
-        return (counted or 0) >= pictures
-
-    async def _close(
-        self,
-        reservation: Reservation,
-        *,
-        state: str,
-        cost_micros: int,
-        picture_id: int | None,
-        now: datetime,
-    ) -> bool:
-        settled = state == "settled"
-        async with self._writing() as session:
-            flipped = await session.execute(
-                update(Ledger)
-                .where((Ledger.id == reservation.id) & (Ledger.state == "reserved"))
-                .values(state=state, cost_micros=cost_micros, picture_id=picture_id, closed_at=now)
-            )
-            if not flipped.rowcount:  # type: ignore[attr-defined]
-                log.warning("reservation %d was already closed; not counted again", reservation.id)
-                return False
-            periods = reservation.periods
-            for who, period, counted in (
-                (reservation.user_id, periods.day, True),
-                (GUILD_WIDE, periods.day, True),
-                (GUILD_WIDE, periods.month, False),
-            ):
-                await session.execute(
-                    update(Counter)
-                    .where(self._key(Counter, reservation.guild_id, who, period))
-                    .values(
-                        reserved_micros=Counter.reserved_micros - reservation.estimate_micros,
-                        spent_micros=Counter.spent_micros + cost_micros,
-                        pictures=Counter.pictures - (0 if settled or not counted else 1),
-                    )
-                )
-        return True
-
-    async def settle(
-        self, reservation: Reservation, cost_micros: int, picture_id: int | None, now: datetime
-    ) -> bool:
-        """Charge the real cost instead of the estimate; False if it was already closed."""
-        return await self._close(
-            reservation, state="settled", cost_micros=cost_micros, picture_id=picture_id, now=now
-        )
-
-    async def release(self, reservation: Reservation, now: datetime) -> bool:
-        """Give back the picture and the money held; False if it was already closed."""
-        return await self._close(
-            reservation, state="released", cost_micros=0, picture_id=None, now=now
-        )
-
-    async def usage(self, guild_id: int | None, user_id: int, period: str) -> Usage:
-        """What one (guild, user or GUILD_WIDE, period) counter holds."""
-        guild = DMS if guild_id is None else guild_id
-        async with self._sessions() as session:
-            row = await session.get(Counter, (guild, user_id, period))
-        if row is None:
-            return Usage()
-        return Usage(row.pictures, row.reserved_micros, row.spent_micros)
-
-    async def cooldown_left(
-        self, guild_id: int | None, user_id: int, seconds: int, now: datetime
-    ) -> float:
-        """Seconds until `user_id` may ask again under a `seconds` cooldown (0 = now)."""
-        guild = DMS if guild_id is None else guild_id
-        async with self._sessions() as session:
-            row = await session.get(Cooldown, (guild, user_id))
-        if row is None or seconds <= 0:
-            return 0.0
-        last = row.last_at if row.last_at.tzinfo else row.last_at.replace(tzinfo=now.tzinfo)
-        return max(0.0, seconds - (now - last).total_seconds())
-
-    async def reset_user(self, guild_id: int, user_id: int, periods: Periods) -> None:
-        """Forget a user's pictures and spend for today, and their cooldown."""
-        async with self._writing() as session:
             await session.execute(
-                update(Counter)
-                .where(self._key(Counter, guild_id, user_id, periods.day))
-                .values(pictures=0, spent_micros=0)
-            )
-            await session.execute(
-                delete(Cooldown).where(
-                    (Cooldown.guild_id == guild_id) & (Cooldown.user_id == user_id)
+                self._insert_ignore(GuildConfig).values(
+                    guild_id=guild, document=GuildSettings().to_json(), updated_at=now
                 )
             )
+            document = await session.scalar(
+                select(GuildConfig.document).where(GuildConfig.guild_id == guild).with_for_update()
+            )
+            settings = change(GuildSettings.from_json(document))
+            await session.execute(
+                update(GuildConfig)
+                .where(GuildConfig.guild_id == guild)
+                .values(document=settings.to_json(), updated_at=now)
+            )
+        return settings
 
     # --- pictures ----------------------------------------------------------------------------
 
@@ -368,6 +117,19 @@ class Store:
             row = Picture(**dataclasses.asdict(picture), created_at=now)
             session.add(row)
             await session.flush()
+            return row.id
+
+    async def finish(self, reservation: Reservation, picture: NewPicture, now: datetime) -> int:
+        """Record a posted picture and settle its reservation at its real cost, together.
+
+        One transaction: a picture is never recorded without being charged, nor charged
+        without being recorded. Returns the picture's id.
+        """
+        async with self._writing() as session:
+            row = Picture(**dataclasses.asdict(picture), created_at=now)
+            session.add(row)
+            await session.flush()
+            await self._close(session, reservation, SETTLED, picture.cost_micros, row.id, now)
             return row.id
 
     async def picture(self, picture_id: int) -> Picture | None:

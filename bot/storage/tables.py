@@ -6,14 +6,41 @@ integers, so sums are exact on every backend.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored in UTC and read back aware (UTC) on every backend.
+
+    SQLite keeps no offset: without this, a time in the configured zone would be stored as
+    its wall-clock reading, and comparisons (cooldowns) and ordering (history) would break
+    across zones and daylight-saving changes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: pass an aware one")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -21,7 +48,7 @@ class Base(DeclarativeBase):
 
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         int: BigInteger,
-        datetime: DateTime(timezone=True),
+        datetime: UtcDateTime(),
     }
 
 
@@ -64,7 +91,9 @@ class GuildConfig(Base):
 class Counter(Base):
     """Pictures and money per (guild, user, period); user 0 is the whole guild, guild 0 DMs.
 
-    `reserved_micros` is money held for pictures under way; `spent_micros` is settled.
+    `pictures` counts admitted pictures (under way or made); `reserved_micros` is money held
+    for pictures under way; `spent_micros` is settled. Day rows are per user and per guild,
+    month rows per guild only.
     """
 
     __tablename__ = "usage_counters"
@@ -77,8 +106,14 @@ class Counter(Base):
     spent_micros: Mapped[int] = mapped_column(default=0)
 
 
+NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 class Cooldown(Base):
-    """When a user last started a picture in a guild (for cooldowns)."""
+    """When a user last started a picture in a guild (for cooldowns).
+
+    A row created before the user's first picture holds `NEVER`.
+    """
 
     __tablename__ = "cooldowns"
 

@@ -12,6 +12,7 @@ import pytest
 
 from bot.app import Picasso
 from bot.config import load_settings
+from bot.studio import Clock, utc_now
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
 
@@ -68,12 +69,15 @@ def bot_env(discord_fake: FakeDiscord, openai_fake: FakeOpenAI, tmp_path: Path) 
 async def start_bot(
     discord_fake: FakeDiscord, openai_fake: FakeOpenAI, tmp_path: Path
 ) -> AsyncIterator[StartBot]:
-    """Start a real Picasso bot against the fakes; `await start_bot(VAR="value")`."""
+    """Start a real Picasso bot against the fakes; `await start_bot(VAR="value")`.
+
+    `clock=` injects the bot's clock (an aware-datetime callable) for day-boundary tests.
+    """
     running: list[tuple[Picasso, asyncio.Task[None]]] = []
 
-    async def start(**overrides: str) -> Picasso:
+    async def start(clock: Clock = utc_now, **overrides: str) -> Picasso:
         settings = load_settings({**bot_env(discord_fake, openai_fake, tmp_path), **overrides})
-        bot = Picasso(settings, guild_ready_timeout=0.05)
+        bot = Picasso(settings, clock=clock, guild_ready_timeout=0.05)
         task = asyncio.create_task(bot.start(DISCORD_TOKEN))
         ready = asyncio.create_task(bot.wait_until_ready())
         await asyncio.wait({task, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)

@@ -192,6 +192,40 @@ class FakeDiscord(MessageStore):
             del payload["unavailable"]  # a join, not an outage ending (discord.py tells them apart)
             self._spawn(self.gateway.dispatch("GUILD_CREATE", payload))
 
+    def add_role(
+        self, guild_id: int, role_id: int, name: str, *, members: Sequence[int] = ()
+    ) -> None:
+        """A role in a guild, given to ``members`` (their interactions carry it).
+
+        Added after READY, the bot hears of it through GUILD_ROLE_CREATE.
+        """
+        guild = self.guilds[guild_id]
+        guild.roles[role_id] = name
+        for uid in members:
+            guild.member_roles.setdefault(uid, []).append(role_id)
+        if self.gateway.ready.is_set():
+            from tests.fakes.discord_payloads import role_payload
+
+            role = role_payload(role_id, name, len(guild.roles))
+            self._spawn(
+                self.gateway.dispatch(
+                    "GUILD_ROLE_CREATE", {"guild_id": str(guild_id), "role": role}
+                )
+            )
+
+    def add_thread(
+        self, guild_id: int, thread_id: int, parent_id: int, *, name: str = "a thread"
+    ) -> FakeChannel:
+        """A public thread (type 11) in ``parent_id``; users can run commands in it."""
+        parent = self.channels.get(parent_id)
+        if parent is None or parent.guild_id != guild_id:
+            raise ValueError(f"channel {parent_id} is not a channel of guild {guild_id}")
+        thread = FakeChannel(
+            thread_id, guild_id, name=name, type=11, parent_id=parent_id, owner_id=self.owner_id
+        )
+        self.channels[thread_id] = thread
+        return thread
+
     def dm_channel(self, user_id: int, channel_id: int | None = None) -> FakeChannel:
         """The DM channel between the bot and ``user_id`` (created on first use)."""
         for channel in self.channels.values():
@@ -339,7 +373,12 @@ class FakeDiscord(MessageStore):
                 guild_id=str(guild_id),
                 guild={"id": str(guild_id), "locale": "en-US", "features": []},
                 guild_locale="en-US",
-                member=member_payload(user, guild.joined_at, permissions=permissions),
+                member=member_payload(
+                    user,
+                    guild.joined_at,
+                    permissions=permissions,
+                    roles=guild.member_roles.get(user_id, ()),
+                ),
             )
         else:
             payload["user"] = user.payload()
@@ -375,11 +414,15 @@ class FakeDiscord(MessageStore):
         permissions: int = DEFAULT_MEMBER_PERMISSIONS,
         attachment_size_limit: int = MAX_UPLOAD_BYTES,
         resolved: dict[str, Any] | None = None,
+        permission_override: bool = False,
     ) -> FakeInteraction:
         """A user runs slash command ``/name [subcommand] options`` (APPLICATION_COMMAND).
 
         The synced definition (guild commands first, then global) gives the command id and the
         option types; unsynced commands get a made-up id and types from Python values.
+        A user lacking the command's ``default_member_permissions`` can't run it, unless
+        ``permission_override``: the server allowed it to them in its Integrations settings
+        (the interaction still carries their real ``permissions``).
         """
         definition = (
             find_command(self.commands_guild.get(guild_id or 0, []), name) if guild_id else None
@@ -387,7 +430,7 @@ class FakeDiscord(MessageStore):
         command_guild = guild_id if definition else None
         definition = definition or find_command(self.commands_global, name)
         if definition is not None:
-            check_visible(definition, guild_id, permissions)
+            check_visible(definition, guild_id, permissions, overridden=permission_override)
         opts, auto_resolved = build_command_options(
             definition, options or {}, subcommand, make_resolver(self, guild_id)
         )

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.discord_payloads import everyone_role, member_payload
+from tests.fakes.discord_payloads import everyone_role, member_payload, role_payload
 from tests.fakes.discord_rules import DEFAULT_MEMBER_PERMISSIONS, FLAG_EPHEMERAL, FLAG_LOADING
 
 if TYPE_CHECKING:
@@ -281,8 +281,17 @@ def modal_submit_components(
     return result
 
 
-def check_visible(definition: Mapping[str, Any], guild_id: int | None, permissions: int) -> None:
-    """Raise if the user could not even see this command here (contexts, member permissions)."""
+def check_visible(
+    definition: Mapping[str, Any],
+    guild_id: int | None,
+    permissions: int,
+    *,
+    overridden: bool = False,
+) -> None:
+    """Raise if the user could not even see this command here (contexts, member permissions).
+
+    ``overridden``: a server permission override lets this user run it whatever they hold.
+    """
     contexts = definition.get("contexts")
     context = 0 if guild_id is not None else 1
     if (contexts is not None and context not in contexts) or (
@@ -291,6 +300,8 @@ def check_visible(definition: Mapping[str, Any], guild_id: int | None, permissio
         where = "guilds" if context == 0 else "DMs"
         raise ValueError(f"/{definition['name']} is not available in {where}")
     needed = definition.get("default_member_permissions")
+    if overridden:
+        return
     if guild_id is not None and needed is not None and not permissions & ADMINISTRATOR:
         if permissions & int(needed) != int(needed):
             raise PermissionError(
@@ -326,7 +337,10 @@ def make_resolver(
             channel["permissions"] = str(DEFAULT_MEMBER_PERMISSIONS)
             resolved.setdefault("channels", {})[str(ident)] = channel
         else:
-            resolved.setdefault("roles", {})[str(ident)] = everyone_role(ident)
+            guild = fake.guilds.get(guild_id or 0)
+            name = guild.roles.get(ident) if guild is not None else None
+            role = role_payload(ident, name) if name else everyone_role(ident)
+            resolved.setdefault("roles", {})[str(ident)] = role
         return ident
 
     return resolve

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ class FakeUser:
 
 @dataclass
 class FakeChannel:
-    """A guild text channel (type 0) or a DM (type 1)."""
+    """A guild text channel (type 0), a DM (type 1) or a public thread (type 11)."""
 
     id: int
     guild_id: int | None
@@ -46,6 +46,8 @@ class FakeChannel:
     type: int = 0
     position: int = 0
     recipient_id: int | None = None
+    parent_id: int | None = None  # a thread's channel
+    owner_id: int | None = None  # who started the thread
 
     def payload(self, users: Mapping[int, FakeUser]) -> dict[str, Any]:
         """The channel object (as in GUILD_CREATE / GET /channels/{id})."""
@@ -70,8 +72,22 @@ class FakeChannel:
             "topic": None,
             "last_message_id": None,
             "rate_limit_per_user": 0,
-            "parent_id": None,
+            "parent_id": str(self.parent_id) if self.parent_id else None,
             "flags": 0,
+        } | (self._thread_fields() if self.type in (10, 11, 12) else {})
+
+    def _thread_fields(self) -> dict[str, Any]:
+        return {
+            "owner_id": str(self.owner_id or 0),
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": iso_now(),
+                "locked": False,
+            },
         }
 
 
@@ -85,14 +101,23 @@ class FakeGuild:
     channel_ids: list[int]
     member_ids: list[int]
     joined_at: str = field(default_factory=iso_now)
+    roles: dict[int, str] = field(default_factory=dict)
+    """Roles besides @everyone: id → name."""
+    member_roles: dict[int, list[int]] = field(default_factory=dict)
+    """Which roles each member has: user id → role ids."""
 
 
 def member_payload(
-    user: FakeUser, joined_at: str, *, permissions: int | None = None, with_user: bool = True
+    user: FakeUser,
+    joined_at: str,
+    *,
+    permissions: int | None = None,
+    with_user: bool = True,
+    roles: Sequence[int] = (),
 ) -> dict[str, Any]:
     """A guild member object (``permissions`` is only sent inside interactions)."""
     data: dict[str, Any] = {
-        "roles": [],
+        "roles": [str(role) for role in roles],
         "nick": None,
         "avatar": None,
         "banner": None,
@@ -113,11 +138,16 @@ def member_payload(
 
 def everyone_role(guild_id: int) -> dict[str, Any]:
     """The @everyone role (its id is the guild id)."""
+    return role_payload(guild_id, "@everyone")
+
+
+def role_payload(role_id: int, name: str, position: int = 0) -> dict[str, Any]:
+    """A role object with the default members' permissions."""
     return {
-        "id": str(guild_id),
-        "name": "@everyone",
+        "id": str(role_id),
+        "name": name,
         "permissions": str(DEFAULT_MEMBER_PERMISSIONS),
-        "position": 0,
+        "position": position,
         "color": 0,
         "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
         "hoist": False,
@@ -133,7 +163,10 @@ def guild_create_payload(
     guild: FakeGuild, channels: Mapping[int, FakeChannel], users: Mapping[int, FakeUser]
 ) -> dict[str, Any]:
     """The GUILD_CREATE ``d``: everything, with ``member_count`` == members sent (no chunking)."""
-    members = [member_payload(users[m], guild.joined_at) for m in guild.member_ids]
+    members = [
+        member_payload(users[m], guild.joined_at, roles=guild.member_roles.get(m, ()))
+        for m in guild.member_ids
+    ]
     return {
         "id": str(guild.id),
         "name": guild.name,
@@ -163,7 +196,8 @@ def guild_create_payload(
         "application_id": None,
         "max_members": 500000,
         "features": [],
-        "roles": [everyone_role(guild.id)],
+        "roles": [everyone_role(guild.id)]
+        + [role_payload(rid, name, n + 1) for n, (rid, name) in enumerate(guild.roles.items())],
         "emojis": [],
         "stickers": [],
         "joined_at": guild.joined_at,

@@ -1,0 +1,261 @@
+"""What server admins change: pure functions from settings and plain values to new settings.
+
+Each `change_*` takes the current `GuildSettings` and what the admin typed (ids, numbers,
+words) and returns the new settings, or raises `BadSetting` with the sentence to show.
+Numbers mean what they say (0 pictures a day = none; $0 = nothing may be spent); lifting a
+limit is always an explicit `remove`. No Discord here, and no storage: the caller applies a
+change atomically with `Store.update_guild_settings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Final, Literal
+
+from bot.errors import PicassoError
+from bot.imaging.prompts import Style
+from bot.policy import BLOCKED_WORDS_MAX, STYLE_GUIDE_MAX, GuildSettings
+
+MAX_LISTED_CHANNELS: Final = 100
+MAX_LISTED_ROLES: Final = 50
+BLOCKED_WORD_MAX_CHARS: Final = 50
+STYLE_LABELS: Final = tuple(style.label for style in Style if style is not Style.NONE)
+
+LimitToRemove = Literal["user daily pictures", "server daily pictures", "all"]
+BudgetToRemove = Literal["server daily", "server monthly", "user daily", "all"]
+
+
+class BadSetting(PicassoError):
+    """An admin's change can't be applied; the sentence says why."""
+
+
+def _pick(value: object, removing: bool, name: str) -> None:
+    if value is not None and removing:
+        raise BadSetting(f"You set and removed the {name} at once — choose one.")
+
+
+def change_limits(
+    settings: GuildSettings,
+    *,
+    user_daily_pictures: int | None = None,
+    server_daily_pictures: int | None = None,
+    cooldown_seconds: int | None = None,
+    running_jobs: int | None = None,
+    queued_jobs: int | None = None,
+    remove: LimitToRemove | None = None,
+) -> GuildSettings:
+    """Picture limits, cooldown and per-person jobs; `remove` lifts a daily picture limit."""
+    drop_user = remove in ("user daily pictures", "all")
+    drop_server = remove in ("server daily pictures", "all")
+    _pick(user_daily_pictures, drop_user, "per-person daily picture limit")
+    _pick(server_daily_pictures, drop_server, "server's daily picture limit")
+    changes: dict[str, object] = {}
+    if drop_user or user_daily_pictures is not None:
+        changes["user_daily_pictures"] = user_daily_pictures
+    if drop_server or server_daily_pictures is not None:
+        changes["guild_daily_pictures"] = server_daily_pictures
+    if remove == "all":
+        changes["cooldown_seconds"] = 0
+    for name, value in (
+        ("cooldown_seconds", cooldown_seconds),
+        ("user_running", running_jobs),
+        ("user_queued", queued_jobs),
+    ):
+        if value is not None:
+            changes[name] = value
+    return settings.replace(**changes)
+
+
+def _micros_safe(usd: float | None) -> float | None:
+    # Cents are what people type; keep the stored figure free of float noise.
+    return None if usd is None else round(usd, 6)
+
+
+def change_budget(
+    settings: GuildSettings,
+    *,
+    server_daily_usd: float | None = None,
+    server_monthly_usd: float | None = None,
+    user_daily_usd: float | None = None,
+    remove: BudgetToRemove | None = None,
+) -> GuildSettings:
+    """Money caps in USD; `remove` lifts one (or all)."""
+    changes: dict[str, object] = {}
+    for field, value, name, label in (
+        ("guild_daily_usd", server_daily_usd, "server daily", "server's daily budget"),
+        ("guild_monthly_usd", server_monthly_usd, "server monthly", "server's monthly budget"),
+        ("user_daily_usd", user_daily_usd, "user daily", "per-person daily budget"),
+    ):
+        dropping = remove in (name, "all")
+        _pick(value, dropping, label)
+        if dropping or value is not None:
+            changes[field] = _micros_safe(value)
+    return settings.replace(**changes)
+
+
+def _edit_ids(
+    ids: tuple[int, ...], add: int | None, remove: int | None, *, cap: int, what: str
+) -> tuple[int, ...]:
+    if add is not None and add == remove:
+        raise BadSetting(f"You added and removed the same {what} at once — choose one.")
+    result = tuple(i for i in ids if i != remove)
+    if add is not None and add not in result:
+        if len(result) >= cap:
+            raise BadSetting(f"That list is full ({cap} {what}s) — remove one first.")
+        result += (add,)
+    return result
+
+
+def change_channels(
+    settings: GuildSettings,
+    *,
+    mode: Literal["all", "allow", "deny"] | None = None,
+    add: int | None = None,
+    remove: int | None = None,
+) -> GuildSettings:
+    """Where pictures may be made: every channel, only the listed ones, or all but them."""
+    channel_ids = _edit_ids(
+        settings.channel_ids, add, remove, cap=MAX_LISTED_CHANNELS, what="channel"
+    )
+    return settings.replace(channel_mode=mode or settings.channel_mode, channel_ids=channel_ids)
+
+
+def change_roles(
+    settings: GuildSettings,
+    *,
+    allow_add: int | None = None,
+    allow_remove: int | None = None,
+    allow_clear: bool = False,
+    exempt_add: int | None = None,
+    exempt_remove: int | None = None,
+) -> GuildSettings:
+    """Who may draw (no roles listed = everyone) and whose per-person limits are lifted."""
+    allowed = () if allow_clear else settings.allowed_role_ids
+    allowed = _edit_ids(allowed, allow_add, allow_remove, cap=MAX_LISTED_ROLES, what="role")
+    exempt = _edit_ids(
+        settings.exempt_role_ids, exempt_add, exempt_remove, cap=MAX_LISTED_ROLES, what="role"
+    )
+    return settings.replace(allowed_role_ids=allowed, exempt_role_ids=exempt)
+
+
+def parse_styles(text: str) -> tuple[str, ...]:
+    """A comma-separated list of style names; "all" (or "any") means no restriction."""
+    if text.strip().lower() in ("all", "any", "*"):
+        return ()
+    names: list[str] = []
+    by_lower = {label.lower(): label for label in STYLE_LABELS}
+    for part in text.split(","):
+        name = part.strip().lower()
+        if not name:
+            continue
+        if name not in by_lower:
+            raise BadSetting(
+                f"There is no style called “{part.strip()[:40]}” — "
+                f"use “all” or some of: {', '.join(STYLE_LABELS)}."
+            )
+        if by_lower[name] not in names:
+            names.append(by_lower[name])
+    if not names:
+        raise BadSetting(f"Name at least one style, or “all”: {', '.join(STYLE_LABELS)}.")
+    return tuple(names)
+
+
+def change_defaults(
+    settings: GuildSettings,
+    *,
+    known_models: Collection[str],
+    size: str | None = None,
+    quality: str | None = None,
+    max_size: Literal["square", "any"] | None = None,
+    max_quality: str | None = None,
+    styles: str | None = None,
+    model: str | None = None,
+    expand: bool | None = None,
+    refine_mode: Literal["reimagine", "edit", "auto"] | None = None,
+    remix: Literal["requester", "anyone"] | None = None,
+    moderation: bool | None = None,
+) -> GuildSettings:
+    """Defaults and ceilings for requests; `model` "default" goes back to the bot's model."""
+    changes: dict[str, object] = {}
+    if model is not None:
+        chosen = model.strip()
+        if chosen.lower() == "default":
+            changes["model"] = None
+        elif chosen in known_models:
+            changes["model"] = chosen
+        else:
+            raise BadSetting(
+                f"This bot has no price for a model called “{chosen[:64]}” — "
+                f"choose one of: {', '.join(sorted(known_models))}, or “default”."
+            )
+    if styles is not None:
+        changes["allowed_styles"] = parse_styles(styles)
+    for name, value in (
+        ("default_size", size),
+        ("default_quality", quality),
+        ("max_size", max_size),
+        ("max_quality", max_quality),
+        ("expand_default", expand),
+        ("refine_mode", refine_mode),
+        ("remix", remix),
+        ("moderation", moderation),
+    ):
+        if value is not None:
+            changes[name] = value
+    return settings.replace(**changes)
+
+
+def change_style_guide(
+    settings: GuildSettings, text: str | None, *, clear: bool = False
+) -> GuildSettings:
+    """Set (or clear) the short flavour given to the prompt writer as data."""
+    if clear and text:
+        raise BadSetting("You set and cleared the style guide at once — choose one.")
+    if clear:
+        return settings.replace(style_guide="")
+    guide = " ".join((text or "").split())
+    if not guide:
+        raise BadSetting("Write the style guide, or choose clear to remove it.")
+    if len(guide) > STYLE_GUIDE_MAX:
+        raise BadSetting(f"Keep the style guide under {STYLE_GUIDE_MAX} characters.")
+    return settings.replace(style_guide=guide)
+
+
+def split_words(text: str) -> list[str]:
+    """Comma-separated words or phrases, tidied (case kept, blanks dropped)."""
+    words = [" ".join(part.split()) for part in text.split(",")]
+    return [word for word in words if word]
+
+
+def change_blocked_words(
+    settings: GuildSettings, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> GuildSettings:
+    """Add or remove blocked words or phrases (matched whole, ignoring case)."""
+    words = list(settings.blocked_words)
+    lowered = {word.lower() for word in remove}
+    words = [word for word in words if word.lower() not in lowered]
+    for word in add:
+        if len(word) > BLOCKED_WORD_MAX_CHARS:
+            raise BadSetting(
+                f"Keep each blocked word or phrase under {BLOCKED_WORD_MAX_CHARS} characters."
+            )
+        if word.lower() not in {w.lower() for w in words}:
+            words.append(word)
+    if len(words) > BLOCKED_WORDS_MAX:
+        raise BadSetting(
+            f"A server can block at most {BLOCKED_WORDS_MAX} words or phrases — remove some first."
+        )
+    return settings.replace(blocked_words=tuple(words))
+
+
+def change_audit_channel(
+    settings: GuildSettings, channel_id: int | None, *, clear: bool = False
+) -> GuildSettings:
+    """The channel that gets one line per picture (or none)."""
+    if clear and channel_id is not None:
+        raise BadSetting("You set and cleared the audit channel at once — choose one.")
+    if clear:
+        return settings.replace(audit_channel_id=None)
+    if channel_id is None:
+        return settings
+    return settings.replace(audit_channel_id=channel_id)

@@ -1,0 +1,97 @@
+"""Recorded pictures as things to iterate on: who may, what to ask for again, where they are.
+
+Plain functions of a stored `Picture` (bot/storage/tables.py), settings and ids; no Discord.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from bot.imaging.pipeline import ImageRequest, Quality, Size
+from bot.imaging.prompts import Style
+from bot.policy import GuildSettings, Who
+from bot.storage.tables import Picture
+
+# Picture.kind values: how a picture came to be.
+IMAGINE: Final = "imagine"
+REROLL: Final = "reroll"
+REFINE: Final = "refine"
+EDIT: Final = "edit"  # a refinement made by editing the parent picture
+PROMPT: Final = "prompt"  # the full prompt edited by hand and painted as it is
+VARIATION: Final = "variation"
+
+KIND_LABELS: Final = {
+    IMAGINE: "🖼️ imagined",
+    REROLL: "🔁 rerolled",
+    REFINE: "✏️ refined",
+    EDIT: "✏️ edited",
+    PROMPT: "📝 prompt edited",
+    VARIATION: "🎲 variation",
+}
+
+REMIX_REFUSAL: Final = (
+    "On this server only the person who asked for a picture (or a server admin) can reroll, "
+    "refine or vary it — make your own with /imagine."
+)
+DELETE_REFUSAL: Final = (
+    "Only the person who asked for this picture or a server admin can delete it."
+)
+
+_STYLES = {style.label: style for style in Style}
+_MESSAGE_LINK = re.compile(
+    r"^<?https?://(?:\w+\.)?discord(?:app)?\.com/channels/(?:\d+|@me)/\d+/(\d+)>?$"
+)
+_NUMBER = re.compile(r"^#?(\d{1,20})$")
+
+
+def request_of(picture: Picture) -> ImageRequest:
+    """The request that made `picture` (description and parameters), to paint again."""
+    return ImageRequest(
+        description=picture.description,
+        size=Size[picture.size.upper()],
+        quality=Quality(picture.quality),
+        style=_STYLES.get(picture.style, Style.NONE),
+        expand=True,
+    )
+
+
+def may_remix(settings: GuildSettings, who: Who, picture: Picture) -> bool:
+    """May `who` reroll, refine or vary `picture` under the server's `remix` setting?"""
+    return settings.remix == "anyone" or who.is_admin or who.user_id == picture.requester_id
+
+
+def may_delete(who: Who, picture: Picture) -> bool:
+    """Only the requester and server admins may delete a picture."""
+    return who.is_admin or who.user_id == picture.requester_id
+
+
+def jump_url(guild_id: int | None, channel_id: int, message_id: int | None) -> str | None:
+    """The link to a posted message (None once the message is gone)."""
+    if message_id is None:
+        return None
+    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
+
+
+def picture_url(picture: Picture) -> str | None:
+    """The link to where `picture` is posted (None once deleted)."""
+    return jump_url(picture.guild_id, picture.channel_id, picture.message_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PictureRef:
+    """What someone typed to name a picture: a message (link or id) or a picture number."""
+
+    kind: Literal["message", "number"]
+    id: int
+
+
+def parse_picture_ref(text: str) -> PictureRef | None:
+    """A message link → its message id; digits (or #digits) → a number to look up."""
+    text = text.strip()
+    if match := _MESSAGE_LINK.match(text):
+        return PictureRef("message", int(match.group(1)))
+    if match := _NUMBER.match(text):
+        return PictureRef("number", int(match.group(1)))
+    return None

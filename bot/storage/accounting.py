@@ -1,0 +1,360 @@
+"""Quota, budget and cooldown accounting: atomic reservations, settled or released once.
+
+A reservation is one write transaction of conditional UPDATEs on counter rows: a row only
+changes if its limit still holds, so concurrent requests can never overrun a limit (row
+locks on PostgreSQL, re-checked after the wait; the single writer on SQLite). Every
+transaction takes its row locks in the same order (cooldown → user day → server day →
+server month), so two of them never wait for each other. Settling and releasing flip the
+ledger row out of "reserved" exactly once, so nothing is charged twice or lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.policy import LimitKind, LimitReached, Limits
+from bot.storage.tables import NEVER, Cooldown, Counter, Ledger
+
+log = logging.getLogger(__name__)
+
+GUILD_WIDE = 0  # user_id of a guild's own counters
+DMS = 0  # guild_id used for direct messages
+RESERVED, SETTLED, RELEASED = "reserved", "settled", "released"
+
+
+@dataclass(frozen=True, slots=True)
+class Periods:
+    """The day and month a moment falls in, in the configured time zone."""
+
+    day: str  # 2026-11-26
+    month: str  # 2026-11
+
+    @classmethod
+    def of(cls, moment: datetime) -> Periods:
+        """The periods of an aware `moment` (already in the configured zone)."""
+        return cls(moment.strftime("%Y-%m-%d"), moment.strftime("%Y-%m"))
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """An admitted job's hold on quota and budget (and on the person's cooldown)."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    periods: Periods
+    estimate_micros: int
+    started_at: datetime | None = None  # when the cooldown was restarted for this job
+    previous_start: datetime | None = None  # what a release puts back
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Pictures and money counted for one (guild, user, period)."""
+
+    pictures: int = 0
+    reserved_micros: int = 0
+    spent_micros: int = 0
+
+
+class _Check(NamedTuple):
+    user_id: int
+    period: str
+    pictures: int | None
+    pictures_kind: LimitKind | None
+    micros: int | None
+    micros_kind: LimitKind
+
+
+def _checks(user_id: int, limits: Limits, periods: Periods) -> tuple[_Check, ...]:
+    """The counters one picture goes through, in lock order."""
+    return (
+        _Check(
+            user_id,
+            periods.day,
+            limits.user_daily_pictures,
+            LimitKind.USER_PICTURES,
+            limits.user_daily_micros,
+            LimitKind.USER_DAILY_BUDGET,
+        ),
+        _Check(
+            GUILD_WIDE,
+            periods.day,
+            limits.guild_daily_pictures,
+            LimitKind.GUILD_PICTURES,
+            limits.guild_daily_micros,
+            LimitKind.GUILD_DAILY_BUDGET,
+        ),
+        _Check(
+            GUILD_WIDE,
+            periods.month,
+            None,
+            None,
+            limits.guild_monthly_micros,
+            LimitKind.GUILD_MONTHLY_BUDGET,
+        ),
+    )
+
+
+def _counter(guild_id: int, user_id: int, period: str) -> Any:
+    return (
+        (Counter.guild_id == guild_id) & (Counter.user_id == user_id) & (Counter.period == period)
+    )
+
+
+def _cooldown(guild_id: int, user_id: int) -> Any:
+    return (Cooldown.guild_id == guild_id) & (Cooldown.user_id == user_id)
+
+
+class Accounting:
+    """The accounting half of `Store` (it provides the sessions)."""
+
+    _dialect: str
+    _sessions: async_sessionmaker[AsyncSession]
+
+    def _writing(self) -> AbstractAsyncContextManager[AsyncSession]:
+        raise NotImplementedError
+
+    def _insert_ignore(self, table: Any) -> Any:
+        dialect = postgresql if self._dialect == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    # --- admission ---------------------------------------------------------------------------
+
+    async def reserve(
+        self,
+        guild_id: int | None,
+        user_id: int,
+        limits: Limits,
+        estimate_micros: int,
+        now: datetime,
+        periods: Periods,
+    ) -> Reservation:
+        """Admit one picture against every limit at once, or raise `LimitReached` naming it.
+
+        Either every counter takes the picture and the cooldown restarts, or nothing changes.
+        """
+        guild = DMS if guild_id is None else guild_id
+        async with self._writing() as session:
+            previous = await self._restart_cooldown(
+                session, guild, user_id, limits.cooldown_seconds, now
+            )
+            for check in _checks(user_id, limits, periods):
+                if not await self._take(session, guild, check, estimate_micros):
+                    raise await self._refusal(session, guild, check)
+            ledger = Ledger(
+                guild_id=guild,
+                user_id=user_id,
+                day=periods.day,
+                month=periods.month,
+                state=RESERVED,
+                estimate_micros=estimate_micros,
+                cost_micros=0,
+                created_at=now,
+            )
+            session.add(ledger)
+            await session.flush()
+            return Reservation(ledger.id, guild, user_id, periods, estimate_micros, now, previous)
+
+    async def _restart_cooldown(
+        self, session: AsyncSession, guild_id: int, user_id: int, seconds: int, now: datetime
+    ) -> datetime:
+        """Refuse if the cooldown is still running, else restart it; returns the last start.
+
+        The start is recorded even without a cooldown, so one set later counts from it.
+        """
+        await session.execute(
+            self._insert_ignore(Cooldown).values(guild_id=guild_id, user_id=user_id, last_at=NEVER)
+        )
+        where = _cooldown(guild_id, user_id)
+        last = await session.scalar(select(Cooldown.last_at).where(where).with_for_update())
+        assert last is not None  # inserted just above if it was missing
+        wait = seconds - (now - last).total_seconds()
+        if seconds > 0 and wait > 0:
+            raise LimitReached(LimitKind.COOLDOWN, seconds, wait_seconds=wait)
+        await session.execute(update(Cooldown).where(where).values(last_at=now))
+        return last
+
+    async def _take(
+        self, session: AsyncSession, guild_id: int, check: _Check, estimate: int
+    ) -> bool:
+        """Count one picture and hold `estimate` on a counter if its limits still allow it."""
+        await session.execute(
+            self._insert_ignore(Counter).values(
+                guild_id=guild_id,
+                user_id=check.user_id,
+                period=check.period,
+                pictures=0,
+                reserved_micros=0,
+                spent_micros=0,
+            )
+        )
+        condition = _counter(guild_id, check.user_id, check.period)
+        if check.pictures is not None:
+            condition &= Counter.pictures < check.pictures
+        if check.micros is not None:
+            condition &= Counter.spent_micros + Counter.reserved_micros + estimate <= check.micros
+        result = await session.execute(
+            update(Counter)
+            .where(condition)
+            .values(
+                pictures=Counter.pictures + 1,
+                reserved_micros=Counter.reserved_micros + estimate,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _refusal(self, session: AsyncSession, guild_id: int, check: _Check) -> LimitReached:
+        """Which of a counter's two limits refused (the picture count wins a tie)."""
+        counted = await session.scalar(
+            select(Counter.pictures).where(_counter(guild_id, check.user_id, check.period))
+        )
+        if check.pictures is not None and check.pictures_kind is not None:
+            if (counted or 0) >= check.pictures:
+                return LimitReached(check.pictures_kind, check.pictures)
+        assert check.micros is not None
+        return LimitReached(check.micros_kind, check.micros)
+
+    # --- settling ----------------------------------------------------------------------------
+
+    async def settle(
+        self, reservation: Reservation, cost_micros: int, picture_id: int | None, now: datetime
+    ) -> bool:
+        """Charge the real cost instead of the estimate; False if it was already closed."""
+        async with self._writing() as session:
+            return await self._close(session, reservation, SETTLED, cost_micros, picture_id, now)
+
+    async def release(self, reservation: Reservation, now: datetime) -> bool:
+        """Give back the picture, the money held and the cooldown; False if already closed."""
+        async with self._writing() as session:
+            return await self._close(session, reservation, RELEASED, 0, None, now)
+
+    async def _close(
+        self,
+        session: AsyncSession,
+        reservation: Reservation,
+        state: str,
+        cost_micros: int,
+        picture_id: int | None,
+        now: datetime,
+    ) -> bool:
+        flipped = await session.execute(
+            update(Ledger)
+            .where((Ledger.id == reservation.id) & (Ledger.state == RESERVED))
+            .values(state=state, cost_micros=cost_micros, picture_id=picture_id, closed_at=now)
+        )
+        if not flipped.rowcount:  # type: ignore[attr-defined]
+            log.warning("reservation %d was already closed; not counted again", reservation.id)
+            return False
+        released = state == RELEASED
+        guild, user = reservation.guild_id, reservation.user_id
+        if released and reservation.started_at and reservation.previous_start:
+            # Only if no later picture restarted the cooldown since.
+            await session.execute(
+                update(Cooldown)
+                .where(_cooldown(guild, user) & (Cooldown.last_at == reservation.started_at))
+                .values(last_at=reservation.previous_start)
+            )
+        periods = reservation.periods
+        rows = ((user, periods.day), (GUILD_WIDE, periods.day), (GUILD_WIDE, periods.month))
+        for who, period in rows:
+            pictures = (
+                case((Counter.pictures > 0, Counter.pictures - 1), else_=0)
+                if released
+                else Counter.pictures
+            )
+            await session.execute(
+                update(Counter)
+                .where(_counter(guild, who, period))
+                .values(
+                    reserved_micros=Counter.reserved_micros - reservation.estimate_micros,
+                    spent_micros=Counter.spent_micros + cost_micros,
+                    pictures=pictures,
+                )
+            )
+        return True
+
+    async def release_stale(self, before: datetime, now: datetime) -> int:
+        """Release reservations made before `before` that never closed (a crash mid-picture).
+
+        Returns how many were released.
+        """
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(Ledger).where((Ledger.state == RESERVED) & (Ledger.created_at < before))
+                )
+            ).all()
+        released = 0
+        for row in rows:
+            stale = Reservation(
+                row.id, row.guild_id, row.user_id, Periods(row.day, row.month), row.estimate_micros
+            )
+            released += await self.release(stale, now)
+        if released:
+            log.warning("released %d reservations left open by an earlier run", released)
+        return released
+
+    # --- reading and resetting ---------------------------------------------------------------
+
+    async def usage(self, guild_id: int | None, user_id: int, period: str) -> Usage:
+        """What one (guild, user or GUILD_WIDE, period) counter holds."""
+        guild = DMS if guild_id is None else guild_id
+        async with self._sessions() as session:
+            row = await session.get(Counter, (guild, user_id, period))
+        if row is None:
+            return Usage()
+        return Usage(row.pictures, row.reserved_micros, row.spent_micros)
+
+    async def cooldown_left(
+        self, guild_id: int | None, user_id: int, seconds: int, now: datetime
+    ) -> float:
+        """Seconds until `user_id` may ask again under a `seconds` cooldown (0 = now)."""
+        guild = DMS if guild_id is None else guild_id
+        async with self._sessions() as session:
+            row = await session.get(Cooldown, (guild, user_id))
+        if row is None or seconds <= 0:
+            return 0.0
+        return max(0.0, seconds - (now - row.last_at).total_seconds())
+
+    async def ledger_entry(self, reservation_id: int) -> Ledger | None:
+        """The ledger row of a reservation."""
+        async with self._sessions() as session:
+            return await session.get(Ledger, reservation_id)
+
+    async def reset_user(self, guild_id: int | None, user_id: int, periods: Periods) -> None:
+        """Forget a person's pictures and spend for today, and their cooldown.
+
+        Pictures still under way stay counted (they settle or release as usual), so a reset
+        never hands out more than the limit. Server-wide counters keep everything: money
+        spent is spent.
+        """
+        guild = DMS if guild_id is None else guild_id
+        async with self._writing() as session:
+            await session.execute(delete(Cooldown).where(_cooldown(guild, user_id)))
+            where = _counter(guild, user_id, periods.day)
+            locked = await session.scalar(select(Counter.pictures).where(where).with_for_update())
+            if locked is None:
+                return
+            # Counted after the lock, so a reservation committed meanwhile is seen.
+            under_way = await session.scalar(
+                select(func.count())
+                .select_from(Ledger)
+                .where(
+                    (Ledger.guild_id == guild)
+                    & (Ledger.user_id == user_id)
+                    & (Ledger.day == periods.day)
+                    & (Ledger.state == RESERVED)
+                )
+            )
+            await session.execute(
+                update(Counter).where(where).values(pictures=under_way or 0, spent_micros=0)
+            )

@@ -1,0 +1,406 @@
+"""/imagine-admin: a server's limits, budgets, channels, roles and defaults.
+
+Discord hides the group from members without Manage Server, but a server can override that
+per command, so every call is checked again here from the permissions Discord resolved for
+this very interaction. In a DM with the bot, the bot's owner uses the same commands for the
+bot-wide direct-message settings. Each change is applied atomically and answered, privately,
+with one sentence saying what is now in force.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import controls
+from bot.controls import BadSetting, BudgetToRemove, LimitToRemove
+from bot.policy import STYLE_GUIDE_MAX, GuildSettings, zone_name
+from cogs import admin_text as text
+from cogs.context import is_server_admin
+from cogs.errors import NO_MENTIONS, NotAllowed
+
+if TYPE_CHECKING:
+    from bot.app import Picasso
+
+log = logging.getLogger(__name__)
+
+Change = Callable[[GuildSettings], GuildSettings]
+Say = Callable[[GuildSettings], str]
+
+NOT_ADMIN = "Only server admins (Manage Server permission) can change Picasso's settings."
+NOT_OWNER = "Only the bot's owner can change Picasso's settings for direct messages."
+SERVER_ONLY = "That setting exists only in servers — use it in the server you want to change."
+DMS_ARE_BOT_WIDE = (
+    "Whether pictures can be made in DMs is bot-wide: the bot's owner sets it with "
+    "/imagine-admin channels in a DM with the bot."
+)
+
+
+class ListableChannel(app_commands.Transformer):
+    """A channel whose threads can follow it: text, announcement, voice, stage or forum."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        kinds = discord.ChannelType
+        return [kinds.text, kinds.news, kinds.voice, kinds.stage_voice, kinds.forum]
+
+    async def transform(
+        self, interaction: discord.Interaction, value: app_commands.AppCommandChannel
+    ) -> app_commands.AppCommandChannel:
+        return value
+
+
+Listable = app_commands.Transform[app_commands.AppCommandChannel, ListableChannel]
+
+
+@app_commands.default_permissions(manage_guild=True)
+class Admin(
+    commands.GroupCog,
+    group_name="imagine-admin",
+    group_description="Picasso's limits, budgets, channels, roles and defaults (server admins)",
+):
+    """The /imagine-admin commands."""
+
+    def __init__(self, bot: Picasso) -> None:
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Server admins in a server; the bot's owner in DMs. Everyone else is refused."""
+        if interaction.guild_id is not None:
+            if is_server_admin(interaction.permissions):
+                return True
+            raise NotAllowed(NOT_ADMIN)
+        try:
+            owner = await self.bot.is_owner(interaction.user)
+        except discord.HTTPException:  # the owner could not be looked up: stay closed
+            log.warning("could not look up the bot's owner", exc_info=True)
+            owner = False
+        if owner:
+            return True
+        raise NotAllowed(NOT_OWNER)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _apply(self, interaction: discord.Interaction, change: Change, say: Say) -> None:
+        """Apply `change` to this place's settings and say what is now in force."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        studio = self.bot.studio
+        settings = await studio.store.update_guild_settings(
+            interaction.guild_id, change, studio.now()
+        )
+        await _answer(interaction, say(settings))
+
+    @staticmethod
+    def _server_only(interaction: discord.Interaction) -> None:
+        if interaction.guild_id is None:
+            raise BadSetting(SERVER_ONLY)
+
+    # --- commands ----------------------------------------------------------------------------
+
+    @app_commands.command(
+        name="show", description="Every setting and today's and this month's usage, at a glance"
+    )
+    async def show(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        studio = self.bot.studio
+        settings = await studio.store.guild_settings(interaction.guild_id)
+        today, month = await studio.server_usage(interaction.guild_id)
+        embed = text.settings_embed(
+            settings,
+            today,
+            month,
+            dm_scope=interaction.guild_id is None,
+            bot_model=studio.pipeline.default_model,
+            zone=zone_name(studio.now()),
+        )
+        await interaction.edit_original_response(embed=embed, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(
+        name="limits", description="Daily picture limits, cooldown and jobs per person"
+    )
+    @app_commands.describe(
+        user_daily_pictures="Pictures one person may make a day (0 = none; lift it with remove)",
+        server_daily_pictures="Pictures the server may make a day (0 = none; lift it with remove)",
+        cooldown_seconds="Seconds a person waits between pictures (0 = no cooldown)",
+        running_jobs="Pictures one person may have painting at once (default 2)",
+        queued_jobs="More pictures one person may have waiting in line (default 3; 0 = none)",
+        remove="Lift a daily picture limit (all: both limits and the cooldown)",
+    )
+    async def limits(
+        self,
+        interaction: discord.Interaction,
+        user_daily_pictures: app_commands.Range[int, 0, 10_000] | None = None,
+        server_daily_pictures: app_commands.Range[int, 0, 100_000] | None = None,
+        cooldown_seconds: app_commands.Range[int, 0, 86_400] | None = None,
+        running_jobs: app_commands.Range[int, 1, 10] | None = None,
+        queued_jobs: app_commands.Range[int, 0, 20] | None = None,
+        remove: LimitToRemove | None = None,
+    ) -> None:
+        def change(settings: GuildSettings) -> GuildSettings:
+            return controls.change_limits(
+                settings,
+                user_daily_pictures=user_daily_pictures,
+                server_daily_pictures=server_daily_pictures,
+                cooldown_seconds=cooldown_seconds,
+                running_jobs=running_jobs,
+                queued_jobs=queued_jobs,
+                remove=remove,
+            )
+
+        await self._apply(interaction, change, text.limits_sentence)
+
+    @app_commands.command(name="budget", description="Money caps in US dollars, per day and month")
+    @app_commands.describe(
+        server_daily_usd="USD the whole server may spend a day (0 = nothing; lift it with remove)",
+        server_monthly_usd="USD the whole server may spend a month (0 = nothing; lift with remove)",
+        user_daily_usd="USD one person may spend a day (0 = nothing; lift it with remove)",
+        remove="Lift a cap (all: every cap)",
+    )
+    async def budget(
+        self,
+        interaction: discord.Interaction,
+        server_daily_usd: app_commands.Range[float, 0, 100_000] | None = None,
+        server_monthly_usd: app_commands.Range[float, 0, 1_000_000] | None = None,
+        user_daily_usd: app_commands.Range[float, 0, 10_000] | None = None,
+        remove: BudgetToRemove | None = None,
+    ) -> None:
+        def change(settings: GuildSettings) -> GuildSettings:
+            return controls.change_budget(
+                settings,
+                server_daily_usd=server_daily_usd,
+                server_monthly_usd=server_monthly_usd,
+                user_daily_usd=user_daily_usd,
+                remove=remove,
+            )
+
+        await self._apply(interaction, change, text.budget_sentence)
+
+    @app_commands.command(name="channels", description="Where pictures may be made")
+    @app_commands.describe(
+        mode="all: every channel · allow: only listed ones · deny: all but listed ones",
+        add="List this channel (its threads follow it)",
+        remove="Take this channel off the list",
+        dms="In a DM with the bot, for its owner: may pictures be made in direct messages?",
+    )
+    async def channels(
+        self,
+        interaction: discord.Interaction,
+        mode: Literal["all", "allow", "deny"] | None = None,
+        add: Listable | None = None,
+        remove: Listable | None = None,
+        dms: bool | None = None,
+    ) -> None:
+        if interaction.guild_id is None:
+            if mode is not None or add is not None or remove is not None:
+                raise BadSetting(SERVER_ONLY)
+            allow = dms
+
+            def dm_change(settings: GuildSettings) -> GuildSettings:
+                return settings if allow is None else settings.replace(allow_dms=allow)
+
+            await self._apply(interaction, dm_change, text.dms_sentence)
+            return
+        if dms is not None:
+            raise BadSetting(DMS_ARE_BOT_WIDE)
+
+        def change(settings: GuildSettings) -> GuildSettings:
+            return controls.change_channels(
+                settings,
+                mode=mode,
+                add=add.id if add else None,
+                remove=remove.id if remove else None,
+            )
+
+        await self._apply(interaction, change, text.channels_sentence)
+
+    @app_commands.command(name="roles", description="Who may draw, and who skips per-person limits")
+    @app_commands.describe(
+        allow_add="Let this role draw (once a role is listed, only listed roles may draw)",
+        allow_remove="Take this role off the drawing list",
+        allow_clear="Empty the drawing list, so everyone may draw",
+        exempt_add="This role skips the per-person limits (server-wide ones still apply)",
+        exempt_remove="This role no longer skips the per-person limits",
+    )
+    async def roles(
+        self,
+        interaction: discord.Interaction,
+        allow_add: discord.Role | None = None,
+        allow_remove: discord.Role | None = None,
+        allow_clear: bool = False,
+        exempt_add: discord.Role | None = None,
+        exempt_remove: discord.Role | None = None,
+    ) -> None:
+        self._server_only(interaction)
+
+        def change(settings: GuildSettings) -> GuildSettings:
+            return controls.change_roles(
+                settings,
+                allow_add=_id(allow_add),
+                allow_remove=_id(allow_remove),
+                allow_clear=allow_clear,
+                exempt_add=_id(exempt_add),
+                exempt_remove=_id(exempt_remove),
+            )
+
+        await self._apply(interaction, change, text.roles_sentence)
+
+    @app_commands.command(
+        name="defaults", description="Default and maximum size, quality, style, model"
+    )
+    @app_commands.describe(
+        size="Shape used when a person picks none",
+        quality="Quality used when a person picks none",
+        max_size="Largest shape allowed (square: other shapes are painted square)",
+        max_quality="Highest quality allowed (auto is lowered to it)",
+        styles="Allowed styles, comma-separated (e.g. anime, pixel art), or all",
+        model="Image model for this server, or default for the bot's own",
+        expand="Let the chat model write a detailed prompt unless the person says otherwise",
+        refine_mode="Refinements: reimagine (paint anew), edit (change the picture), auto",
+        remix="Who may press Reroll, Refine and Variations on someone's picture",
+        moderation="Check requests with the moderation model before painting",
+    )
+    async def defaults(
+        self,
+        interaction: discord.Interaction,
+        size: Literal["square", "portrait", "landscape"] | None = None,
+        quality: Literal["auto", "low", "medium", "high"] | None = None,
+        max_size: Literal["square", "any"] | None = None,
+        max_quality: Literal["low", "medium", "high"] | None = None,
+        styles: app_commands.Range[str, 1, 200] | None = None,
+        model: app_commands.Range[str, 1, 64] | None = None,
+        expand: bool | None = None,
+        refine_mode: Literal["reimagine", "edit", "auto"] | None = None,
+        remix: Literal["requester", "anyone"] | None = None,
+        moderation: bool | None = None,
+    ) -> None:
+        known = self._known_models()
+
+        def change(settings: GuildSettings) -> GuildSettings:
+            return controls.change_defaults(
+                settings,
+                known_models=known,
+                size=size,
+                quality=quality,
+                max_size=max_size,
+                max_quality=max_quality,
+                styles=styles,
+                model=model,
+                expand=expand,
+                refine_mode=refine_mode,
+                remix=remix,
+                moderation=moderation,
+            )
+
+        bot_model = self.bot.studio.pipeline.default_model
+        await self._apply(interaction, change, lambda s: text.defaults_sentence(s, bot_model))
+
+    def _known_models(self) -> set[str]:
+        return {*self.bot.settings.prices, self.bot.studio.pipeline.default_model}
+
+    @defaults.autocomplete("model")
+    async def _model_names(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        names = ["default", *sorted(self._known_models())]
+        return [
+            app_commands.Choice(name=name, value=name)
+            for name in names
+            if current.lower() in name.lower()
+        ][:25]
+
+    @app_commands.command(name="style-guide", description="A short flavour added to every prompt")
+    @app_commands.describe(
+        text=f"E.g. muted colours, no text (at most {STYLE_GUIDE_MAX} characters)",
+        clear="Remove the style guide",
+    )
+    async def style_guide(
+        self,
+        interaction: discord.Interaction,
+        text: app_commands.Range[str, 1, STYLE_GUIDE_MAX] | None = None,
+        clear: bool = False,
+    ) -> None:
+        guide = text
+
+        def change(settings: GuildSettings) -> GuildSettings:
+            return controls.change_style_guide(settings, guide, clear=clear)
+
+        await self._apply(interaction, change, _style_guide_sentence)
+
+    @app_commands.command(name="blocked-words", description="Words or phrases no request may use")
+    @app_commands.describe(
+        action="add or remove the words given, or list every blocked word",
+        words="Words or phrases, comma-separated (matched as whole words, any case)",
+    )
+    async def blocked_words(
+        self,
+        interaction: discord.Interaction,
+        action: Literal["add", "remove", "list"],
+        words: app_commands.Range[str, 1, 1000] | None = None,
+    ) -> None:
+        given = controls.split_words(words or "")
+        if action == "list":
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            settings = await self.bot.studio.store.guild_settings(interaction.guild_id)
+            await _answer(interaction, text.blocked_words_list(settings))
+            return
+        if not given:
+            raise BadSetting(f"Give the words to {action}, separated by commas.")
+
+        def change(settings: GuildSettings) -> GuildSettings:
+            if action == "add":
+                return controls.change_blocked_words(settings, add=given)
+            return controls.change_blocked_words(settings, remove=given)
+
+        await self._apply(interaction, change, text.blocked_words_sentence)
+
+    @app_commands.command(name="audit-channel", description="Where one line per picture is logged")
+    @app_commands.describe(
+        channel="The channel that gets one line per picture (who, where, prompt, cost)",
+        clear="Stop logging pictures",
+    )
+    async def audit_channel(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel | None = None,
+        clear: bool = False,
+    ) -> None:
+        self._server_only(interaction)
+        channel_id = channel.id if channel else None
+
+        def change(settings: GuildSettings) -> GuildSettings:
+            return controls.change_audit_channel(settings, channel_id, clear=clear)
+
+        await self._apply(interaction, change, text.audit_sentence)
+
+    @app_commands.command(name="reset-user", description="Clear a person's usage for today")
+    @app_commands.describe(user="Whose pictures, spending and cooldown for today to clear")
+    async def reset_user(self, interaction: discord.Interaction, user: discord.User) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.studio.reset_user(interaction.guild_id, user.id)
+        await _answer(interaction, text.reset_sentence(user.id))
+
+
+def _id(role: discord.Role | None) -> int | None:
+    return role.id if role is not None else None
+
+
+def _style_guide_sentence(settings: GuildSettings) -> str:
+    return text.style_guide_sentence(settings)
+
+
+async def _answer(interaction: discord.Interaction, sentence: str) -> None:
+    """Replace the private "thinking…" message with `sentence` (never pinging anyone)."""
+    await interaction.edit_original_response(content=sentence, allowed_mentions=NO_MENTIONS)
+
+
+async def setup(bot: Picasso) -> None:
+    await bot.add_cog(Admin(bot))

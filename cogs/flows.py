@@ -1,0 +1,233 @@
+"""The ways to make a new picture from a posted one: reroll, refine, hand-edited prompt, vary.
+
+Each takes plain ids and a `Surface` to show itself on, goes through `studio.job` (so every
+picture counts against the same limits as /imagine) and ends in `publish`, which records
+the new picture with its parent. Used by the buttons, the Refine modal and replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Final
+
+import discord
+
+from bot import lineage
+from bot.errors import PicassoError
+from bot.imaging.files import DownloadFailed, as_png, fetch_image
+from bot.imaging.pipeline import ImageLoader, RunOptions
+from bot.lineage import picture_url, request_of
+from bot.policy import GuildSettings, Who, check_access
+from bot.storage.tables import Picture
+from cogs.errors import user_message
+from cogs.posting import InteractionSurface, ReplySurface, Surface, SurfaceProgress, publish
+from cogs.render import Origin, clip
+
+if TYPE_CHECKING:
+    from bot.app import Picasso
+
+log = logging.getLogger(__name__)
+
+VARIATIONS: Final = 3
+MAX_INSTRUCTION_CHARS: Final = 500
+MAX_PARENT_BYTES: Final = 25 * 1024 * 1024
+GONE: Final = "That picture is no longer available — it may have been deleted."
+
+
+def check_instruction(text: str) -> None:
+    """Raise `PicassoError` with the user's sentence if `text` can't be a change request."""
+    if not text.strip():
+        raise PicassoError("Say what should change — for example “make it night”.")
+    if len(text) > MAX_INSTRUCTION_CHARS:
+        raise PicassoError(
+            f"That change is too long — keep it under {MAX_INSTRUCTION_CHARS} characters."
+        )
+
+
+class Flows:
+    """Makes new pictures from recorded ones; holds nothing but the bot."""
+
+    def __init__(self, bot: Picasso) -> None:
+        self.bot = bot
+
+    async def reroll(
+        self,
+        who: Who,
+        picture: Picture,
+        surface: Surface,
+        requester: discord.abc.User,
+        settings: GuildSettings,
+    ) -> None:
+        """Paint `picture`'s prompt again, as a new picture."""
+        studio = self.bot.studio
+        progress = SurfaceProgress(surface)
+        request = request_of(picture)
+        async with studio.job(who, request, settings=settings, progress=progress) as job:
+            result = await studio.pipeline.paint(job.request, picture.prompt, progress, job.options)
+            origin = Origin(lineage.REROLL, picture_url(picture))
+            await publish(
+                self.bot, job, result, surface, requester, origin=origin, parent_id=picture.id
+            )
+
+    async def paint_prompt(
+        self,
+        who: Who,
+        picture: Picture,
+        surface: Surface,
+        requester: discord.abc.User,
+        settings: GuildSettings,
+        prompt: str,
+    ) -> None:
+        """Paint a prompt edited by hand, exactly as written."""
+        studio = self.bot.studio
+        progress = SurfaceProgress(surface)
+        request = request_of(picture)
+        async with studio.job(
+            who, request, settings=settings, text=prompt, progress=progress
+        ) as job:
+            result = await studio.pipeline.paint(job.request, prompt, progress, job.options)
+            origin = Origin(lineage.PROMPT, picture_url(picture))
+            await publish(
+                self.bot, job, result, surface, requester, origin=origin, parent_id=picture.id
+            )
+
+    async def refine(
+        self,
+        who: Who,
+        picture: Picture,
+        surface: Surface,
+        requester: discord.abc.User,
+        settings: GuildSettings,
+        *,
+        instruction: str,
+        prompt: str | None = None,
+        live: discord.Message | None = None,
+    ) -> None:
+        """A new picture from `picture` changed by `instruction` (re-imagined or edited).
+
+        `prompt` replaces the picture's prompt as the starting point; `live` is the posted
+        message, whose attachment URL is fresher than the stored one.
+        """
+        check_instruction(instruction)
+        studio = self.bot.studio
+        mode = settings.refine_mode
+        progress = SurfaceProgress(surface, refining=True)
+        async with studio.job(
+            who,
+            request_of(picture),
+            settings=settings,
+            text=instruction,
+            progress=progress,
+            input_images=0 if mode == "reimagine" else 1,
+        ) as job:
+            result = await studio.pipeline.refine(
+                job.request,
+                prompt or picture.prompt,
+                instruction,
+                progress,
+                job.options,
+                mode=mode,
+                load_image=self._parent_loader(picture, live),
+            )
+            kind = lineage.EDIT if result.edited else lineage.REFINE
+            await publish(
+                self.bot,
+                job,
+                result,
+                surface,
+                requester,
+                origin=Origin(kind, picture_url(picture)),
+                parent_id=picture.id,
+                instruction=instruction,
+            )
+
+    def _parent_loader(self, picture: Picture, live: discord.Message | None) -> ImageLoader:
+        fresh = live.attachments[0].url if live and live.id == picture.message_id else None
+        urls = list(dict.fromkeys(url for url in (fresh, picture.image_url) if url))
+
+        async def load() -> bytes:
+            failure = DownloadFailed(f"picture {picture.id} has no stored file")
+            for url in urls:
+                try:
+                    return await as_png(
+                        await fetch_image(self.bot.downloads, url, MAX_PARENT_BYTES)
+                    )
+                except DownloadFailed as error:
+                    log.info("could not fetch picture %d from its URL: %s", picture.id, error)
+                    failure = error
+            raise failure
+
+        return load
+
+    async def vary(
+        self,
+        interaction: discord.Interaction,
+        who: Who,
+        picture: Picture,
+        settings: GuildSettings,
+        n: int = VARIATIONS,
+    ) -> None:
+        """`n` new takes on `picture`'s description, each its own job and its own reply."""
+        source = interaction.message
+        if source is None:
+            raise PicassoError(GONE)
+        studio = self.bot.studio
+        request = request_of(picture)
+        check_access(settings, who, request.description)  # before spending a chat call
+        link = f"[this picture]({picture_url(picture)})"
+        surface = InteractionSurface(interaction)
+        await surface.show(content=f"🎲 {n} variations of {link} are coming — writing them…")
+        options = RunOptions(style_guide=settings.style_guide)
+        prompts = await studio.pipeline.variation_prompts(request, n, options)
+        await surface.show(content=f"🎲 {n} variations of {link} are coming — painting them…")
+        outcomes = await asyncio.gather(
+            *(
+                self._take(who, picture, settings, prompt, f"{i} of {n}", source, interaction.user)
+                for i, prompt in enumerate(prompts, 1)
+            ),
+            return_exceptions=True,
+        )
+        await surface.show(content=variations_summary(link, outcomes))
+
+    async def _take(
+        self,
+        who: Who,
+        picture: Picture,
+        settings: GuildSettings,
+        prompt: str,
+        take: str,
+        source: discord.Message,
+        requester: discord.abc.User,
+    ) -> discord.Message:
+        studio = self.bot.studio
+        async with studio.job(who, request_of(picture), settings=settings) as job:
+            result = await studio.pipeline.paint(job.request, prompt, None, job.options)
+            origin = Origin(lineage.VARIATION, picture_url(picture), take=take)
+            return await publish(
+                self.bot,
+                job,
+                result,
+                ReplySurface(source),
+                requester,
+                origin=origin,
+                parent_id=picture.id,
+            )
+
+
+def prompt_text(picture: Picture) -> str:
+    """What the 📝 Prompt button shows: the description and the full prompt."""
+    head = f"📝 Prompt for “{clip(picture.description, 200)}”:\n"
+    return clip(head + picture.prompt, 2000)
+
+
+def variations_summary(link: str, outcomes: list[Any]) -> str:
+    """One line about a batch of variations: links to each take, or why it failed."""
+    parts = []
+    for i, outcome in enumerate(outcomes, 1):
+        if isinstance(outcome, discord.Message):
+            parts.append(f"[take {i}]({outcome.jump_url})")
+        elif isinstance(outcome, BaseException):
+            parts.append(f"take {i}: {user_message(outcome)}")
+    made = sum(isinstance(outcome, discord.Message) for outcome in outcomes)
+    return clip(f"🎲 {made} of {len(outcomes)} variations of {link}: " + " · ".join(parts), 2000)

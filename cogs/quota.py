@@ -1,0 +1,38 @@
+"""/quota: where a person stands — pictures and money left, cooldown, pictures on the way."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.admin_text import quota_embed
+from cogs.context import who_from_interaction
+from cogs.errors import NO_MENTIONS
+
+if TYPE_CHECKING:
+    from bot.app import Picasso
+
+
+class Quota(commands.Cog):
+    """The /quota command."""
+
+    def __init__(self, bot: Picasso) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="quota",
+        description="Your pictures and money left today, cooldown, pictures on the way",
+    )
+    async def quota(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        standing = await self.bot.studio.standing(who_from_interaction(interaction))
+        await interaction.edit_original_response(
+            embed=quota_embed(standing), allowed_mentions=NO_MENTIONS
+        )
+
+
+async def setup(bot: Picasso) -> None:
+    await bot.add_cog(Quota(bot))

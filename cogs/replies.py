@@ -1,0 +1,105 @@
+"""Reply to refine: a reply to one of the bot's pictures is an instruction to change it.
+
+The bot answers at once with a "✏️ Refining…" reply and edits that message through the
+stages into the new picture (or one sentence). Replies to anything else are ignored.
+
+Without the privileged message-content intent Discord only sends the text of messages that
+mention the bot — a reply with its ping on counts — so an empty reply gets a hint instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Final
+
+import discord
+from discord.ext import commands
+
+from bot import lineage
+from bot.lineage import may_remix
+from cogs.context import who_from_message
+from cogs.errors import user_message
+from cogs.flows import Flows
+from cogs.posting import ReplySurface, say
+
+if TYPE_CHECKING:
+    from bot.app import Picasso
+
+log = logging.getLogger(__name__)
+
+ACKNOWLEDGEMENT: Final = "✏️ Refining…"
+HINT_NO_TEXT: Final = (
+    "✏️ I can't read replies that don't ping me — keep the reply's @mention on, "
+    "or press ✏️ Refine under the picture."
+)
+HINT_EMPTY: Final = "✏️ Reply with what should change — for example “make it night”."
+
+
+def instruction_from(content: str, bot_id: int) -> str:
+    """The reply's text without mentions of the bot (a ping-reply may carry one)."""
+    return re.sub(rf"<@!?{bot_id}>", " ", content).strip()
+
+
+def replied_to(message: discord.Message) -> int | None:
+    """The id of the message `message` replies to (None for other messages and forwards)."""
+    reference = message.reference
+    if reference is None or reference.message_id is None:
+        return None
+    if reference.type is not discord.MessageReferenceType.default:
+        return None  # a forward, not a reply
+    return reference.message_id
+
+
+class Replies(commands.Cog):
+    """Listens for replies to the bot's pictures."""
+
+    def __init__(self, bot: Picasso) -> None:
+        self.bot = bot
+        self.flows = Flows(bot)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.bot.user
+        target = replied_to(message)
+        if target is None or me is None or message.author.bot:
+            return
+        parent = message.reference.resolved if message.reference else None
+        if isinstance(parent, discord.Message) and parent.author.id != me.id:
+            return  # a reply to someone else's message: no database lookup needed
+        picture = await self.bot.studio.store.picture_by_message(target)
+        if picture is None:
+            return
+        surface = ReplySurface(message)
+        instruction = instruction_from(message.content, me.id)
+        if not instruction:
+            readable = self.bot.intents.message_content or me in message.mentions
+            await say(surface, HINT_EMPTY if readable else HINT_NO_TEXT)
+            return
+        try:
+            await surface.show(content=ACKNOWLEDGEMENT)
+        except discord.HTTPException as error:
+            log.warning("cannot reply in channel %s: %s", message.channel.id, error)
+            return
+        live = parent if isinstance(parent, discord.Message) else None
+        try:
+            who = who_from_message(message)
+            settings = await self.bot.studio.store.guild_settings(who.guild_id)
+            if not may_remix(settings, who, picture):
+                await say(surface, lineage.REMIX_REFUSAL)
+                return
+            await self.flows.refine(
+                who,
+                picture,
+                surface,
+                message.author,
+                settings,
+                instruction=instruction,
+                live=live,
+            )
+        except Exception as error:
+            await say(surface, user_message(error))
+
+
+async def setup(bot: Picasso) -> None:
+    await bot.add_cog(Replies(bot))

@@ -1,0 +1,185 @@
+"""Helpers for tests that iterate on pictures: make one, click its buttons, reply to it."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+from PIL import Image
+
+from tests.e2e.conftest import ALICE, CHANNEL_ID, GUILD_ID
+from tests.fakes.discord_api import DEFAULT_MEMBER_PERMISSIONS, FakeDiscord, FakeInteraction
+
+MANAGE_GUILD = 1 << 5
+ADMIN_PERMISSIONS = DEFAULT_MEMBER_PERMISSIONS | MANAGE_GUILD
+WORKING = ("✏️ Refining", "🧠", "🎨", "⏳", "🎲")
+
+
+def button_ids(message: dict[str, Any]) -> list[str]:
+    """The custom_ids of the buttons on a message."""
+    return [
+        button["custom_id"]
+        for row in message.get("components") or []
+        for button in row.get("components") or []
+        if button.get("custom_id")
+    ]
+
+
+def is_picture(message: dict[str, Any] | None) -> bool:
+    """A finished result: a picture with its buttons."""
+    return bool(message and message.get("embeds") and message.get("components"))
+
+
+def is_sentence(message: dict[str, Any] | None) -> bool:
+    """A final sentence (not a progress line)."""
+    content = (message or {}).get("content") or ""
+    return bool(content) and not content.startswith(WORKING) and not (message or {}).get("embeds")
+
+
+def is_final(message: dict[str, Any] | None) -> bool:
+    """A picture with buttons, or one sentence."""
+    return is_picture(message) or is_sentence(message)
+
+
+def field(message: dict[str, Any], name: str) -> str:
+    """The value of the embed field called `name`."""
+    fields = {f["name"]: f["value"] for f in message["embeds"][0].get("fields", [])}
+    return fields[name]
+
+
+def jump(message: dict[str, Any]) -> str:
+    """The jump URL of a message in the test guild."""
+    return f"https://discord.com/channels/{GUILD_ID}/{message['channel_id']}/{message['id']}"
+
+
+def picture_id(message: dict[str, Any]) -> int:
+    """The picture id carried by a result message's buttons."""
+    reroll = next(c for c in button_ids(message) if c.startswith("picasso:reroll:"))
+    return int(reroll.rsplit(":", 1)[1])
+
+
+def image_of(message: dict[str, Any]) -> Image.Image:
+    """The picture uploaded with a message, decoded."""
+    (_, _, data), *_ = message["_files"]
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+async def imagine_picture(
+    discord_fake: FakeDiscord, description: str, *, user_id: int = ALICE
+) -> dict[str, Any]:
+    """Run /imagine and return the finished message (with its buttons)."""
+    interaction = await discord_fake.invoke(
+        "imagine",
+        {"description": description},
+        user_id=user_id,
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+    )
+    await interaction.wait_done(lambda i: is_final(i.original))
+    assert is_picture(interaction.original), interaction.original
+    return interaction.original
+
+
+async def click(
+    discord_fake: FakeDiscord,
+    message: dict[str, Any],
+    action: str,
+    *,
+    user_id: int = ALICE,
+    permissions: int = DEFAULT_MEMBER_PERMISSIONS,
+) -> FakeInteraction:
+    """Press the `action` button (reroll, refine, vary, prompt, delete) under a picture."""
+    custom_id = next(c for c in button_ids(message) if c.startswith(f"picasso:{action}:"))
+    return await discord_fake.click(
+        int(message["id"]),
+        custom_id,
+        user_id=user_id,
+        guild_id=GUILD_ID,
+        channel_id=int(message["channel_id"]),
+        permissions=permissions,
+    )
+
+
+async def bot_reply_to(
+    discord_fake: FakeDiscord, message_id: int, *, seconds: float = 20
+) -> dict[str, Any]:
+    """Wait for the bot's reply to `message_id` to be final, and return it."""
+
+    def found() -> dict[str, Any] | None:
+        for msg in discord_fake.messages.values():
+            ref = msg.get("message_reference") or {}
+            author = int(msg["author"]["id"])
+            if author == discord_fake.bot_user_id and ref.get("message_id") == str(message_id):
+                return msg
+        return None
+
+    await discord_fake.wait_for(lambda: is_final(found()), seconds, what="the bot's reply")
+    reply = found()
+    assert reply is not None
+    return reply
+
+
+async def reply_to(
+    discord_fake: FakeDiscord,
+    message: dict[str, Any],
+    text: str,
+    *,
+    author_id: int = ALICE,
+    **options: Any,
+) -> dict[str, Any]:
+    """Reply to `message` as a user, wait for the bot's final answer and return it."""
+    posted = await discord_fake.post_message(
+        int(message["channel_id"]),
+        text,
+        author_id=author_id,
+        guild_id=GUILD_ID,
+        reply_to=int(message["id"]),
+        **options,
+    )
+    return await bot_reply_to(discord_fake, int(posted["id"]))
+
+
+def bot_posts_with(discord_fake: FakeDiscord, text: str) -> list[Any]:
+    """Bodies of the bot's channel message POSTs whose content is `text`."""
+    return [
+        r.json
+        for r in discord_fake.requests
+        if r.method == "POST"
+        and re.fullmatch(r"/channels/\d+/messages", r.path)
+        and (r.json or {}).get("content") == text
+    ]
+
+
+def scripted_chat(body: dict[str, Any]) -> str | None:
+    """A chat_reply for the fake OpenAI: well-formed revisions and variations.
+
+    Expansions get the fake's default answer (None).
+    """
+    messages = body["messages"]
+    system, user = messages[0]["content"], messages[-1]["content"]
+    if system.startswith("You revise prompts"):
+        change = user.rsplit("CHANGE:\n", 1)[1].strip()
+        local = "yes" if "local" in change else "no"
+        return f"PROMPT: A revised scene, now {change}.\nCHANGE: {change}\nLOCAL: {local}"
+    if system.startswith("You write prompts"):
+        count = int(re.search(r"Write (\d+) distinct takes", system).group(1))  # type: ignore[union-attr]
+        return "\n".join(f"{n}. Take {n}: {user}, seen another way." for n in range(1, count + 1))
+    return None
+
+
+def chat_inputs(openai_fake: Any, system_start: str) -> list[str]:
+    """The last user message of every chat request whose instructions start so."""
+    return [
+        r.json["messages"][-1]["content"]
+        for r in openai_fake.requests
+        if r.endpoint == "chat" and r.json["messages"][0]["content"].startswith(system_start)
+    ]
+
+
+def dump(value: Any) -> str:
+    """Compact JSON for assertion messages."""
+    return json.dumps(value, default=str)[:500]

@@ -1,0 +1,285 @@
+"""The buttons under every picture, end to end: what each does and who may press it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.lineage import DELETE_REFUSAL, REMIX_REFUSAL
+from bot.policy import GuildSettings
+from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot
+from tests.e2e.pictures import (
+    ADMIN_PERMISSIONS,
+    button_ids,
+    chat_inputs,
+    click,
+    field,
+    imagine_picture,
+    is_final,
+    is_picture,
+    jump,
+    picture_id,
+    scripted_chat,
+)
+from tests.fakes.discord_api import FakeDiscord, FakeInteraction
+from tests.fakes.openai_api import FakeOpenAI
+
+EPHEMERAL = 64
+
+
+def generated_prompts(openai_fake: FakeOpenAI) -> list[str]:
+    """The prompts of every image generation request, in order."""
+    return [r.json["prompt"] for r in openai_fake.requests if r.endpoint == "images"]
+
+
+async def finished(interaction: FakeInteraction) -> dict[str, Any]:
+    """Wait until an interaction's message is a picture or a sentence; return it."""
+    await interaction.wait_done(lambda i: is_final(i.original))
+    assert interaction.original is not None
+    return interaction.original
+
+
+async def refused_privately(interaction: FakeInteraction) -> str:
+    """The text of an ephemeral refusal (after a public "thinking" it is a follow-up)."""
+    await interaction.wait_done(
+        lambda i: bool(i.followups) or bool(i.callbacks and i.callbacks[0]["type"] == 4)
+    )
+    if interaction.followups:
+        assert interaction.original is None, "the public 'thinking' message must go"
+        message = interaction.followups[-1]
+        assert int(message["flags"]) & EPHEMERAL
+        return message["content"]
+    data = interaction.callbacks[0]["data"]
+    assert int(data["flags"]) & EPHEMERAL
+    return data["content"]
+
+
+async def test_every_picture_carries_five_buttons_keyed_by_its_id(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    bot = await start_bot()
+    message = await imagine_picture(discord_fake, "a red barn")
+    recorded = await bot.studio.store.picture_by_message(int(message["id"]))
+    assert recorded is not None
+    assert button_ids(message) == [
+        f"picasso:{action}:{recorded.id}"
+        for action in ("reroll", "refine", "vary", "prompt", "delete")
+    ]
+    assert recorded.image_url == message["attachments"][0]["url"]
+
+
+async def test_reroll_paints_the_same_prompt_again_under_a_public_thinking(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    bot = await start_bot()
+    original = await imagine_picture(discord_fake, "a red barn")
+    chats = openai_fake.count("chat")
+    interaction = await click(discord_fake, original, "reroll")
+    rerolled = await finished(interaction)
+
+    assert interaction.callbacks[0]["type"] == 5 and not interaction.ephemeral
+    assert all(r.at > interaction.callbacks[0]["at"] for r in openai_fake.requests[-2:])
+    assert is_picture(rerolled)
+    first, second = generated_prompts(openai_fake)
+    assert first == second == original["embeds"][0]["description"]
+    assert openai_fake.count("chat") == chats  # no new prompt was written
+    assert jump(original) in field(rerolled, "Reroll of")
+    row = await bot.studio.store.picture(picture_id(rerolled))
+    assert row is not None and (row.kind, row.parent_id) == ("reroll", picture_id(original))
+
+
+async def test_refine_button_opens_a_modal_and_applies_the_instruction(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.chat_reply = scripted_chat
+    bot = await start_bot()
+    original = await imagine_picture(discord_fake, "a red barn")
+    opened = await click(discord_fake, original, "refine")
+    await opened.wait_responded()
+    modal = opened.callbacks[0]
+    assert modal["type"] == 9
+    assert modal["data"]["custom_id"] == f"picasso:refine-modal:{picture_id(original)}"
+    inputs = [c for row in modal["data"]["components"] for c in row["components"]]
+    prompt_input = next(c for c in inputs if c["custom_id"] == "prompt")
+    assert prompt_input["value"] == original["embeds"][0]["description"]
+
+    submitted = await discord_fake.submit_modal(
+        modal["data"]["custom_id"],
+        {"instruction": "make it night", "prompt": prompt_input["value"]},
+        user_id=ALICE,
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+    )
+    refined = await finished(submitted)
+    assert submitted.callbacks[0]["type"] == 5
+    assert is_picture(refined)
+    assert field(refined, "What changed") == "make it night"
+    assert chat_inputs(openai_fake, "You revise prompts")[-1].endswith("CHANGE:\nmake it night")
+    row = await bot.studio.store.picture(picture_id(refined))
+    assert row is not None
+    assert (row.kind, row.instruction, row.parent_id) == (
+        "refine",
+        "make it night",
+        picture_id(original),
+    )
+
+
+async def test_a_prompt_edited_in_the_modal_is_painted_as_written(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    bot = await start_bot()
+    original = await imagine_picture(discord_fake, "a red barn")
+    await (await click(discord_fake, original, "refine")).wait_responded()
+    chats = openai_fake.count("chat")
+    submitted = await discord_fake.submit_modal(
+        f"picasso:refine-modal:{picture_id(original)}",
+        {"prompt": "A green barn in flat colours, seen from above."},
+        user_id=ALICE,
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+    )
+    painted = await finished(submitted)
+    assert generated_prompts(openai_fake)[-1] == "A green barn in flat colours, seen from above."
+    assert openai_fake.count("chat") == chats
+    assert painted["embeds"][0]["description"] == "A green barn in flat colours, seen from above."
+    row = await bot.studio.store.picture(picture_id(painted))
+    assert row is not None and row.kind == "prompt"
+
+    await (await click(discord_fake, painted, "refine")).wait_responded()
+    unchanged = await discord_fake.submit_modal(
+        f"picasso:refine-modal:{picture_id(painted)}",
+        {"prompt": "A green barn in flat colours, seen from above."},
+        user_id=ALICE,
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+    )
+    assert (await finished(unchanged))["content"].startswith("Say what should change")
+
+
+async def test_variations_post_each_take_as_a_reply_with_its_own_lineage(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.chat_reply = scripted_chat
+    bot = await start_bot()
+    source = await imagine_picture(discord_fake, "a red barn")
+    interaction = await click(discord_fake, source, "vary")
+    await interaction.wait_done(
+        lambda i: (i.original or {}).get("content", "").startswith("🎲 3 of")
+    )
+
+    assert interaction.callbacks[0]["type"] == 5 and not interaction.ephemeral
+    assert any("3 variations" in (e.get("content") or "") for e in interaction.edits)
+    takes = [
+        m
+        for m in discord_fake.channel_messages(CHANNEL_ID)
+        if (m.get("message_reference") or {}).get("message_id") == source["id"]
+    ]
+    assert len(takes) == 3 and all(is_picture(take) for take in takes)
+    assert sorted(field(t, "Variation of") for t in takes) == [
+        f"[this picture]({jump(source)}) · take {n} of 3" for n in (1, 2, 3)
+    ]
+    prompts = generated_prompts(openai_fake)[1:]
+    assert sorted(prompts) == [f"Take {n}: a red barn, seen another way." for n in (1, 2, 3)]
+    for take in takes:
+        assert jump(take) in interaction.original["content"]
+        row = await bot.studio.store.picture(picture_id(take))
+        assert row is not None
+        assert (row.kind, row.parent_id, row.requester_id) == (
+            "variation",
+            picture_id(source),
+            ALICE,
+        )
+
+
+async def test_variations_count_against_the_daily_limit(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.chat_reply = scripted_chat
+    bot = await start_bot()
+    await bot.studio.store.save_guild_settings(
+        GUILD_ID, GuildSettings(user_daily_pictures=2), datetime.now(UTC)
+    )
+    source = await imagine_picture(discord_fake, "a red barn")
+    interaction = await click(discord_fake, source, "vary")
+    await interaction.wait_done(
+        lambda i: (i.original or {}).get("content", "").startswith("🎲 1 of")
+    )
+    summary = interaction.original["content"]
+    assert summary.count("take ") == 3 and summary.count("](https://") == 2  # source + one take
+    assert openai_fake.count("images") == 2
+    assert len(await bot.studio.store.history(ALICE, GUILD_ID, limit=10)) == 2
+
+
+async def test_prompt_button_shows_the_full_prompt_to_the_presser_only(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    await start_bot()
+    original = await imagine_picture(discord_fake, "a red barn")
+    interaction = await click(discord_fake, original, "prompt", user_id=BOB)
+    shown = await finished(interaction)
+    assert interaction.ephemeral
+    assert original["embeds"][0]["description"] in shown["content"]
+    assert shown["_pinged"] == set()
+
+
+async def test_delete_is_for_the_requester_and_server_admins(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    bot = await start_bot()
+    first = await imagine_picture(discord_fake, "a red barn")
+    second = await imagine_picture(discord_fake, "a blue barn")
+
+    refused = await click(discord_fake, first, "delete", user_id=BOB)
+    assert (await finished(refused))["content"] == DELETE_REFUSAL
+    assert refused.ephemeral
+    assert int(first["id"]) in discord_fake.messages
+
+    mine = await click(discord_fake, first, "delete")
+    assert (await finished(mine))["content"].startswith("🗑️")
+    assert int(first["id"]) in discord_fake.deleted_messages
+    admin = await click(discord_fake, second, "delete", user_id=BOB, permissions=ADMIN_PERMISSIONS)
+    await finished(admin)
+    assert int(second["id"]) in discord_fake.deleted_messages
+
+    rows = await bot.studio.store.history(ALICE, GUILD_ID, limit=10)
+    assert len(rows) == 2 and all(row.message_id is None for row in rows)  # lineage stays
+
+
+async def test_with_remix_by_requester_others_are_refused_privately(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    bot = await start_bot()
+    await bot.studio.store.save_guild_settings(
+        GUILD_ID, GuildSettings(remix="requester"), datetime.now(UTC)
+    )
+    original = await imagine_picture(discord_fake, "a red barn")
+    for action in ("reroll", "vary", "refine"):
+        interaction = await click(discord_fake, original, action, user_id=BOB)
+        assert await refused_privately(interaction) == REMIX_REFUSAL, action
+    assert openai_fake.count("images") == 1
+
+    admin = await click(
+        discord_fake, original, "reroll", user_id=BOB, permissions=ADMIN_PERMISSIONS
+    )
+    assert is_picture(await finished(admin))
+    own = await click(discord_fake, original, "reroll")
+    assert is_picture(await finished(own))
+
+
+async def test_a_failed_reroll_ends_in_one_sentence_and_costs_nothing(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    bot = await start_bot()
+    original = await imagine_picture(discord_fake, "a red barn")
+    openai_fake.fail_next(
+        "images",
+        status=429,
+        code="rate_limit_exceeded",
+        type="requests",
+        headers={"retry-after": "9"},
+    )
+    interaction = await click(discord_fake, original, "reroll")
+    said = await finished(interaction)
+    assert said["content"] == "The image service is busy right now — try again in 9 s."
+    assert said["components"] == []
+    assert len(await bot.studio.store.history(ALICE, GUILD_ID, limit=10)) == 1

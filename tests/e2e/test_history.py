@@ -1,0 +1,163 @@
+"""/history end to end: a person's pictures page by page, and the chain behind a picture."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cogs.history import NOT_A_PICTURE, NOT_FOUND, PAGE_SIZE
+from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot
+from tests.e2e.pictures import (
+    imagine_picture,
+    jump,
+    picture_id,
+    reply_to,
+    scripted_chat,
+)
+from tests.fakes.discord_api import DEFAULT_MEMBER_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.fakes.openai_api import FakeOpenAI
+
+
+async def history(
+    discord_fake: FakeDiscord, user_id: int = ALICE, **options: Any
+) -> FakeInteraction:
+    """Run /history and wait for its (ephemeral) answer."""
+    interaction = await discord_fake.invoke(
+        "history", options, user_id=user_id, guild_id=GUILD_ID, channel_id=CHANNEL_ID
+    )
+    await interaction.wait_done(lambda i: bool((i.original or {}).get("embeds") or _said(i)))
+    assert interaction.ephemeral
+    return interaction
+
+
+def _said(interaction: FakeInteraction) -> bool:
+    return bool((interaction.original or {}).get("content"))
+
+
+def lines(message: dict[str, Any]) -> list[str]:
+    """The listing lines of a history embed."""
+    return message["embeds"][0]["description"].splitlines()
+
+
+def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Newer/Older buttons by label."""
+    return {
+        b["label"]: b for row in message["components"] for b in row["components"] if b.get("label")
+    }
+
+
+async def turn_page(
+    discord_fake: FakeDiscord, message: dict[str, Any], label: str, user_id: int = ALICE
+) -> FakeInteraction:
+    """Press Newer/Older on a listing and wait until the bot answered."""
+    button = buttons(message)[label]
+    before = message["embeds"][0]["footer"]["text"]
+    interaction = await discord_fake.click(
+        int(message["id"]),
+        button["custom_id"],
+        user_id=user_id,
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+    )
+    await interaction.wait_done(
+        lambda i: (
+            bool(i.callbacks and i.callbacks[0]["type"] == 4)
+            or message["embeds"][0]["footer"]["text"] != before
+        )
+    )
+    return interaction
+
+
+async def test_history_pages_through_my_pictures_newest_first(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    await start_bot(PARTIAL_IMAGES="0")
+    mine = [
+        await imagine_picture(discord_fake, f"picture number {n}") for n in range(PAGE_SIZE + 1)
+    ]
+    await imagine_picture(discord_fake, "bob's own picture", user_id=BOB)
+
+    first = (await history(discord_fake)).original
+    assert len(lines(first)) == PAGE_SIZE
+    assert "picture number 8" in lines(first)[0] and jump(mine[-1]) in lines(first)[0]
+    assert all("bob" not in line for line in lines(first))
+    assert buttons(first)["Newer"]["disabled"] and not buttons(first)["Older"]["disabled"]
+
+    await turn_page(discord_fake, first, "Older")
+    assert len(lines(first)) == 1 and jump(mine[0]) in lines(first)[0]
+    assert buttons(first)["Older"]["disabled"]
+    assert first["embeds"][0]["footer"]["text"].startswith("Page 2")
+
+    await turn_page(discord_fake, first, "Newer")
+    assert len(lines(first)) == PAGE_SIZE
+
+    refused = await turn_page(discord_fake, first, "Older", user_id=BOB)
+    assert "someone else's" in refused.callbacks[0]["data"]["content"]
+    assert first["embeds"][0]["footer"]["text"].startswith("Page 1")
+
+
+async def test_history_of_a_picture_shows_its_chain_oldest_first(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.chat_reply = scripted_chat
+    await start_bot()
+    original = await imagine_picture(discord_fake, "a quiet harbour")
+    night = await reply_to(discord_fake, original, "make it night")
+    fog = await reply_to(discord_fake, night, "add fog")
+
+    chain = (await history(discord_fake, picture=jump(fog))).original
+    steps = lines(chain)
+    assert len(steps) == 3
+    for step, message, words in zip(
+        steps, (original, night, fog), ("a quiet harbour", "make it night", "add fog"), strict=True
+    ):
+        assert jump(message) in step and words in step
+    assert "imagined" in steps[0] and "refined" in steps[2]
+    assert chain["embeds"][0]["title"] == f"Where picture #{picture_id(fog)} came from"
+
+    by_number = (await history(discord_fake, user_id=BOB, picture=f"#{picture_id(night)}")).original
+    assert len(lines(by_number)) == 2
+    by_message_id = (await history(discord_fake, picture=night["id"])).original
+    assert lines(by_message_id) == lines(by_number)
+
+    unknown = (await history(discord_fake, picture="not a picture")).original
+    assert unknown["content"] == NOT_FOUND
+
+
+async def test_the_picture_history_context_menu(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.chat_reply = scripted_chat
+    await start_bot()
+    original = await imagine_picture(discord_fake, "a quiet harbour")
+    night = await reply_to(discord_fake, original, "make it night")
+
+    shown = await open_menu(discord_fake, night)
+    assert len(lines(shown)) == 2
+    assert jump(original) in lines(shown)[0] and jump(night) in lines(shown)[1]
+    someone = await discord_fake.post_message(CHANNEL_ID, "hello", author_id=BOB, guild_id=GUILD_ID)
+    assert (await open_menu(discord_fake, someone))["content"] == NOT_A_PICTURE
+
+
+async def open_menu(discord_fake: FakeDiscord, message: dict[str, Any]) -> dict[str, Any]:
+    """Use the "Picture history" message command on `message` (as alice)."""
+    command = next(c for c in discord_fake.commands_global if c["name"] == "Picture history")
+    assert command["type"] == 3
+    data = {
+        "id": command["id"],
+        "name": command["name"],
+        "type": 3,
+        "target_id": message["id"],
+        "resolved": {"messages": {message["id"]: discord_fake.public(message)}},
+    }
+    interaction = await discord_fake._interact(
+        2,
+        data,
+        user_id=ALICE,
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+        permissions=DEFAULT_MEMBER_PERMISSIONS,
+    )
+    await interaction.wait_done(lambda i: bool((i.original or {}).get("embeds") or _said(i)))
+    assert interaction.ephemeral
+    assert interaction.original is not None
+    return interaction.original

@@ -1,0 +1,290 @@
+"""Reservations, settling, releasing and resets: exact at the boundaries, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.policy import LimitKind, LimitReached, Limits
+from bot.storage.repository import GUILD_WIDE, NewPicture, Periods, Reservation, Store, Usage
+
+GUILD = 4242
+OTHER_GUILD = 4343
+ALICE = 1001
+BOB = 1002
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+TODAY = Periods.of(NOW)
+EST = 10_000  # micro-dollars held per picture in these tests
+
+
+def limits(**given: int | None) -> Limits:
+    """No limits except those given."""
+    values: dict[str, int | None] = {
+        "user_daily_pictures": None,
+        "guild_daily_pictures": None,
+        "cooldown_seconds": 0,
+        "user_daily_micros": None,
+        "guild_daily_micros": None,
+        "guild_monthly_micros": None,
+        "user_running": None,
+        "user_queued": None,
+    }
+    values.update(given)
+    return Limits(**values)  # type: ignore[arg-type]
+
+
+async def reserve(
+    store: Store,
+    rules: Limits,
+    *,
+    user: int = ALICE,
+    guild: int | None = GUILD,
+    estimate: int = EST,
+    now: datetime = NOW,
+) -> Reservation:
+    return await store.reserve(guild, user, rules, estimate, now, Periods.of(now))
+
+
+async def refused(store: Store, rules: Limits, **given: object) -> LimitReached:
+    with pytest.raises(LimitReached) as caught:
+        await reserve(store, rules, **given)  # type: ignore[arg-type]
+    return caught.value
+
+
+def picture(cost: int, *, user: int = ALICE, message_id: int = 1) -> NewPicture:
+    return NewPicture(
+        guild_id=GUILD,
+        channel_id=1,
+        message_id=message_id,
+        requester_id=user,
+        parent_id=None,
+        kind="imagine",
+        description="a cat",
+        prompt="a cat, painted",
+        instruction=None,
+        size="square",
+        quality="low",
+        style="none",
+        model="gpt-image-2",
+        cost_micros=cost,
+        image_url=None,
+    )
+
+
+async def test_user_daily_pictures_exact_boundary(store: Store) -> None:
+    rules = limits(user_daily_pictures=3)
+    for _ in range(3):
+        await reserve(store, rules)
+    refusal = await refused(store, rules)
+    assert (refusal.kind, refusal.limit) == (LimitKind.USER_PICTURES, 3)
+    assert (await store.usage(GUILD, ALICE, TODAY.day)).pictures == 3
+    await reserve(store, rules, user=BOB)  # the limit is per person
+
+
+async def test_server_daily_pictures_count_everyone(store: Store) -> None:
+    rules = limits(guild_daily_pictures=2)
+    await reserve(store, rules, user=ALICE)
+    await reserve(store, rules, user=BOB)
+    refusal = await refused(store, rules, user=1003)
+    assert refusal.kind is LimitKind.GUILD_PICTURES
+    await reserve(store, rules, guild=OTHER_GUILD)  # another server is another count
+
+
+async def test_a_refusal_changes_nothing(store: Store) -> None:
+    """The user's counter took the picture before the server's refused: both roll back."""
+    await reserve(store, limits(), user=BOB)
+    rules = limits(guild_daily_pictures=1, cooldown_seconds=60)
+    await refused(store, rules)
+    assert await store.usage(GUILD, ALICE, TODAY.day) == Usage(0, 0, 0)
+    assert await store.cooldown_left(GUILD, ALICE, 60, NOW) == 0
+
+
+async def test_budget_admits_exactly_what_fits(store: Store) -> None:
+    rules = limits(user_daily_micros=3 * EST)
+    for _ in range(3):  # 3 × EST == the cap: the last one still fits exactly
+        await reserve(store, rules)
+    refusal = await refused(store, rules)
+    assert (refusal.kind, refusal.limit) == (LimitKind.USER_DAILY_BUDGET, 3 * EST)
+
+
+async def test_settled_spend_frees_what_the_estimate_held(store: Store) -> None:
+    rules = limits(guild_daily_micros=2 * EST)
+    first = await reserve(store, rules)
+    second = await reserve(store, rules)
+    await refused(store, rules)
+    assert await store.settle(first, EST // 2, None, NOW)
+    usage = await store.usage(GUILD, GUILD_WIDE, TODAY.day)
+    assert (usage.pictures, usage.reserved_micros, usage.spent_micros) == (2, EST, EST // 2)
+    await refused(store, rules)  # 0.5 + 1 held + 1 asked > 2
+    assert await store.release(second, NOW)
+    await reserve(store, rules)  # 0.5 + 1 asked <= 2
+
+
+async def test_monthly_budget_spans_days(store: Store) -> None:
+    rules = limits(guild_monthly_micros=2 * EST)
+    for day in (1, 2):
+        held = await reserve(store, rules, now=NOW.replace(day=day))
+        await store.settle(held, EST, None, NOW.replace(day=day))
+    refusal = await refused(store, rules, now=NOW.replace(day=3))
+    assert refusal.kind is LimitKind.GUILD_MONTHLY_BUDGET
+    await reserve(store, rules, now=NOW.replace(month=12, day=1))  # a new month
+
+
+async def test_picture_limit_wins_when_both_refuse(store: Store) -> None:
+    rules = limits(user_daily_pictures=1, user_daily_micros=EST)
+    await reserve(store, rules)
+    assert (await refused(store, rules)).kind is LimitKind.USER_PICTURES
+
+
+async def test_fifty_concurrent_reservations_never_overrun(store: Store) -> None:
+    rules = limits(user_daily_pictures=5)
+    results = await asyncio.gather(
+        *(reserve(store, rules) for _ in range(50)), return_exceptions=True
+    )
+    admitted = [r for r in results if isinstance(r, Reservation)]
+    refusals = [r for r in results if isinstance(r, LimitReached)]
+    assert len(admitted) == 5
+    assert len(refusals) == 45
+    assert all(r.kind is LimitKind.USER_PICTURES for r in refusals)
+    assert (await store.usage(GUILD, ALICE, TODAY.day)).pictures == 5
+    assert len({r.id for r in admitted}) == 5
+
+
+async def test_concurrent_reservations_of_many_people_respect_the_server_budget(
+    store: Store,
+) -> None:
+    rules = limits(guild_daily_micros=7 * EST)
+    results = await asyncio.gather(
+        *(reserve(store, rules, user=2000 + n) for n in range(40)), return_exceptions=True
+    )
+    assert sum(isinstance(r, Reservation) for r in results) == 7
+    assert all(isinstance(r, Reservation | LimitReached) for r in results), results
+    usage = await store.usage(GUILD, GUILD_WIDE, TODAY.day)
+    assert (usage.pictures, usage.reserved_micros) == (7, 7 * EST)
+
+
+async def test_release_gives_everything_back_and_marks_the_ledger(store: Store) -> None:
+    rules = limits(user_daily_pictures=1, cooldown_seconds=60)
+    held = await reserve(store, rules)
+    assert await store.release(held, NOW + timedelta(seconds=5))
+    for who, period in ((ALICE, TODAY.day), (GUILD_WIDE, TODAY.day), (GUILD_WIDE, TODAY.month)):
+        usage = await store.usage(GUILD, who, period)
+        assert (usage.pictures, usage.reserved_micros, usage.spent_micros) == (0, 0, 0)
+    entry = await store.ledger_entry(held.id)
+    assert entry is not None
+    assert (entry.state, entry.cost_micros, entry.estimate_micros) == ("released", 0, EST)
+    await reserve(store, rules, now=NOW + timedelta(seconds=6))  # no cooldown, no quota used
+
+
+async def test_settle_counts_once(store: Store) -> None:
+    held = await reserve(store, limits())
+    results = await asyncio.gather(*(store.settle(held, 7_000, None, NOW) for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    assert not await store.release(held, NOW)  # already settled
+    usage = await store.usage(GUILD, ALICE, TODAY.day)
+    assert (usage.pictures, usage.reserved_micros, usage.spent_micros) == (1, 0, 7_000)
+    month = await store.usage(GUILD, GUILD_WIDE, TODAY.month)
+    assert (month.pictures, month.spent_micros) == (1, 7_000)
+    entry = await store.ledger_entry(held.id)
+    assert entry is not None and (entry.state, entry.cost_micros) == ("settled", 7_000)
+
+
+async def test_release_after_release_is_a_no_op(store: Store) -> None:
+    held = await reserve(store, limits())
+    assert await store.release(held, NOW)
+    assert not await store.release(held, NOW)
+    assert not await store.settle(held, 5, None, NOW)
+    assert (await store.usage(GUILD, ALICE, TODAY.day)).pictures == 0
+
+
+async def test_finish_records_and_settles_together(store: Store) -> None:
+    held = await reserve(store, limits())
+    picture_id = await store.finish(held, picture(8_000), NOW)
+    entry = await store.ledger_entry(held.id)
+    assert entry is not None
+    assert (entry.state, entry.picture_id, entry.cost_micros) == ("settled", picture_id, 8_000)
+    stored = await store.picture(picture_id)
+    assert stored is not None and stored.cost_micros == 8_000
+    assert (await store.usage(GUILD, ALICE, TODAY.day)).spent_micros == 8_000
+
+
+async def test_cooldown_exact_boundary(store: Store) -> None:
+    rules = limits(cooldown_seconds=30)
+    await reserve(store, rules)
+    early = await refused(store, rules, now=NOW + timedelta(seconds=29.5))
+    assert early.kind is LimitKind.COOLDOWN
+    assert early.wait_seconds == pytest.approx(0.5)
+    assert await store.cooldown_left(GUILD, ALICE, 30, NOW + timedelta(seconds=10)) == 20
+    await reserve(store, rules, now=NOW + timedelta(seconds=30))  # exactly 30 s later
+    await reserve(store, rules, user=BOB, now=NOW + timedelta(seconds=31))  # per person
+
+
+async def test_release_gives_the_cooldown_back(store: Store) -> None:
+    rules = limits(cooldown_seconds=30)
+    first = await reserve(store, rules)
+    await store.settle(first, EST, None, NOW)
+    later = NOW + timedelta(seconds=40)
+    failed = await reserve(store, rules, now=later)
+    await store.release(failed, later + timedelta(seconds=1))
+    # The failed picture does not count: the cooldown runs from the first one again.
+    await reserve(store, rules, now=later + timedelta(seconds=2))
+
+
+async def test_times_in_other_zones_compare_as_instants(store: Store) -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    rules = limits(cooldown_seconds=60)
+    await reserve(store, rules, now=NOW.astimezone(tokyo))
+    refusal = await refused(store, rules, now=NOW + timedelta(seconds=59))
+    assert refusal.wait_seconds == pytest.approx(1)
+    await reserve(store, rules, now=(NOW + timedelta(seconds=60)).astimezone(tokyo))
+
+
+async def test_reset_user_forgets_today_but_keeps_pictures_under_way(store: Store) -> None:
+    rules = limits(user_daily_pictures=3, cooldown_seconds=600)
+    done = await reserve(store, rules)
+    await store.settle(done, EST, None, NOW)
+    await reserve(store, rules, now=NOW + timedelta(seconds=600))
+    under_way = await reserve(store, rules, now=NOW + timedelta(seconds=1200))
+    await store.reset_user(GUILD, ALICE, TODAY)
+    usage = await store.usage(GUILD, ALICE, TODAY.day)
+    assert (usage.pictures, usage.spent_micros) == (2, 0)  # the two still under way
+    assert usage.reserved_micros == 2 * EST
+    assert await store.cooldown_left(GUILD, ALICE, 600, NOW + timedelta(seconds=1201)) == 0
+    assert (await store.usage(GUILD, GUILD_WIDE, TODAY.day)).pictures == 3  # the server's stay
+    await store.release(under_way, NOW)
+    assert (await store.usage(GUILD, ALICE, TODAY.day)).pictures == 1
+    await reserve(store, rules, now=NOW + timedelta(seconds=1300))
+    await reserve(store, rules, now=NOW + timedelta(seconds=1900))
+    await refused(store, rules, now=NOW + timedelta(seconds=2500))
+
+
+async def test_reset_of_someone_without_usage_is_harmless(store: Store) -> None:
+    await store.reset_user(GUILD, ALICE, TODAY)
+    assert (await store.usage(GUILD, ALICE, TODAY.day)).pictures == 0
+
+
+async def test_direct_messages_are_their_own_place(store: Store) -> None:
+    rules = limits(user_daily_pictures=1)
+    await reserve(store, rules, guild=None)
+    await refused(store, rules, guild=None)
+    await reserve(store, rules, guild=GUILD)
+    assert (await store.usage(None, ALICE, TODAY.day)).pictures == 1
+
+
+async def test_stale_reservations_are_released(store: Store) -> None:
+    old = await reserve(store, limits(), now=NOW - timedelta(hours=5))
+    fresh = await reserve(store, limits(), now=NOW)
+    assert await store.release_stale(NOW - timedelta(hours=3), NOW) == 1
+    old_entry, fresh_entry = await store.ledger_entry(old.id), await store.ledger_entry(fresh.id)
+    assert old_entry is not None and old_entry.state == "released"
+    assert fresh_entry is not None and fresh_entry.state == "reserved"
+
+
+async def test_zero_limits_refuse_everything(store: Store) -> None:
+    assert (await refused(store, limits(user_daily_pictures=0))).kind is LimitKind.USER_PICTURES
+    assert (await refused(store, limits(guild_daily_micros=0))).kind is (
+        LimitKind.GUILD_DAILY_BUDGET
+    )
