@@ -32,10 +32,20 @@ class NotAllowed(app_commands.CheckFailure):
         self.user_message = user_message
 
 
+PUBLIC_DEFER = "picasso.public_defer"
+
+
+async def defer_public(interaction: discord.Interaction) -> None:
+    """Show a public "thinking…" at once; if the work fails, `reply` answers privately."""
+    interaction.extras[PUBLIC_DEFER] = True
+    await interaction.response.defer(thinking=True)
+
+
 async def reply(interaction: discord.Interaction, text: str, *, ephemeral: bool = True) -> None:
     """Show `text` as the answer to `interaction`, however far it has got.
 
-    Fresh → an (ephemeral) response; deferred → the loading message becomes `text`;
+    Fresh → an (ephemeral) response; deferred → the loading message becomes `text`, except
+    that a public "thinking…" (see `defer_public`) is removed and `text` is told privately;
     already answered → an (ephemeral) follow-up. Discord errors are logged, never raised.
     """
     try:
@@ -44,6 +54,10 @@ async def reply(interaction: discord.Interaction, text: str, *, ephemeral: bool 
                 text, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
             )
         elif interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            if ephemeral and interaction.extras.get(PUBLIC_DEFER):
+                await interaction.delete_original_response()
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+                return
             await interaction.edit_original_response(
                 content=text, embed=None, attachments=[], view=None, allowed_mentions=NO_MENTIONS
             )

@@ -13,6 +13,7 @@ from bot.imaging.pipeline import MAX_DESCRIPTION_CHARS, Quality, Size, check_des
 from bot.imaging.prompts import Style
 from bot.policy import default_request
 from cogs.context import who_from_interaction
+from cogs.errors import defer_public
 from cogs.posting import InteractionSurface, SurfaceProgress, publish
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class Imagine(commands.Cog):
     ) -> None:
         description = description.strip()
         check_description(description)
-        await interaction.response.defer(thinking=True)
+        await defer_public(interaction)
         studio = self.bot.studio
         who = who_from_interaction(interaction)
         settings = await studio.store.guild_settings(who.guild_id)

@@ -27,7 +27,7 @@ from cogs.components import (
     parse_modal_custom_id,
 )
 from cogs.context import who_from_interaction
-from cogs.errors import NO_MENTIONS, reply, user_message
+from cogs.errors import defer_public, reply, user_message
 from cogs.flows import GONE, MAX_INSTRUCTION_CHARS, Flows, prompt_text
 from cogs.posting import InteractionSurface
 
@@ -98,8 +98,10 @@ class Remix(commands.Cog):
         if action == Action.REFINE:  # a modal must be the first response: no deferring
             await self._open_refine(interaction, picture_id)
             return
-        private = action in (Action.PROMPT, Action.DELETE)
-        await interaction.response.defer(thinking=True, ephemeral=private)
+        if action in (Action.PROMPT, Action.DELETE):
+            await interaction.response.defer(thinking=True, ephemeral=True)
+        else:
+            await defer_public(interaction)
         try:
             picture = await self._picture(interaction, picture_id)
             who = who_from_interaction(interaction)
@@ -110,7 +112,7 @@ class Remix(commands.Cog):
             else:
                 settings = await self.bot.studio.store.guild_settings(who.guild_id)
                 if not may_remix(settings, who, picture):
-                    await refuse(interaction, lineage.REMIX_REFUSAL)
+                    await reply(interaction, lineage.REMIX_REFUSAL)
                 elif action == Action.REROLL:
                     surface = InteractionSurface(interaction)
                     await self.flows.reroll(who, picture, surface, interaction.user, settings)
@@ -140,7 +142,7 @@ class Remix(commands.Cog):
         picture_id = parse_modal_custom_id(str(data.get("custom_id", "")))
         if picture_id is None:
             return
-        await interaction.response.defer(thinking=True)
+        await defer_public(interaction)
         try:
             await self._submit_refine(interaction, picture_id, modal_values(data.get("components")))
         except Exception as error:
@@ -153,7 +155,7 @@ class Remix(commands.Cog):
         who = who_from_interaction(interaction)
         settings = await self.bot.studio.store.guild_settings(who.guild_id)
         if not may_remix(settings, who, picture):
-            await refuse(interaction, lineage.REMIX_REFUSAL)
+            await reply(interaction, lineage.REMIX_REFUSAL)
             return
         instruction = values.get("instruction", "").strip()
         prompt = values.get("prompt", "").strip()
@@ -196,15 +198,6 @@ class Remix(commands.Cog):
             await self.bot.studio.store.forget_message(picture.message_id)
         log.info("user %d deleted picture %d", who.user_id, picture.id)
         await reply(interaction, "🗑️ Deleted the picture.")
-
-
-async def refuse(interaction: discord.Interaction, text: str) -> None:
-    """An ephemeral refusal after a public "thinking" deferral: drop it, answer privately."""
-    try:
-        await interaction.delete_original_response()
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-    except discord.HTTPException as error:
-        log.warning("could not send a refusal: %s", error)
 
 
 async def setup(bot: Picasso) -> None:

@@ -33,9 +33,9 @@ class FakeClock:
 
 def answer(interaction: FakeInteraction) -> str:
     """The text a person reads as the answer (the original message, or the first response)."""
-    original = interaction.original
-    if original is not None and original.get("content"):
-        return str(original["content"])
+    shown = interaction.shown
+    if shown is not None and shown.get("content"):
+        return str(shown["content"])
     data = (interaction.callbacks[0].get("data") or {}) if interaction.callbacks else {}
     return str(data.get("content") or "")
 

@@ -79,7 +79,7 @@ async def imagine_picture(
         guild_id=GUILD_ID,
         channel_id=CHANNEL_ID,
     )
-    await interaction.wait_done(lambda i: is_final(i.original))
+    await interaction.wait_done(lambda i: is_final(i.shown))
     assert is_picture(interaction.original), interaction.original
     return interaction.original
 

@@ -34,9 +34,9 @@ def generated_prompts(openai_fake: FakeOpenAI) -> list[str]:
 
 async def finished(interaction: FakeInteraction) -> dict[str, Any]:
     """Wait until an interaction's message is a picture or a sentence; return it."""
-    await interaction.wait_done(lambda i: is_final(i.original))
-    assert interaction.original is not None
-    return interaction.original
+    await interaction.wait_done(lambda i: is_final(i.shown))
+    assert interaction.shown is not None
+    return interaction.shown
 
 
 async def refused_privately(interaction: FakeInteraction) -> str:

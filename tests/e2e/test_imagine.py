@@ -28,8 +28,8 @@ async def imagine(
 
 
 def _finished(interaction: FakeInteraction) -> bool:
-    original = interaction.original
-    return bool(original and (original.get("embeds") or _is_sentence(original)))
+    shown = interaction.shown
+    return bool(shown and (shown.get("embeds") or _is_sentence(shown)))
 
 
 def _is_sentence(message: dict) -> bool:

@@ -9,14 +9,18 @@ import pytest
 from bot.app import Picasso
 from tests.e2e.conftest import DISCORD_TOKEN, OPENAI_KEY, StartBot
 from tests.e2e.test_imagine import imagine, picture
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.openai_api import FakeOpenAI
 
 
-def sentence(interaction) -> str:
-    assert interaction.original is not None
-    assert not interaction.original.get("embeds"), "a failure must not post a result"
-    return interaction.original["content"]
+def sentence(interaction: FakeInteraction) -> str:
+    """The private sentence that replaced the public "thinking…" of a failed /imagine."""
+    shown = interaction.shown
+    assert shown is not None
+    assert not shown.get("embeds"), "a failure must not post a result"
+    assert interaction.original is None, "the public loading message must be gone"
+    assert int(shown.get("flags") or 0) & 64, "the sentence must be private (ephemeral)"
+    return shown["content"]
 
 
 @pytest.mark.parametrize("code", ["moderation_blocked", "content_policy_violation"])
@@ -44,7 +48,7 @@ async def test_safety_rejection_mid_stream(
     await start_bot(PARTIAL_IMAGES="2")
     interaction = await imagine(discord_fake, "something that turns bad")
     assert "rejected by the safety system" in sentence(interaction)
-    assert interaction.original["_files"] == []  # the partial preview does not stay up
+    assert interaction.shown["_files"] == []  # the partial preview does not stay up
 
 
 async def test_rate_limit_says_when_to_retry(

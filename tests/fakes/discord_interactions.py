@@ -64,6 +64,15 @@ class FakeInteraction:
         return None if self.original_id is None else self.fake.messages.get(self.original_id)
 
     @property
+    def shown(self) -> dict[str, Any] | None:
+        """What the person is left looking at: the @original, or — once the bot deleted it —
+        the latest follow-up (e.g. a private sentence replacing a public "thinking…")."""
+        original = self.original
+        if original is not None or not self.followups:
+            return original
+        return self.followups[-1]
+
+    @property
     def deferred(self) -> bool:
         """True if the first response was a deferral (type 5 "thinking" or 6 update)."""
         return bool(self.callbacks) and self.callbacks[0]["type"] in (5, 6)
