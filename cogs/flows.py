@@ -60,15 +60,9 @@ class Flows:
         settings: GuildSettings,
     ) -> None:
         """Paint `picture`'s prompt again, as a new picture."""
-        studio = self.bot.studio
-        progress = SurfaceProgress(surface)
-        request = request_of(picture)
-        async with studio.job(who, request, settings=settings, progress=progress) as job:
-            result = await studio.pipeline.paint(job.request, picture.prompt, progress, job.options)
-            origin = Origin(lineage.REROLL, picture_url(picture))
-            await publish(
-                self.bot, job, result, surface, requester, origin=origin, parent_id=picture.id
-            )
+        await self._paint(
+            who, picture, surface, requester, settings, picture.prompt, lineage.REROLL
+        )
 
     async def paint_prompt(
         self,
@@ -79,17 +73,36 @@ class Flows:
         settings: GuildSettings,
         prompt: str,
     ) -> None:
-        """Paint a prompt edited by hand, exactly as written."""
+        """Paint a prompt edited by hand, exactly as written (checked like typed text)."""
+        await self._paint(
+            who, picture, surface, requester, settings, prompt, lineage.PROMPT, text=prompt
+        )
+
+    async def _paint(
+        self,
+        who: Who,
+        picture: Picture,
+        surface: Surface,
+        requester: discord.abc.User,
+        settings: GuildSettings,
+        prompt: str,
+        kind: str,
+        *,
+        text: str | None = None,
+    ) -> None:
         studio = self.bot.studio
         progress = SurfaceProgress(surface)
         request = request_of(picture)
-        async with studio.job(
-            who, request, settings=settings, text=prompt, progress=progress
-        ) as job:
+        async with studio.job(who, request, settings=settings, text=text, progress=progress) as job:
             result = await studio.pipeline.paint(job.request, prompt, progress, job.options)
-            origin = Origin(lineage.PROMPT, picture_url(picture))
             await publish(
-                self.bot, job, result, surface, requester, origin=origin, parent_id=picture.id
+                self.bot,
+                job,
+                result,
+                surface,
+                requester,
+                origin=Origin(kind, picture_url(picture)),
+                parent_id=picture.id,
             )
 
     async def refine(

@@ -231,6 +231,18 @@ class Pipeline:
         async with self._slots.slot(queued):
             yield
 
+    async def _paint(
+        self, request: ImageRequest, prompt: str, progress: Progress, options: RunOptions
+    ) -> GeneratedImage:
+        await progress.stage(Stage.PAINTING)
+        return await self._images.generate(
+            prompt,
+            size=request.size.value,
+            quality=request.quality.value,
+            model=options.model,
+            on_preview=progress.preview,
+        )
+
     async def run(
         self,
         request: ImageRequest,
@@ -243,14 +255,7 @@ class Pipeline:
             await progress.stage(Stage.EXPANDING)
             prompt, expanded, note = await self.expand(request, options)
             await self._moderate(options, request.description, prompt)
-            await progress.stage(Stage.PAINTING)
-            image = await self._images.generate(
-                prompt,
-                size=request.size.value,
-                quality=request.quality.value,
-                model=options.model,
-                on_preview=progress.preview,
-            )
+            image = await self._paint(request, prompt, progress, options)
         return self._result(request, prompt, image, expanded=expanded, note=note)
 
     async def paint(
@@ -266,14 +271,7 @@ class Pipeline:
         progress = progress or SilentProgress()
         async with self._slot(progress):
             await self._moderate(options, prompt)
-            await progress.stage(Stage.PAINTING)
-            image = await self._images.generate(
-                prompt,
-                size=request.size.value,
-                quality=request.quality.value,
-                model=options.model,
-                on_preview=progress.preview,
-            )
+            image = await self._paint(request, prompt, progress, options)
         return self._result(request, prompt, image, expanded=False, note=note)
 
     async def refine(
@@ -309,18 +307,12 @@ class Pipeline:
                 except DownloadFailed as error:
                     log.warning("the parent picture could not be loaded, re-imagining: %s", error)
                     note = EDIT_FALLBACK_NOTE
-            await progress.stage(Stage.PAINTING)
-            if parent is not None:
+            if parent is None:
+                image = await self._paint(request, revision.prompt, progress, options)
+            else:
+                await progress.stage(Stage.PAINTING)
                 image = await self._images.edit(
                     parent,
-                    revision.prompt,
-                    size=request.size.value,
-                    quality=request.quality.value,
-                    model=options.model,
-                    on_preview=progress.preview,
-                )
-            else:
-                image = await self._images.generate(
                     revision.prompt,
                     size=request.size.value,
                     quality=request.quality.value,

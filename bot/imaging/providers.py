@@ -219,24 +219,15 @@ class OpenAIImages:
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
     ) -> GeneratedImage:
-        model = model or self.model
-        partials = self._partials(model, on_preview)
-        with provider_errors("image generation"):
-            if not partials:
-                response = await self._client.images.generate(  # type: ignore[call-overload]
-                    model=model, prompt=prompt, size=size, quality=quality
-                )
-                return _first_image(response, model)
-            stream = await self._client.images.generate(  # type: ignore[call-overload]
-                model=model,
-                prompt=prompt,
-                size=size,
-                quality=quality,
-                stream=True,
-                partial_images=partials,
-            )
-            assert on_preview is not None
-            return await _consume(stream, on_preview, model)
+        return await self._call(
+            self._client.images.generate,
+            "image generation",
+            model or self.model,
+            on_preview,
+            prompt=prompt,
+            size=size,
+            quality=quality,
+        )
 
     async def edit(
         self,
@@ -248,26 +239,33 @@ class OpenAIImages:
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
     ) -> GeneratedImage:
-        model = model or self.model
-        partials = self._partials(model, on_preview)
         # A (name, bytes, mime) tuple: raw bytes would go out as octet-stream, which is refused.
         upload = ("picture.png", image, "image/png")
-        with provider_errors("image edit"):
-            if not partials:
-                response = await self._client.images.edit(  # type: ignore[call-overload]
-                    model=model, image=upload, prompt=prompt, size=size, quality=quality
-                )
-                return _first_image(response, model)
-            stream = await self._client.images.edit(  # type: ignore[call-overload]
-                model=model,
-                image=upload,
-                prompt=prompt,
-                size=size,
-                quality=quality,
-                stream=True,
-                partial_images=partials,
-            )
-            assert on_preview is not None
+        return await self._call(
+            self._client.images.edit,
+            "image edit",
+            model or self.model,
+            on_preview,
+            image=upload,
+            prompt=prompt,
+            size=size,
+            quality=quality,
+        )
+
+    async def _call(
+        self,
+        endpoint: Any,
+        what: str,
+        model: str,
+        on_preview: PreviewCallback | None,
+        **params: Any,
+    ) -> GeneratedImage:
+        """One image request, streamed (with previews) where the model and caller allow."""
+        partials = self._partials(model, on_preview)
+        with provider_errors(what):
+            if not partials or on_preview is None:
+                return _first_image(await endpoint(model=model, **params), model)
+            stream = await endpoint(model=model, stream=True, partial_images=partials, **params)
             return await _consume(stream, on_preview, model)
 
 
