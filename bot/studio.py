@@ -215,10 +215,13 @@ class Studio:
         text: str | None = None,
         progress: Progress | None = None,
         input_images: int = 0,
+        own_turn: bool = True,
     ) -> AsyncIterator[Job]:
         """Admit `request` for `who` or raise `Refused`; release unless `Job.done()` ran.
 
         `text` is what the person typed (checked for blocked words; default: the description).
+        `own_turn=False` is for the parts of one request (variation takes): they count as jobs
+        in flight but do not wait for one of the person's running turns each.
         """
         if settings is None:
             settings = await self.store.guild_settings(who.guild_id)
@@ -256,7 +259,7 @@ class Studio:
                 self,
             )
             try:
-                async with self._turn(key, limits.user_running, progress):
+                async with self._turn(key, limits.user_running if own_turn else None, progress):
                     yield job
             finally:
                 if job.picture_id is None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 import discord
@@ -181,7 +183,11 @@ class Flows:
         settings: GuildSettings,
         n: int = VARIATIONS,
     ) -> None:
-        """`n` new takes on `picture`'s description, each its own job and its own reply."""
+        """`n` new takes on `picture`'s description, painted side by side, posted together.
+
+        Each take is its own job (its own quota, cost and lineage) and its own reply with
+        buttons; the takes wait for each other once painted and are posted in order.
+        """
         source = interaction.message
         if source is None:
             raise PicassoError(GONE)
@@ -194,10 +200,11 @@ class Flows:
         options = RunOptions(style_guide=settings.style_guide)
         prompts = await studio.pipeline.variation_prompts(request, n, options)
         await surface.show(content=f"🎲 {n} variations of {link} are coming — painting them…")
+        batch = _Batch(n)
         outcomes = await asyncio.gather(
             *(
-                self._take(who, picture, settings, prompt, f"{i} of {n}", source, interaction.user)
-                for i, prompt in enumerate(prompts, 1)
+                self._take(who, picture, settings, prompt, i, batch, source, interaction.user)
+                for i, prompt in enumerate(prompts)
             ),
             return_exceptions=True,
         )
@@ -209,23 +216,71 @@ class Flows:
         picture: Picture,
         settings: GuildSettings,
         prompt: str,
-        take: str,
+        index: int,
+        batch: _Batch,
         source: discord.Message,
         requester: discord.abc.User,
     ) -> discord.Message:
         studio = self.bot.studio
-        async with studio.job(who, request_of(picture), settings=settings) as job:
-            result = await studio.pipeline.paint(job.request, prompt, None, job.options)
-            origin = Origin(lineage.VARIATION, picture_url(picture), take=take)
-            return await publish(
-                self.bot,
-                job,
-                result,
-                ReplySurface(source),
-                requester,
-                origin=origin,
-                parent_id=picture.id,
-            )
+        try:
+            # The takes share the person's turn: they are one request, and each waiting for
+            # the others while holding a turn of its own could wait forever.
+            async with studio.job(
+                who, request_of(picture), settings=settings, own_turn=False
+            ) as job:
+                result = await studio.pipeline.paint(job.request, prompt, None, job.options)
+                batch.painted()
+                await batch.all_painted.wait()
+                async with batch.in_order(index):
+                    origin = Origin(
+                        lineage.VARIATION, picture_url(picture), take=f"{index + 1} of {batch.size}"
+                    )
+                    return await publish(
+                        self.bot,
+                        job,
+                        result,
+                        ReplySurface(source),
+                        requester,
+                        origin=origin,
+                        parent_id=picture.id,
+                    )
+        finally:
+            batch.painted()
+            batch.posted(index)
+
+
+class _Batch:
+    """Takes of one variations request: wait until all are painted, then post in order."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.all_painted = asyncio.Event()
+        self._painted = 0
+        self._counted: set[int] = set()
+        self._turns = [asyncio.Event() for _ in range(size)]
+        self._turns[0].set()
+
+    def painted(self) -> None:
+        """The calling take finished painting or failed (counted once); the last one to
+        do so releases them all."""
+        task = id(asyncio.current_task())
+        if task in self._counted:
+            return
+        self._counted.add(task)
+        self._painted += 1
+        if self._painted >= self.size:
+            self.all_painted.set()
+
+    @asynccontextmanager
+    async def in_order(self, index: int) -> AsyncIterator[None]:
+        """Wait for the takes before `index` to be posted (or to have failed)."""
+        await self._turns[index].wait()
+        yield
+
+    def posted(self, index: int) -> None:
+        """Take `index` is out of the way: the next one may post."""
+        if index + 1 < self.size:
+            self._turns[index + 1].set()
 
 
 def prompt_text(picture: Picture) -> str:

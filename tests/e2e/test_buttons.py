@@ -160,8 +160,10 @@ async def test_variations_post_each_take_as_a_reply_with_its_own_lineage(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
     openai_fake.chat_reply = scripted_chat
-    bot = await start_bot()
+    bot = await start_bot()  # the default two running turns per person: fewer than the takes
     source = await imagine_picture(discord_fake, "a red barn")
+    openai_fake.fail_next("images", mode="timeout", delay=0, count=2)
+    openai_fake.fail_next("images", mode="timeout", delay=0.5)  # the last take paints slowly
     interaction = await click(discord_fake, source, "vary")
     await interaction.wait_done(
         lambda i: (i.original or {}).get("content", "").startswith("🎲 3 of")
@@ -175,6 +177,15 @@ async def test_variations_post_each_take_as_a_reply_with_its_own_lineage(
         if (m.get("message_reference") or {}).get("message_id") == source["id"]
     ]
     assert len(takes) == 3 and all(is_picture(take) for take in takes)
+    # Posted together: every take was painted before the first one was posted, in order.
+    posts = [
+        r
+        for r in discord_fake.requests
+        if r.method == "POST" and r.path == f"/channels/{CHANNEL_ID}/messages"
+    ]
+    slow_take_sent = max(r.at for r in openai_fake.requests if r.endpoint == "images")
+    assert len(posts) == 3 and all(post.at > slow_take_sent + 0.4 for post in posts)
+    assert [field(t, "Variation of")[-6:] for t in takes] == ["1 of 3", "2 of 3", "3 of 3"]
     assert sorted(field(t, "Variation of") for t in takes) == [
         f"[this picture]({jump(source)}) · take {n} of 3" for n in (1, 2, 3)
     ]
