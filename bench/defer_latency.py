@@ -26,7 +26,8 @@ from bot.config import load_settings
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
 
-GUILD, CHANNEL, USER = 9001, 9002, 9003
+GUILD, CHANNEL = 9001, 9002
+FIRST_USER = 100_000  # one person per request: per-person limits are not what is measured
 
 
 def percentiles(values: list[float]) -> str:
@@ -46,8 +47,10 @@ async def bench(requests: int, image_latency: float, concurrency: int) -> None:
         FakeDiscord(validate_spec=False) as fake_discord,
         FakeOpenAI(image_size_px=256) as fake_openai,
     ):
-        fake_discord.add_user(USER, "bench")
-        fake_discord.add_guild(GUILD, channel_ids=[CHANNEL], members=[USER])
+        people = [FIRST_USER + n for n in range(requests)]
+        for person in people:
+            fake_discord.add_user(person, f"person{person}")
+        fake_discord.add_guild(GUILD, channel_ids=[CHANNEL], members=people)
         fake_openai.image_latency = image_latency
         with tempfile.TemporaryDirectory() as folder:
             settings = load_settings(
@@ -71,11 +74,11 @@ async def bench(requests: int, image_latency: float, concurrency: int) -> None:
                     fake_discord.invoke(
                         "imagine",
                         {"description": f"bench picture {n}"},
-                        user_id=USER,
+                        user_id=person,
                         guild_id=GUILD,
                         channel_id=CHANNEL,
                     )
-                    for n in range(requests)
+                    for n, person in enumerate(people)
                 ]
             )
             await asyncio.gather(

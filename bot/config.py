@@ -6,6 +6,7 @@ malformed value raises `ConfigError`, which names the variable and never the sec
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -165,12 +166,16 @@ def _database_url(env: Mapping[str, str]) -> str:
     if raw is None:
         return Settings.database_url
     # Accept the URLs hosting providers hand out and pick the async drivers.
-    for prefix in ("postgres://", "postgresql://"):
+    for prefix in ("postgres://", "postgresql://", "postgresql+asyncpg://"):
         if raw.startswith(prefix):
+            if importlib.util.find_spec("asyncpg") is None:
+                raise ConfigError(
+                    "DATABASE_URL", "PostgreSQL needs the driver: pip install -e '.[postgres]'"
+                )
             return "postgresql+asyncpg://" + raw[len(prefix) :]
     if raw.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + raw[len("sqlite:///") :]
-    if raw.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+    if raw.startswith("sqlite+aiosqlite://"):
         return raw
     raise ConfigError("DATABASE_URL", "must be a sqlite:/// or postgresql:// URL")
 
