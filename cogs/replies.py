@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import TYPE_CHECKING, Final
 
 import discord
@@ -34,6 +35,9 @@ HINT_NO_TEXT: Final = (
     "or press ✏️ Refine under the picture."
 )
 HINT_EMPTY: Final = "✏️ Reply with what should change — for example “make it night”."
+# The unreadable-reply hint is given once per person and channel in this many seconds: an
+# unpinged "nice!" reads exactly like an unpinged instruction, and one hint is enough.
+HINT_EVERY: Final = 600.0
 
 
 def instruction_from(content: str, bot_id: int) -> str:
@@ -57,6 +61,17 @@ class Replies(commands.Cog):
     def __init__(self, bot: Picasso) -> None:
         self.bot = bot
         self.flows = Flows(bot)
+        self._hinted: dict[tuple[int, int], float] = {}
+
+    def _hint_due(self, message: discord.Message) -> bool:
+        """True (and remembered) if this person has not had the hint here lately."""
+        now = time.monotonic()
+        self._hinted = {k: t for k, t in self._hinted.items() if now - t < HINT_EVERY}
+        key = (message.author.id, message.channel.id)
+        if key in self._hinted:
+            return False
+        self._hinted[key] = now
+        return True
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -74,7 +89,10 @@ class Replies(commands.Cog):
         instruction = instruction_from(message.content, me.id)
         if not instruction:
             readable = self.bot.intents.message_content or me in message.mentions
-            await say(surface, HINT_EMPTY if readable else HINT_NO_TEXT)
+            if readable:
+                await say(surface, HINT_EMPTY)
+            elif self._hint_due(message):
+                await say(surface, HINT_NO_TEXT)
             return
         try:
             await surface.show(content=ACKNOWLEDGEMENT)

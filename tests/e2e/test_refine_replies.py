@@ -147,6 +147,23 @@ async def test_without_the_intent_an_unpinged_reply_gets_a_hint(
     assert hint["_pinged"] == set()
     assert openai_fake.count("images") == 1
 
+    # A second unpinged reply soon after gets no second hint (one is enough).
+    again = await discord_fake.post_message(
+        CHANNEL_ID,
+        "nice!",
+        author_id=ALICE,
+        guild_id=GUILD_ID,
+        reply_to=int(original["id"]),
+        reply_ping=False,
+    )
+    await imagine_picture(discord_fake, "a marker picture")  # the bot has read the reply
+    answers = [
+        m
+        for m in discord_fake.channel_messages(CHANNEL_ID)
+        if (m.get("message_reference") or {}).get("message_id") == again["id"]
+    ]
+    assert answers == []
+
 
 async def test_without_the_intent_a_ping_reply_works_and_the_mention_is_stripped(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
