@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,6 +72,31 @@ async def open_store(settings: Settings) -> tuple[AsyncEngine, Store]:
     engine = make_engine(settings.database_url)
     await migrate(engine)
     return engine, Store(engine)
+
+
+def _permission_bits(value: Any) -> int | None:
+    """Permission bits given as an int, a digit string or a `discord.Permissions`."""
+    if value is None:
+        return None
+    return value.value if isinstance(value, discord.Permissions) else int(value)
+
+
+def command_shape(payload: Any) -> str:
+    """What matters of a command's payload to its users (names, texts, options, choices,
+    default permissions), so ours and Discord's copy compare equal unless a sync is due."""
+
+    def shape(node: Any) -> Any:
+        return {
+            "name": node.get("name"),
+            "description": node.get("description", ""),
+            "type": node.get("type", 1),
+            "required": bool(node.get("required")),
+            "permissions": _permission_bits(node.get("default_member_permissions")),
+            "choices": sorted((c["name"], str(c["value"])) for c in node.get("choices") or []),
+            "options": [shape(option) for option in node.get("options") or []],
+        }
+
+    return json.dumps(shape(payload), sort_keys=True)
 
 
 def use_discord_api(base_url: str | None) -> None:
@@ -155,10 +181,15 @@ class Picasso(commands.AutoShardedBot):
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             return f"synced {len(synced)} commands to guild {guild_id}"
-        ours = {command.name for command in self.tree.get_commands()}
         if not force:
-            theirs = {command.name for command in await self.tree.fetch_commands()}
-            if ours <= theirs:
+            ours = {command_shape(c.to_dict(self.tree)) for c in self.tree.get_commands()}
+            theirs = {
+                command_shape(
+                    {**c.to_dict(), "default_member_permissions": c.default_member_permissions}
+                )
+                for c in await self.tree.fetch_commands()
+            }
+            if ours == theirs:
                 return "global commands already registered"
         synced = await self.tree.sync()
         return f"synced {len(synced)} commands globally"
