@@ -56,7 +56,6 @@ class TerminalProgress:
 
 async def imagine(settings: Settings, args: argparse.Namespace) -> int:
     """Make one picture, write it to `args.output`, print the prompt that painted it."""
-    styles = {style.label: style for style in Style}
     async with make_openai(settings) as client:
         pipeline = make_pipeline(settings, client)
         try:
@@ -64,7 +63,7 @@ async def imagine(settings: Settings, args: argparse.Namespace) -> int:
                 description=args.description,
                 size=Size[args.size.upper()],
                 quality=Quality(args.quality),
-                style=styles[args.style],
+                style=Style.from_label(args.style) or Style.NONE,
                 expand=not args.no_expand,
             )
             result = await pipeline.run(request, TerminalProgress())

@@ -14,7 +14,15 @@ from typing import Final, Literal
 
 from bot.errors import PicassoError
 from bot.imaging.prompts import Style
-from bot.policy import BLOCKED_WORDS_MAX, STYLE_GUIDE_MAX, GuildSettings
+from bot.policy import (
+    BLOCKED_WORDS_MAX,
+    STYLE_GUIDE_MAX,
+    ChannelMode,
+    GuildSettings,
+    MaxSize,
+    RefineMode,
+    RemixWho,
+)
 
 MAX_LISTED_CHANNELS: Final = 100
 MAX_LISTED_ROLES: Final = 50
@@ -29,7 +37,8 @@ class BadSetting(PicassoError):
     """An admin's change can't be applied; the sentence says why."""
 
 
-def _pick(value: object, removing: bool, name: str) -> None:
+def _not_both(value: object, removing: bool, name: str) -> None:
+    """Refuse setting and removing the same limit in one change."""
     if value is not None and removing:
         raise BadSetting(f"You set and removed the {name} at once — choose one.")
 
@@ -47,8 +56,8 @@ def change_limits(
     """Picture limits, cooldown and per-person jobs; `remove` lifts a daily picture limit."""
     drop_user = remove in ("user daily pictures", "all")
     drop_server = remove in ("server daily pictures", "all")
-    _pick(user_daily_pictures, drop_user, "per-person daily picture limit")
-    _pick(server_daily_pictures, drop_server, "server's daily picture limit")
+    _not_both(user_daily_pictures, drop_user, "per-person daily picture limit")
+    _not_both(server_daily_pictures, drop_server, "server's daily picture limit")
     changes: dict[str, object] = {}
     if drop_user or user_daily_pictures is not None:
         changes["user_daily_pictures"] = user_daily_pictures
@@ -66,7 +75,7 @@ def change_limits(
     return settings.replace(**changes)
 
 
-def _micros_safe(usd: float | None) -> float | None:
+def _tidy_usd(usd: float | None) -> float | None:
     # Cents are what people type; keep the stored figure free of float noise.
     return None if usd is None else round(usd, 6)
 
@@ -87,9 +96,9 @@ def change_budget(
         ("user_daily_usd", user_daily_usd, "user daily", "per-person daily budget"),
     ):
         dropping = remove in (name, "all")
-        _pick(value, dropping, label)
+        _not_both(value, dropping, label)
         if dropping or value is not None:
-            changes[field] = _micros_safe(value)
+            changes[field] = _tidy_usd(value)
     return settings.replace(**changes)
 
 
@@ -109,7 +118,7 @@ def _edit_ids(
 def change_channels(
     settings: GuildSettings,
     *,
-    mode: Literal["all", "allow", "deny"] | None = None,
+    mode: ChannelMode | None = None,
     add: int | None = None,
     remove: int | None = None,
 ) -> GuildSettings:
@@ -166,13 +175,13 @@ def change_defaults(
     known_models: Collection[str],
     size: str | None = None,
     quality: str | None = None,
-    max_size: Literal["square", "any"] | None = None,
+    max_size: MaxSize | None = None,
     max_quality: str | None = None,
     styles: str | None = None,
     model: str | None = None,
     expand: bool | None = None,
-    refine_mode: Literal["reimagine", "edit", "auto"] | None = None,
-    remix: Literal["requester", "anyone"] | None = None,
+    refine_mode: RefineMode | None = None,
+    remix: RemixWho | None = None,
     moderation: bool | None = None,
 ) -> GuildSettings:
     """Defaults and ceilings for requests; `model` "default" goes back to the bot's model."""

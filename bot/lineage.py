@@ -39,7 +39,6 @@ DELETE_REFUSAL: Final = (
     "Only the person who asked for this picture or a server admin can delete it."
 )
 
-_STYLES = {style.label: style for style in Style}
 _MESSAGE_LINK = re.compile(
     r"^<?https?://(?:\w+\.)?discord(?:app)?\.com/channels/(?:\d+|@me)/\d+/(\d+)>?$"
 )
@@ -52,7 +51,7 @@ def request_of(picture: Picture) -> ImageRequest:
         description=picture.description,
         size=Size[picture.size.upper()],
         quality=Quality(picture.quality),
-        style=_STYLES.get(picture.style, Style.NONE),
+        style=Style.from_label(picture.style) or Style.NONE,
         expand=True,
     )
 

@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any, Final, Literal
 
 from bot.errors import PicassoError
-from bot.imaging.pipeline import ImageRequest, Quality, Size
+from bot.imaging.pipeline import ImageRequest, Quality, RefineMode, Size
 from bot.imaging.prompts import Style
 
 STYLE_GUIDE_MAX: Final = 300
@@ -26,7 +26,7 @@ BLOCKED_WORDS_MAX: Final = 200
 QUALITY_ORDER: Final = (Quality.LOW, Quality.MEDIUM, Quality.HIGH)
 
 ChannelMode = Literal["all", "allow", "deny"]
-RefineMode = Literal["reimagine", "edit", "auto"]
+MaxSize = Literal["square", "any"]
 RemixWho = Literal["requester", "anyone"]
 
 
@@ -172,7 +172,7 @@ class GuildSettings:
     exempt_role_ids: tuple[int, ...] = ()
     moderation: bool = True
     default_size: str = Size.SQUARE.name.lower()
-    max_size: Literal["square", "any"] = "any"
+    max_size: MaxSize = "any"
     default_quality: str = Quality.AUTO.value
     max_quality: str = Quality.HIGH.value
     allowed_styles: tuple[str, ...] = ()

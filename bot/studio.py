@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.imaging.pipeline import ImageRequest, ImageResult, Pipeline, Progress, RunOptions, Stage
 from bot.imaging.pricing import ModelPrice, cost_micros, estimate_usage, price_for
+from bot.jobs import SlotQueue
 from bot.policy import (
     GuildSettings,
     LimitKind,
@@ -34,6 +34,7 @@ from bot.storage.repository import GUILD_WIDE, NewPicture, Periods, Reservation,
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Person = tuple[int | None, int]  # (guild_id, user_id): whose jobs are counted together
 # No picture takes this long (timeouts × retries); a reservation this old was left by a crash.
 STALE_AFTER = timedelta(hours=3)
 
@@ -134,8 +135,8 @@ class Studio:
         self._prices = prices
         self._timezone = timezone
         self._clock = clock
-        self._in_flight: dict[tuple[int | None, int], int] = defaultdict(int)
-        self._running: dict[tuple[int | None, int], asyncio.Semaphore] = {}
+        self._in_flight: dict[Person, int] = {}
+        self._turns: dict[Person, SlotQueue] = {}  # per person: jobs painting at once
         self._idle = asyncio.Event()  # set while no job is in flight
         self._idle.set()
 
@@ -228,24 +229,23 @@ class Studio:
         check_access(settings, who, text if text is not None else request.description)
         shaped, note = shape_request(settings, request)
         limits = limits_for(settings, who)
-        key = (who.guild_id, who.user_id)
+        person = (who.guild_id, who.user_id)
         if limits.user_running is not None and limits.user_queued is not None:
             most = limits.user_running + limits.user_queued
-            if self._in_flight[key] >= most:
+            if self.in_flight(*person) >= most:
                 raise LimitReached(LimitKind.IN_FLIGHT, most)
         # Counted before the first await, so a burst cannot slip past the in-flight limit.
-        self._in_flight[key] += 1
+        self._in_flight[person] = self.in_flight(*person) + 1
         self._idle.clear()
         try:
+            now = self.now()  # one reading: the time and its day never disagree
             try:
-                now = self.now()  # one reading: the time and its day never disagree
                 reservation = await self.store.reserve(
                     who.guild_id,
                     who.user_id,
                     limits,
                     self.estimate(settings, shaped, input_images=input_images),
                     now,
-                    Periods.of(now),
                 )
             except LimitReached as refusal:
                 raise refusal.explained(now) from None
@@ -259,19 +259,20 @@ class Studio:
                 self,
             )
             try:
-                async with self._turn(key, limits.user_running if own_turn else None, progress):
+                async with self._turn(person, limits.user_running if own_turn else None, progress):
                     yield job
             finally:
                 if job.picture_id is None:
-                    await self._release(reservation)
+                    # Shielded: a second cancellation (shutdown) must not lose the release.
+                    await asyncio.shield(self._release(reservation))
         finally:
-            self._leave(key)
+            self._leave(person)
 
-    def _leave(self, key: tuple[int | None, int]) -> None:
-        self._in_flight[key] -= 1
-        if not self._in_flight[key]:
-            del self._in_flight[key]
-            self._running.pop(key, None)
+    def _leave(self, person: Person) -> None:
+        self._in_flight[person] -= 1
+        if not self._in_flight[person]:
+            del self._in_flight[person]
+            self._turns.pop(person, None)
             if not self._in_flight:
                 self._idle.set()
 
@@ -284,14 +285,17 @@ class Studio:
 
     @asynccontextmanager
     async def _turn(
-        self, key: tuple[int | None, int], running: int | None, progress: Progress | None
+        self, person: Person, running: int | None, progress: Progress | None
     ) -> AsyncIterator[None]:
         """Wait until fewer than `running` of this person's jobs are painting."""
         if running is None:
             yield
             return
-        semaphore = self._running.setdefault(key, asyncio.Semaphore(running))
-        if semaphore.locked() and progress is not None:
-            await progress.stage(Stage.QUEUED, self._in_flight[key] - running)
-        async with semaphore:
+
+        async def queued(position: int) -> None:
+            if progress is not None:
+                await progress.stage(Stage.QUEUED, position)
+
+        turns = self._turns.setdefault(person, SlotQueue(running))
+        async with turns.slot(queued):
             yield

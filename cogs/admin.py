@@ -21,8 +21,8 @@ from bot import controls
 from bot.controls import BadSetting, BudgetToRemove, LimitToRemove
 from bot.policy import STYLE_GUIDE_MAX, GuildSettings, zone_name
 from cogs import admin_text as text
-from cogs.context import is_server_admin
-from cogs.errors import NO_MENTIONS, NotAllowed
+from cogs.context import Listable, is_server_admin
+from cogs.errors import NO_MENTIONS, NotAllowed, defer_private
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -39,27 +39,6 @@ DMS_ARE_BOT_WIDE = (
     "Whether pictures can be made in DMs is bot-wide: the bot's owner sets it with "
     "/imagine-admin channels in a DM with the bot."
 )
-
-
-class ListableChannel(app_commands.Transformer):
-    """A channel whose threads can follow it: text, announcement, voice, stage or forum."""
-
-    @property
-    def type(self) -> discord.AppCommandOptionType:
-        return discord.AppCommandOptionType.channel
-
-    @property
-    def channel_types(self) -> list[discord.ChannelType]:
-        kinds = discord.ChannelType
-        return [kinds.text, kinds.news, kinds.voice, kinds.stage_voice, kinds.forum]
-
-    async def transform(
-        self, interaction: discord.Interaction, value: app_commands.AppCommandChannel
-    ) -> app_commands.AppCommandChannel:
-        return value
-
-
-Listable = app_commands.Transform[app_commands.AppCommandChannel, ListableChannel]
 
 
 @app_commands.default_permissions(manage_guild=True)
@@ -79,6 +58,7 @@ class Admin(
             if is_server_admin(interaction.permissions):
                 return True
             raise NotAllowed(NOT_ADMIN)
+        await defer_private(interaction)  # the owner lookup may ask Discord: answer first
         try:
             owner = await self.bot.is_owner(interaction.user)
         except discord.HTTPException:  # the owner could not be looked up: stay closed
@@ -92,7 +72,7 @@ class Admin(
 
     async def _apply(self, interaction: discord.Interaction, change: Change, say: Say) -> None:
         """Apply `change` to this place's settings and say what is now in force."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer_private(interaction)
         studio = self.bot.studio
         settings = await studio.store.update_guild_settings(
             interaction.guild_id, change, studio.now()
@@ -110,7 +90,7 @@ class Admin(
         name="show", description="Every setting and today's and this month's usage, at a glance"
     )
     async def show(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer_private(interaction)
         studio = self.bot.studio
         settings = await studio.store.guild_settings(interaction.guild_id)
         today, month = await studio.server_usage(interaction.guild_id)
@@ -202,10 +182,9 @@ class Admin(
         if interaction.guild_id is None:
             if mode is not None or add is not None or remove is not None:
                 raise BadSetting(SERVER_ONLY)
-            allow = dms
 
             def dm_change(settings: GuildSettings) -> GuildSettings:
-                return settings if allow is None else settings.replace(allow_dms=allow)
+                return settings if dms is None else settings.replace(allow_dms=dms)
 
             await self._apply(interaction, dm_change, text.dms_sentence)
             return
@@ -318,22 +297,21 @@ class Admin(
         ][:25]
 
     @app_commands.command(name="style-guide", description="A short flavour added to every prompt")
+    @app_commands.rename(guide="text")
     @app_commands.describe(
-        text=f"E.g. muted colours, no text (at most {STYLE_GUIDE_MAX} characters)",
+        guide=f"E.g. muted colours, no text (at most {STYLE_GUIDE_MAX} characters)",
         clear="Remove the style guide",
     )
     async def style_guide(
         self,
         interaction: discord.Interaction,
-        text: app_commands.Range[str, 1, STYLE_GUIDE_MAX] | None = None,
+        guide: app_commands.Range[str, 1, STYLE_GUIDE_MAX] | None = None,
         clear: bool = False,
     ) -> None:
-        guide = text
-
         def change(settings: GuildSettings) -> GuildSettings:
             return controls.change_style_guide(settings, guide, clear=clear)
 
-        await self._apply(interaction, change, _style_guide_sentence)
+        await self._apply(interaction, change, text.style_guide_sentence)
 
     @app_commands.command(name="blocked-words", description="Words or phrases no request may use")
     @app_commands.describe(
@@ -348,7 +326,7 @@ class Admin(
     ) -> None:
         given = controls.split_words(words or "")
         if action == "list":
-            await interaction.response.defer(ephemeral=True, thinking=True)
+            await defer_private(interaction)
             settings = await self.bot.studio.store.guild_settings(interaction.guild_id)
             await _answer(interaction, text.blocked_words_list(settings))
             return
@@ -384,17 +362,13 @@ class Admin(
     @app_commands.command(name="reset-user", description="Clear a person's usage for today")
     @app_commands.describe(user="Whose pictures, spending and cooldown for today to clear")
     async def reset_user(self, interaction: discord.Interaction, user: discord.User) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer_private(interaction)
         await self.bot.studio.reset_user(interaction.guild_id, user.id)
         await _answer(interaction, text.reset_sentence(user.id))
 
 
 def _id(role: discord.Role | None) -> int | None:
     return role.id if role is not None else None
-
-
-def _style_guide_sentence(settings: GuildSettings) -> str:
-    return text.style_guide_sentence(settings)
 
 
 async def _answer(interaction: discord.Interaction, sentence: str) -> None:

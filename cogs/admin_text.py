@@ -21,7 +21,7 @@ from bot.policy import (
 )
 from bot.storage.repository import Usage
 from bot.studio import Standing
-from cogs.render import EMBED_COLOUR, clip
+from cogs.render import EMBED_COLOUR, clip, join
 
 SHOWN_MENTIONS: Final = 20
 MESSAGE_LIMIT: Final = 2000
@@ -45,13 +45,6 @@ def role_ref(role_id: int) -> str:
 def user_ref(user_id: int) -> str:
     """A user mention (shown, never pinged)."""
     return f"<@{user_id}>"
-
-
-def join(items: Sequence[str], word: str = "and") -> str:
-    """`a`, `a and b`, `a, b and c`."""
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {word} {items[-1]}"
 
 
 def mentions(ids: Sequence[int], ref: Callable[[int], str], word: str = "and") -> str:

@@ -1,8 +1,9 @@
-"""Translating Discord objects into the plain ids the domain takes."""
+"""Translating Discord objects into the plain ids the domain takes, and back."""
 
 from __future__ import annotations
 
 import discord
+from discord import app_commands
 
 from bot.policy import Who
 
@@ -52,3 +53,39 @@ def who_from_message(message: discord.Message) -> Who:
         role_ids=_roles(author),
         is_admin=admin,
     )
+
+
+def may_post_pictures(interaction: discord.Interaction) -> bool:
+    """Whether the bot itself may post pictures as channel messages where `interaction` is.
+
+    Discord sends the bot's own permissions in the channel with every interaction
+    (`app_permissions`), so this asks nothing; interaction responses need none of them.
+    """
+    allowed = interaction.app_permissions
+    may_send = (
+        allowed.send_messages_in_threads
+        if isinstance(interaction.channel, discord.Thread)
+        else allowed.send_messages
+    )
+    return may_send and allowed.embed_links and allowed.attach_files
+
+
+class ListableChannel(app_commands.Transformer):
+    """A channel whose threads can follow it: text, announcement, voice, stage or forum."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        kinds = discord.ChannelType
+        return [kinds.text, kinds.news, kinds.voice, kinds.stage_voice, kinds.forum]
+
+    async def transform(
+        self, interaction: discord.Interaction, value: app_commands.AppCommandChannel
+    ) -> app_commands.AppCommandChannel:
+        return value
+
+
+Listable = app_commands.Transform[app_commands.AppCommandChannel, ListableChannel]

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APOLOGY = "Sorry — something went wrong on our side. It has been logged; please try again."
+CANNOT_POST = (
+    "I'm not allowed to post pictures here — a server admin can give me Send Messages, "
+    "Embed Links and Attach Files in this channel."
+)
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
@@ -41,6 +45,12 @@ async def defer_public(interaction: discord.Interaction) -> None:
     await interaction.response.defer(thinking=True)
 
 
+async def defer_private(interaction: discord.Interaction) -> None:
+    """Show a private "thinking…" at once, unless the interaction is already answered."""
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+
 async def reply(interaction: discord.Interaction, text: str, *, ephemeral: bool = True) -> None:
     """Show `text` as the answer to `interaction`, however far it has got.
 
@@ -55,7 +65,10 @@ async def reply(interaction: discord.Interaction, text: str, *, ephemeral: bool 
             )
         elif interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
             if ephemeral and interaction.extras.get(PUBLIC_DEFER):
-                await interaction.delete_original_response()
+                try:
+                    await interaction.delete_original_response()
+                except discord.NotFound:  # someone removed it already; the sentence still goes
+                    log.info("interaction %s: the loading message was gone", interaction.id)
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
                 return
             await interaction.edit_original_response(
@@ -78,6 +91,9 @@ def user_message(error: BaseException) -> str:
         return f"Slow down — try again in {original.retry_after:.0f} s."
     if isinstance(original, app_commands.MissingPermissions | app_commands.CheckFailure):
         return "You don't have permission to use this command here."
+    if isinstance(original, discord.Forbidden):
+        log.warning("Discord refused a post: %s", original)
+        return CANNOT_POST
     log.error("unexpected error", exc_info=original)
     return APOLOGY
 

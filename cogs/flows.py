@@ -18,13 +18,15 @@ import discord
 from bot import lineage
 from bot.errors import PicassoError
 from bot.imaging.files import DownloadFailed, as_png, fetch_image
-from bot.imaging.pipeline import ImageLoader, RunOptions
+from bot.imaging.pipeline import ImageLoader, ImageResult, RunOptions
 from bot.lineage import picture_url, request_of
 from bot.policy import GuildSettings, Who, check_access
 from bot.storage.tables import Picture
-from cogs.errors import user_message
+from bot.studio import Job
+from cogs.context import may_post_pictures
+from cogs.errors import CANNOT_POST, user_message
 from cogs.posting import InteractionSurface, ReplySurface, Surface, SurfaceProgress, publish
-from cogs.render import Origin, clip
+from cogs.render import Origin, clip, join
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -97,15 +99,7 @@ class Flows:
         request = request_of(picture)
         async with studio.job(who, request, settings=settings, text=text, progress=progress) as job:
             result = await studio.pipeline.paint(job.request, prompt, progress, job.options)
-            await publish(
-                self.bot,
-                job,
-                result,
-                surface,
-                requester,
-                origin=Origin(kind, picture_url(picture)),
-                parent_id=picture.id,
-            )
+            await self._publish_from(picture, job, result, surface, requester, kind)
 
     async def refine(
         self,
@@ -146,16 +140,33 @@ class Flows:
                 load_image=self._parent_loader(picture, live),
             )
             kind = lineage.EDIT if result.edited else lineage.REFINE
-            await publish(
-                self.bot,
-                job,
-                result,
-                surface,
-                requester,
-                origin=Origin(kind, picture_url(picture)),
-                parent_id=picture.id,
-                instruction=instruction,
+            await self._publish_from(
+                picture, job, result, surface, requester, kind, instruction=instruction
             )
+
+    async def _publish_from(
+        self,
+        parent: Picture,
+        job: Job,
+        result: ImageResult,
+        surface: Surface,
+        requester: discord.abc.User,
+        kind: str,
+        *,
+        take: str | None = None,
+        instruction: str | None = None,
+    ) -> discord.Message:
+        """Post `result` as a new picture made from `parent` (`kind` of lineage), linked to it."""
+        return await publish(
+            self.bot,
+            job,
+            result,
+            surface,
+            requester,
+            origin=Origin(kind, picture_url(parent), take=take),
+            parent_id=parent.id,
+            instruction=instruction,
+        )
 
     def _parent_loader(self, picture: Picture, live: discord.Message | None) -> ImageLoader:
         fresh = live.attachments[0].url if live and live.id == picture.message_id else None
@@ -191,6 +202,8 @@ class Flows:
         source = interaction.message
         if source is None:
             raise PicassoError(GONE)
+        if not may_post_pictures(interaction):  # the takes are channel messages
+            raise PicassoError(CANNOT_POST)
         studio = self.bot.studio
         request = request_of(picture)
         check_access(settings, who, request.description)  # before spending a chat call
@@ -232,17 +245,10 @@ class Flows:
                 batch.painted()
                 await batch.all_painted.wait()
                 async with batch.in_order(index):
-                    origin = Origin(
-                        lineage.VARIATION, picture_url(picture), take=f"{index + 1} of {batch.size}"
-                    )
-                    return await publish(
-                        self.bot,
-                        job,
-                        result,
-                        ReplySurface(source),
-                        requester,
-                        origin=origin,
-                        parent_id=picture.id,
+                    surface = ReplySurface(source)
+                    take = f"{index + 1} of {batch.size}"
+                    return await self._publish_from(
+                        picture, job, result, surface, requester, lineage.VARIATION, take=take
                     )
         finally:
             batch.painted()
@@ -290,12 +296,16 @@ def prompt_text(picture: Picture) -> str:
 
 
 def variations_summary(link: str, outcomes: list[Any]) -> str:
-    """One line about a batch of variations: links to each take, or why it failed."""
+    """One line about a batch of variations: a link to each take, and why the others failed
+    (each reason once, with the takes it stopped)."""
     parts = []
-    for i, outcome in enumerate(outcomes, 1):
+    failed: dict[str, list[str]] = {}
+    for n, outcome in enumerate(outcomes, 1):
         if isinstance(outcome, discord.Message):
-            parts.append(f"[take {i}]({outcome.jump_url})")
-        elif isinstance(outcome, BaseException):
-            parts.append(f"take {i}: {user_message(outcome)}")
+            parts.append(f"[take {n}]({outcome.jump_url})")
+        else:
+            failed.setdefault(user_message(outcome), []).append(str(n))
+    for reason, takes in failed.items():
+        parts.append(f"{'take' if len(takes) == 1 else 'takes'} {join(takes)}: {reason}")
     made = sum(isinstance(outcome, discord.Message) for outcome in outcomes)
     return clip(f"🎲 {made} of {len(outcomes)} variations of {link}: " + " · ".join(parts), 2000)

@@ -145,11 +145,17 @@ async def post_result(
     requester: discord.abc.User,
     origin: Origin | None = None,
 ) -> discord.Message:
-    """Show the picture on `surface`; retry once smaller if Discord refuses the upload."""
+    """Show the picture on `surface`; retry once smaller if Discord refuses the upload.
+
+    Raises `UploadFailed` if Discord refuses the picture, `discord.Forbidden` if the bot may
+    not post here at all.
+    """
     image = await fit_to_limit(result.image.data, surface.filesize_limit)
     for attempt in range(2):
         try:
             return await _send(surface, result, requester, origin, image)
+        except discord.Forbidden:
+            raise  # not the upload: the bot may not post here (`cogs.errors` says so)
         except discord.HTTPException as error:
             if not _too_large(error) or attempt == 1:
                 raise UploadFailed(detail=str(error)) from error

@@ -1,12 +1,15 @@
 """The buttons under every picture — Reroll, Refine, Variations, Prompt, Delete — and the form.
 
-Presses defer first (except Refine, whose form must be the first response), check who may
-(the server's `remix` setting), then hand over to `cogs.flows`, where every new picture goes
-through `studio.job` and is recorded with its parent. Reply-to-refine is `cogs.replies`.
+Presses defer first, check who may (the server's `remix` setting), then hand over to
+`cogs.flows`, where every new picture goes through `studio.job` and is recorded with its
+parent. Refine is the exception: its form must be the first response, so it looks the
+picture up first, against a deadline well inside Discord's 3 s. Reply-to-refine is
+`cogs.replies`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Final
 
@@ -17,7 +20,7 @@ from bot import lineage
 from bot.errors import PicassoError
 from bot.imaging.prompts import MAX_PROMPT_CHARS
 from bot.lineage import may_delete, may_remix
-from bot.policy import Who
+from bot.policy import GuildSettings, Who
 from bot.storage.tables import Picture
 from cogs.components import (
     Action,
@@ -38,6 +41,10 @@ log = logging.getLogger(__name__)
 
 # discord.py keeps an open form in memory until this passes; submissions never depend on it.
 FORM_TTL: Final = 15 * 60.0
+# The form must be the first answer, within Discord's 3 s, yet needs the picture and the
+# server's settings first; past this many seconds the press is answered with FORM_BUSY.
+FORM_DEADLINE: Final = 2.0
+FORM_BUSY: Final = "I'm a little busy right now — press ✏️ Refine again in a moment."
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -103,17 +110,13 @@ class Remix(commands.Cog):
         else:
             await defer_public(interaction)
         try:
-            picture = await self._picture(interaction, picture_id)
-            who = who_from_interaction(interaction)
             if action == Action.PROMPT:
-                await reply(interaction, prompt_text(picture))
+                await reply(interaction, prompt_text(await self._picture(interaction, picture_id)))
             elif action == Action.DELETE:
-                await self._delete(interaction, who, picture)
+                await self._delete(interaction, picture_id)
             else:
-                settings = await self.bot.studio.store.guild_settings(who.guild_id)
-                if not may_remix(settings, who, picture):
-                    await reply(interaction, lineage.REMIX_REFUSAL)
-                elif action == Action.REROLL:
+                picture, who, settings = await self._remixable(interaction, picture_id)
+                if action == Action.REROLL:
                     surface = InteractionSurface(interaction)
                     await self.flows.reroll(who, picture, surface, interaction.user, settings)
                 else:
@@ -122,13 +125,15 @@ class Remix(commands.Cog):
             await reply(interaction, user_message(error))
 
     async def _open_refine(self, interaction: discord.Interaction, picture_id: int) -> None:
+        """Answer with the form — within Discord's 3 s, however slow the lookups behind it."""
+        lookup = asyncio.ensure_future(self._remixable(interaction, picture_id))
         try:
-            picture = await self._picture(interaction, picture_id)
-            who = who_from_interaction(interaction)
-            settings = await self.bot.studio.store.guild_settings(who.guild_id)
-            if not may_remix(settings, who, picture):
-                await reply(interaction, lineage.REMIX_REFUSAL)
-                return
+            try:
+                picture, _, _ = await asyncio.wait_for(asyncio.shield(lookup), FORM_DEADLINE)
+            except TimeoutError:
+                log.warning("picture %d: too slow to open the form; told the user", picture_id)
+                lookup.add_done_callback(_ignore_outcome)  # it may finish; nobody waits
+                raise PicassoError(FORM_BUSY) from None
             await interaction.response.send_modal(RefineModal(picture))
         except Exception as error:
             await reply(interaction, user_message(error))
@@ -151,12 +156,7 @@ class Remix(commands.Cog):
     async def _submit_refine(
         self, interaction: discord.Interaction, picture_id: int, values: dict[str, str]
     ) -> None:
-        picture = await self._picture(interaction, picture_id)
-        who = who_from_interaction(interaction)
-        settings = await self.bot.studio.store.guild_settings(who.guild_id)
-        if not may_remix(settings, who, picture):
-            await reply(interaction, lineage.REMIX_REFUSAL)
-            return
+        picture, who, settings = await self._remixable(interaction, picture_id)
         instruction = values.get("instruction", "").strip()
         prompt = values.get("prompt", "").strip()
         edited = bool(prompt) and not _same_text(prompt, picture.prompt)
@@ -177,6 +177,8 @@ class Remix(commands.Cog):
         else:
             raise PicassoError("Say what should change, or edit the prompt — nothing was changed.")
 
+    # --- lookups -----------------------------------------------------------------------------
+
     async def _picture(self, interaction: discord.Interaction, picture_id: int) -> Picture:
         """The picture a component belongs to (it must still be the message clicked on)."""
         picture = await self.bot.studio.store.picture(picture_id)
@@ -185,10 +187,22 @@ class Remix(commands.Cog):
             raise PicassoError(GONE)
         return picture
 
-    async def _delete(self, interaction: discord.Interaction, who: Who, picture: Picture) -> None:
+    async def _remixable(
+        self, interaction: discord.Interaction, picture_id: int
+    ) -> tuple[Picture, Who, GuildSettings]:
+        """The picture, who pressed and the server's settings — if this person may remix it."""
+        picture = await self._picture(interaction, picture_id)
+        who = who_from_interaction(interaction)
+        settings = await self.bot.studio.store.guild_settings(who.guild_id)
+        if not may_remix(settings, who, picture):
+            raise PicassoError(lineage.REMIX_REFUSAL)
+        return picture, who, settings
+
+    async def _delete(self, interaction: discord.Interaction, picture_id: int) -> None:
+        picture = await self._picture(interaction, picture_id)
+        who = who_from_interaction(interaction)
         if not may_delete(who, picture):
-            await reply(interaction, lineage.DELETE_REFUSAL)
-            return
+            raise PicassoError(lineage.DELETE_REFUSAL)
         if interaction.message is not None:
             try:
                 await interaction.message.delete()
@@ -198,6 +212,12 @@ class Remix(commands.Cog):
             await self.bot.studio.store.forget_message(picture.message_id)
         log.info("user %d deleted picture %d", who.user_id, picture.id)
         await reply(interaction, "🗑️ Deleted the picture.")
+
+
+def _ignore_outcome(lookup: asyncio.Future[Any]) -> None:
+    """Done-callback of an abandoned lookup: retrieve its outcome so nothing warns about it."""
+    if not lookup.cancelled() and lookup.exception() is not None:
+        log.warning("an abandoned lookup failed: %s", lookup.exception())
 
 
 async def setup(bot: Picasso) -> None:

@@ -18,7 +18,9 @@ import discord
 from discord.ext import commands
 
 from bot import lineage
+from bot.errors import PicassoError
 from bot.lineage import may_remix
+from bot.storage.tables import Picture
 from cogs.context import who_from_message
 from cogs.errors import user_message
 from cogs.flows import Flows
@@ -75,6 +77,7 @@ class Replies(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
+        """A reply to one of the bot's pictures: refine it, ending in a picture or a sentence."""
         me = self.bot.user
         target = replied_to(message)
         if target is None or me is None or message.author.bot:
@@ -82,10 +85,26 @@ class Replies(commands.Cog):
         parent = message.reference.resolved if message.reference else None
         if isinstance(parent, discord.Message) and parent.author.id != me.id:
             return  # a reply to someone else's message: no database lookup needed
-        picture = await self.bot.studio.store.picture_by_message(target)
-        if picture is None:
-            return
         surface = ReplySurface(message)
+        try:
+            picture = await self.bot.studio.store.picture_by_message(target)
+            if picture is not None:
+                live = parent if isinstance(parent, discord.Message) else None
+                await self._refine(message, me, picture, surface, live)
+        except Exception as error:
+            sentence = user_message(error)  # logs what the person does not read
+            # Answer where an answer is due: our reply is up, or they replied to the bot.
+            if surface.message is not None or isinstance(parent, discord.Message):
+                await say(surface, sentence)
+
+    async def _refine(
+        self,
+        message: discord.Message,
+        me: discord.ClientUser,
+        picture: Picture,
+        surface: ReplySurface,
+        live: discord.Message | None,
+    ) -> None:
         instruction = instruction_from(message.content, me.id)
         if not instruction:
             readable = self.bot.intents.message_content or me in message.mentions
@@ -99,24 +118,13 @@ class Replies(commands.Cog):
         except discord.HTTPException as error:
             log.warning("cannot reply in channel %s: %s", message.channel.id, error)
             return
-        live = parent if isinstance(parent, discord.Message) else None
-        try:
-            who = who_from_message(message)
-            settings = await self.bot.studio.store.guild_settings(who.guild_id)
-            if not may_remix(settings, who, picture):
-                await say(surface, lineage.REMIX_REFUSAL)
-                return
-            await self.flows.refine(
-                who,
-                picture,
-                surface,
-                message.author,
-                settings,
-                instruction=instruction,
-                live=live,
-            )
-        except Exception as error:
-            await say(surface, user_message(error))
+        who = who_from_message(message)
+        settings = await self.bot.studio.store.guild_settings(who.guild_id)
+        if not may_remix(settings, who, picture):
+            raise PicassoError(lineage.REMIX_REFUSAL)
+        await self.flows.refine(
+            who, picture, surface, message.author, settings, instruction=instruction, live=live
+        )
 
 
 async def setup(bot: Picasso) -> None:

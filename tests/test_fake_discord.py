@@ -16,8 +16,7 @@ import pytest
 from discord.ext import commands
 
 from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.discord_interactions import build_command_options
-from tests.fakes.discord_rules import INTENT_MESSAGE_CONTENT, check_message, compute_pings
+from tests.fakes.discord_rules import INTENT_MESSAGE_CONTENT, SEND_MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +117,10 @@ class PicassoLike(commands.AutoShardedBot):
         async def feedback(interaction: discord.Interaction[Any]) -> None:
             await interaction.response.send_modal(Feedback())
 
+        @tree.context_menu(name="Echo")
+        async def echo(interaction: discord.Interaction[Any], message: discord.Message) -> None:
+            await interaction.response.send_message(f"echo {message.content}", ephemeral=True)
+
         await tree.sync()
 
     async def on_message(self, message: discord.Message) -> None:
@@ -171,6 +174,7 @@ async def test_connect_and_ready(fake: FakeDiscord, bot: PicassoLike) -> None:
         "twice",
         "upload",
         "feedback",
+        "Echo",
     ]
     paths = [r.path for r in fake.requests]
     assert "/gateway/bot" in paths and "/users/@me" in paths
@@ -347,6 +351,37 @@ async def test_fault_injection_and_rate_limit_retry(fake: FakeDiscord, bot: Pica
     assert sent.content == "after a 429" and fake.violations == []
 
 
+async def test_a_bot_without_send_messages_gets_403_but_interactions_work(
+    fake: FakeDiscord, bot: PicassoLike
+) -> None:
+    fake.forbid_bot(CHANNEL)
+    with pytest.raises(discord.Forbidden) as info:
+        await channel_of(bot).send("hello")
+    assert info.value.code == 50013
+    inter = await fake.invoke(
+        "draw", {"prompt": "a cat"}, user_id=USER, guild_id=GUILD, channel_id=CHANNEL
+    )
+    await inter.wait_done()
+    assert not int(inter.payload["app_permissions"]) & SEND_MESSAGES
+    assert inter.original is not None and inter.original["content"] == "drew a cat"
+    assert fake.violations == []  # refused, as Discord would, but not the bot's mistake
+
+
+async def test_message_command_on_a_message(fake: FakeDiscord, bot: PicassoLike) -> None:
+    posted = await fake.post_message(CHANNEL, "hi there", author_id=USER, guild_id=GUILD)
+    inter = await fake.use_message_command(
+        "Echo", int(posted["id"]), user_id=OTHER, guild_id=GUILD, channel_id=CHANNEL
+    )
+    await inter.wait_done()
+    assert inter.data["target_id"] == posted["id"] and inter.ephemeral
+    assert inter.original is not None and inter.original["content"] == "echo hi there"
+    with pytest.raises(ValueError, match="no message command"):
+        await fake.use_message_command(
+            "Nope", int(posted["id"]), user_id=OTHER, guild_id=GUILD, channel_id=CHANNEL
+        )
+    assert fake.violations == []
+
+
 async def test_gateway_resume_replays_missed_events(fake: FakeDiscord, bot: PicassoLike) -> None:
     await fake.disconnect(4000)
     await fake.post_message(CHANNEL, "while away", author_id=USER, guild_id=GUILD, mention_bot=True)
@@ -382,79 +417,3 @@ async def test_rest_rules_without_a_bot() -> None:
     assert body["errors"]["0"]["name"]["_errors"][0]["code"] == "APPLICATION_COMMAND_INVALID_NAME"
     assert "required" in body["errors"]["0"]["options"]["1"]
     assert len(fake.violations) == 3
-
-
-# --- the rules on their own ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("content", "allowed", "expected"),
-    [
-        ("@everyone <@5> <@&7>", None, {"everyone", "user:5", "role:7"}),
-        ("@everyone <@5> <@&7>", {"parse": []}, set()),
-        ("@here <@!5> <@6>", {"parse": ["users"]}, {"user:5", "user:6"}),
-        ("<@5> <@6> <@&7>", {"parse": [], "users": [6], "roles": ["7"]}, {"user:6", "role:7"}),
-        ("@\u200beveryone", None, set()),
-    ],
-)
-def test_compute_pings(content: str, allowed: dict[str, Any] | None, expected: set[str]) -> None:
-    assert compute_pings(content, allowed, in_guild=True) == expected
-
-
-def test_replies_ping_unless_allowed_mentions_say_no() -> None:
-    assert compute_pings("", None, in_guild=True, replied_user_id=9) == {"user:9"}
-    assert compute_pings("", {"parse": []}, in_guild=True, replied_user_id=9) == set()
-    assert compute_pings("@everyone", None, in_guild=False) == set()
-
-
-def test_message_limits() -> None:
-    row = {"type": 1, "components": [{"type": 2, "style": 1, "custom_id": "a", "label": "x"}]}
-    assert check_message({"components": [row] * 5}).flat == [
-        f"components.{i}.components.0.custom_id: COMPONENT_CUSTOM_ID_DUPLICATED "
-        "(Component custom id cannot be duplicated)"
-        for i in range(1, 5)
-    ]
-    assert "components: BASE_TYPE_MAX_LENGTH" in check_message({"components": [{}] * 6}).flat[0]
-    embeds = [{"description": "d" * 4000}, {"description": "d" * 2001}]
-    assert any("MAX_EMBED_SIZE_EXCEEDED" in e for e in check_message({"embeds": embeds}).flat)
-    assert check_message({"content": "c" * 2001}).body()["errors"]["content"]
-    assert not check_message({"content": "c" * 2000, "embeds": embeds[:1]})
-
-
-def test_command_option_building() -> None:
-    definition = {
-        "name": "image",
-        "options": [
-            {
-                "type": 1,
-                "name": "draw",
-                "options": [
-                    {"type": 3, "name": "prompt", "required": True},
-                    {"type": 4, "name": "n", "choices": [{"name": "one", "value": 1}]},
-                ],
-            },
-        ],
-    }
-
-    def no_resolve(otype: int, value: Any, resolved: dict[str, Any]) -> Any:
-        raise AssertionError
-
-    opts, _ = build_command_options(definition, {"prompt": "p", "n": 1}, "draw", no_resolve)
-    assert opts == [
-        {
-            "name": "draw",
-            "type": 1,
-            "options": [
-                {"name": "prompt", "type": 3, "value": "p"},
-                {"name": "n", "type": 4, "value": 1},
-            ],
-        }
-    ]
-    with pytest.raises(ValueError, match="required"):
-        build_command_options(definition, {"n": 1}, "draw", no_resolve)
-    with pytest.raises(ValueError, match="choices"):
-        build_command_options(definition, {"prompt": "p", "n": 2}, "draw", no_resolve)
-    guessed, _ = build_command_options(
-        None, {"a": True, "b": 2, "c": 0.5, "d": "s"}, None, no_resolve
-    )
-    assert [o["type"] for o in guessed] == [5, 4, 10, 3]

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 import aiohttp
 from PIL import Image, UnidentifiedImageError
 
-from bot.errors import ProviderUnavailable
+from bot.errors import ProviderUnavailable, UploadFailed
 
 log = logging.getLogger(__name__)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# What Pillow raises for bytes it cannot read as a picture (a bomb: absurd dimensions).
+_NOT_A_PICTURE = (UnidentifiedImageError, OSError, Image.DecompressionBombError)
 # Read downloads in pieces this big, so an oversized file is refused without holding it all.
 _CHUNK = 64 * 1024
 
@@ -38,7 +40,7 @@ def _image_format(data: bytes) -> str:
     try:
         with Image.open(io.BytesIO(data)) as picture:
             return (picture.format or "PNG").lower()
-    except (UnidentifiedImageError, OSError):
+    except _NOT_A_PICTURE:
         raise ProviderUnavailable(
             detail="the provider returned bytes that are not an image"
         ) from None
@@ -60,7 +62,7 @@ def _shrink(data: bytes, limit: int) -> bytes:
                 encoded = _jpeg(scaled, quality)
                 if len(encoded) <= limit:
                     return encoded
-    raise ValueError(f"cannot fit the picture under {limit} bytes")
+    raise UploadFailed(detail=f"cannot fit the picture under {limit} bytes")
 
 
 def _fit(data: bytes, limit: int, stem: str) -> ImageFile:
@@ -78,7 +80,7 @@ def _fit(data: bytes, limit: int, stem: str) -> ImageFile:
 async def fit_to_limit(data: bytes, limit: int, *, stem: str = "picasso") -> ImageFile:
     """The picture as a file of at most `limit` bytes (re-encoded in a thread if needed).
 
-    Raises `ProviderUnavailable` if `data` is not an image, `ValueError` if no encoding fits.
+    Raises `ProviderUnavailable` if `data` is not an image, `UploadFailed` if nothing fits.
     """
     return await asyncio.to_thread(_fit, data, limit, stem)
 
@@ -106,15 +108,13 @@ async def fetch_image(session: aiohttp.ClientSession, url: str, max_bytes: int) 
 
 
 def _png(data: bytes) -> bytes:
-    if data.startswith(PNG_SIGNATURE):
-        return data
     try:
         with Image.open(io.BytesIO(data)) as picture:
             picture.load()
             out = io.BytesIO()
             keep_alpha = picture.mode in ("RGBA", "LA") or "transparency" in picture.info
             picture.convert("RGBA" if keep_alpha else "RGB").save(out, format="PNG")
-    except (UnidentifiedImageError, OSError) as error:
+    except _NOT_A_PICTURE as error:
         raise DownloadFailed("the file is not a picture") from error
     return out.getvalue()
 

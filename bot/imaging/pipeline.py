@@ -15,19 +15,19 @@ from typing import Any, Literal, Protocol
 
 from bot.errors import Misconfigured, ModerationBlocked, PicassoError
 from bot.imaging.files import DownloadFailed
-from bot.imaging.pricing import ModelPrice, cost_micros, price_for
+from bot.imaging.pricing import ModelPrice, Usage, cost_micros, estimate_usage, price_for
 from bot.imaging.prompts import (
     ChatMessages,
     Revision,
     Style,
     clean_expansion,
-    clip_prompt,
     expansion_messages,
     parse_revision,
     parse_variations,
     plain_prompt,
     refine_messages,
     variation_messages,
+    with_change,
 )
 from bot.imaging.providers import ChatModel, GeneratedImage, ImageModel, Moderator
 from bot.jobs import SlotQueue
@@ -55,7 +55,7 @@ class Quality(Enum):
 
 
 class Stage(Enum):
-    """Where a request is; each is reported once, in this order (QUEUED only if it waits)."""
+    """Where a request is, in this order; QUEUED only while it waits (again as its place moves)."""
 
     QUEUED = "queued"
     EXPANDING = "expanding"
@@ -142,11 +142,17 @@ RefineMode = Literal["reimagine", "edit", "auto"]
 EXPANSION_FALLBACK_NOTE = (
     "The prompt writer gave no usable answer, so your words were used as written."
 )
-EDIT_FALLBACK_NOTE = (
-    "The earlier picture could not be fetched, so this one was painted anew from the prompt."
-)
 EXPANSION_UNAVAILABLE_NOTE = (
     "The prompt writer was unavailable, so your words were used as written."
+)
+REVISION_FALLBACK_NOTE = (
+    "The prompt writer gave no usable answer, so your change was added to the prompt as written."
+)
+REVISION_UNAVAILABLE_NOTE = (
+    "The prompt writer was unavailable, so your change was added to the prompt as written."
+)
+EDIT_FALLBACK_NOTE = (
+    "The earlier picture could not be fetched, so this one was painted anew from the prompt."
 )
 
 
@@ -210,9 +216,22 @@ class Pipeline:
             raise ModerationBlocked(categories)
 
     def _result(
-        self, request: ImageRequest, prompt: str, image: GeneratedImage, **extra: Any
+        self,
+        request: ImageRequest,
+        prompt: str,
+        image: GeneratedImage,
+        *,
+        edited: bool = False,
+        **extra: Any,
     ) -> ImageResult:
-        cost = cost_micros(image.usage, price_for(image.model, self._prices))
+        usage = image.usage
+        if usage == Usage():
+            # Charging nothing would let a budget be spent without limit: charge the estimate.
+            usage = estimate_usage(
+                request.size.value, request.quality.value, input_images=1 if edited else 0
+            )
+            log.warning("%s reported no usage; charging the estimate", image.model)
+        cost = cost_micros(usage, price_for(image.model, self._prices))
         log.info(
             "made %d bytes with %s (%s, %s), cost $%.4f",
             len(image.data),
@@ -221,7 +240,9 @@ class Pipeline:
             request.quality.value,
             cost / 1_000_000,
         )
-        return ImageResult(request=request, prompt=prompt, image=image, cost_micros=cost, **extra)
+        return ImageResult(
+            request=request, prompt=prompt, image=image, cost_micros=cost, edited=edited, **extra
+        )
 
     @asynccontextmanager
     async def _slot(self, progress: Progress) -> AsyncIterator[None]:
@@ -232,15 +253,28 @@ class Pipeline:
             yield
 
     async def _paint(
-        self, request: ImageRequest, prompt: str, progress: Progress, options: RunOptions
+        self,
+        request: ImageRequest,
+        prompt: str,
+        progress: Progress,
+        options: RunOptions,
+        *,
+        parent: bytes | None = None,
     ) -> GeneratedImage:
+        """Paint `prompt` anew, or as an edit of `parent` when one is given."""
         await progress.stage(Stage.PAINTING)
+        size, quality = request.size.value, request.quality.value
+        if parent is not None:
+            return await self._images.edit(
+                parent,
+                prompt,
+                size=size,
+                quality=quality,
+                model=options.model,
+                on_preview=progress.preview,
+            )
         return await self._images.generate(
-            prompt,
-            size=request.size.value,
-            quality=request.quality.value,
-            model=options.model,
-            on_preview=progress.preview,
+            prompt, size=size, quality=quality, model=options.model, on_preview=progress.preview
         )
 
     async def run(
@@ -295,35 +329,26 @@ class Pipeline:
         progress = progress or SilentProgress()
         async with self._slot(progress):
             await progress.stage(Stage.EXPANDING)
-            answer, _ = await self._ask(refine_messages(prompt, instruction))
-            revision = parse_revision(answer, instruction) or Revision(
-                clip_prompt(f"{prompt} Change: {instruction}"), instruction, local=False
-            )
+            answer, reachable = await self._ask(refine_messages(prompt, instruction))
+            revision = parse_revision(answer, instruction)
+            revised, note = revision is not None, None
+            if revision is None:
+                revision = Revision(with_change(prompt, instruction), instruction, local=False)
+                note = REVISION_FALLBACK_NOTE if reachable else REVISION_UNAVAILABLE_NOTE
             await self._moderate(options, instruction, revision.prompt)
-            parent, note = None, None
+            parent = None
             if load_image is not None and (mode == "edit" or (mode == "auto" and revision.local)):
                 try:
                     parent = await load_image()
                 except DownloadFailed as error:
                     log.warning("the parent picture could not be loaded, re-imagining: %s", error)
-                    note = EDIT_FALLBACK_NOTE
-            if parent is None:
-                image = await self._paint(request, revision.prompt, progress, options)
-            else:
-                await progress.stage(Stage.PAINTING)
-                image = await self._images.edit(
-                    parent,
-                    revision.prompt,
-                    size=request.size.value,
-                    quality=request.quality.value,
-                    model=options.model,
-                    on_preview=progress.preview,
-                )
+                    note = f"{note} {EDIT_FALLBACK_NOTE}" if note else EDIT_FALLBACK_NOTE
+            image = await self._paint(request, revision.prompt, progress, options, parent=parent)
         return self._result(
             request,
             revision.prompt,
             image,
-            expanded=True,
+            expanded=revised,
             note=note,
             change=revision.change,
             edited=parent is not None,
@@ -333,7 +358,9 @@ class Pipeline:
         self, request: ImageRequest, n: int, options: RunOptions = RunOptions()
     ) -> list[str]:
         """`n` distinct prompts for `request` (the chat model's, padded with a plain one)."""
-        answer, _ = await self._ask(variation_messages(request.description, n, options.style_guide))
+        answer, _ = await self._ask(
+            variation_messages(request.description, n, options.style_guide, request.style)
+        )
         prompts = parse_variations(answer, n)
         fallback = plain_prompt(request.description, request.style)
         return prompts + [fallback] * (n - len(prompts))

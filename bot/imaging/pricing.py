@@ -29,13 +29,6 @@ class Usage:
     image_in: int = 0
     image_out: int = 0
 
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.text_in + other.text_in,
-            self.image_in + other.image_in,
-            self.image_out + other.image_out,
-        )
-
 
 DEFAULT_PRICES: Final[dict[str, ModelPrice]] = {
     "gpt-image-1-mini": ModelPrice(text_in=2.0, image_in=2.5, image_out=8.0),

@@ -6,14 +6,16 @@ description cannot rewrite the instructions. Style presets are our own fixed str
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
 # Longest expanded prompt we accept; longer output is treated as a failed expansion.
 MAX_PROMPT_CHARS: Final = 1500
-# Token budget for the chat model's answer (a paragraph, with room to spare).
-MAX_COMPLETION_TOKENS: Final = 600
+# Token budget for the chat model's answer: a paragraph is ~200 tokens, but reasoning models
+# spend part of this budget thinking first, and an exhausted budget leaves the answer empty.
+MAX_COMPLETION_TOKENS: Final = 2000
 
 
 class Style(Enum):
@@ -34,6 +36,11 @@ class Style(Enum):
         return {"NONE": "none", "RENDER_3D": "3D render"}.get(
             self.name, self.name.lower().replace("_", " ")
         )
+
+    @classmethod
+    def from_label(cls, label: str) -> Style | None:
+        """The style whose `label` is `label` (as stored and offered), else None."""
+        return next((style for style in cls if style.label == label), None)
 
 
 EXPAND_INSTRUCTIONS: Final = """\
@@ -93,6 +100,11 @@ def _house_style(style_guide: str) -> tuple[str, ...]:
     return (f"{HOUSE_STYLE_LABEL}\n{guide}",) if guide else ()
 
 
+def _medium(style: Style) -> str:
+    # Our own fixed phrase, so it may sit among the instructions.
+    return "" if style is Style.NONE else f"\n- The medium is {style.value}."
+
+
 def expansion_messages(
     description: str, style: Style = Style.NONE, style_guide: str = ""
 ) -> ChatMessages:
@@ -100,10 +112,11 @@ def expansion_messages(
 
     A server's style guide travels as user-role data, never in the system instruction.
     """
-    system = EXPAND_INSTRUCTIONS
-    if style is not Style.NONE:
-        system += f"\n- The medium is {style.value}."
-    return ChatMessages(system=system, user=description, context=_house_style(style_guide))
+    return ChatMessages(
+        system=EXPAND_INSTRUCTIONS + _medium(style),
+        user=description,
+        context=_house_style(style_guide),
+    )
 
 
 def refine_messages(prompt: str, instruction: str) -> ChatMessages:
@@ -113,10 +126,12 @@ def refine_messages(prompt: str, instruction: str) -> ChatMessages:
     )
 
 
-def variation_messages(description: str, n: int, style_guide: str = "") -> ChatMessages:
-    """Messages asking for `n` distinct prompts for `description`."""
+def variation_messages(
+    description: str, n: int, style_guide: str = "", style: Style = Style.NONE
+) -> ChatMessages:
+    """Messages asking for `n` distinct prompts for `description`, all in `style`."""
     return ChatMessages(
-        system=VARIATIONS_INSTRUCTIONS.format(n=n),
+        system=VARIATIONS_INSTRUCTIONS.format(n=n) + _medium(style),
         user=description,
         context=_house_style(style_guide),
     )
@@ -138,8 +153,8 @@ def parse_revision(text: str | None, instruction: str) -> Revision | None:
     fields: dict[str, str] = {}
     current = None
     for line in text.strip().splitlines():
-        key, _, rest = line.partition(":")
-        if key.strip().upper() in ("PROMPT", "CHANGE", "LOCAL") and _:
+        key, colon, rest = line.partition(":")
+        if colon and key.strip().upper() in ("PROMPT", "CHANGE", "LOCAL"):
             current = key.strip().upper()
             fields[current] = rest.strip()
         elif current == "PROMPT":
@@ -151,11 +166,15 @@ def parse_revision(text: str | None, instruction: str) -> Revision | None:
     return Revision(prompt, change, fields.get("LOCAL", "").lower().startswith("y"))
 
 
+# "1.", "2)", "-", "*", "•" before a line: list markers, not part of the prompt ("3 foxes").
+_LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
+
+
 def parse_variations(text: str | None, n: int) -> list[str]:
     """Up to `n` usable prompts, one per non-empty line, numbering and bullets removed."""
     prompts = []
     for line in (text or "").splitlines():
-        cleaned = clean_expansion(line.strip().lstrip("-*•0123456789.) ").strip())
+        cleaned = clean_expansion(_LIST_MARKER.sub("", line))
         if cleaned:
             prompts.append(cleaned)
     return prompts[:n]
@@ -168,9 +187,13 @@ def plain_prompt(description: str, style: Style = Style.NONE) -> str:
     return f"{description}. Style: {style.value}."
 
 
-def clip_prompt(text: str) -> str:
-    """`text` cut to the longest prompt we send."""
-    return text[:MAX_PROMPT_CHARS]
+def with_change(prompt: str, instruction: str) -> str:
+    """`prompt` with the change written after it, for when no revision could be had.
+
+    The prompt, never the change, is cut to keep the whole within the longest we send.
+    """
+    change = f" Change: {instruction}"[:MAX_PROMPT_CHARS]
+    return prompt[: MAX_PROMPT_CHARS - len(change)] + change
 
 
 def clean_expansion(text: str | None) -> str | None:

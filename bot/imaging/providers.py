@@ -102,11 +102,14 @@ def _retry_after(error: openai.APIStatusError) -> float | None:
 
 
 def translate_error(error: Exception, *, what: str) -> PicassoError:
-    """The domain error (with the user's sentence) for an SDK exception; logs the details."""
+    """The domain error (with the user's sentence) for an SDK exception; logs the details.
+
+    Every `openai.OpenAIError` maps to one: what the SDK adds later lands on "unavailable".
+    """
     if isinstance(error, PicassoError):
         return error
     code = getattr(error, "code", None)
-    if code in SAFETY_CODES:
+    if code in SAFETY_CODES or isinstance(error, openai.ContentFilterFinishReasonError):
         log.info("%s rejected by the provider's safety system (code=%s)", what, code)
         return SafetyRejected(detail=str(code))
     if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
@@ -128,7 +131,10 @@ def translate_error(error: Exception, *, what: str) -> PicassoError:
     if isinstance(error, openai.APIConnectionError):
         log.warning("%s could not reach the provider: %s", what, error)
         return ProviderUnavailable()
-    if isinstance(error, openai.BadRequestError | openai.NotFoundError):
+    if isinstance(
+        error, openai.BadRequestError | openai.NotFoundError | openai.UnprocessableEntityError
+    ):
+        # Our request is wrong for this provider (model, size, parameter): a setup problem.
         log.error(
             "%s refused as invalid (HTTP %s, code=%s): %s",
             what,
@@ -137,13 +143,9 @@ def translate_error(error: Exception, *, what: str) -> PicassoError:
             error.message,
         )
         return Misconfigured(detail=f"invalid request {error.status_code}")
-    if isinstance(error, openai.APIError):
-        status = getattr(error, "status_code", None)
-        log.error(
-            "%s failed at the provider (status=%s, code=%s): %s", what, status, code, error.message
-        )
-        return ProviderUnavailable()
-    raise error
+    status = getattr(error, "status_code", None)
+    log.error("%s failed at the provider (status=%s, code=%s): %s", what, status, code, error)
+    return ProviderUnavailable(detail=type(error).__name__)
 
 
 @contextlib.contextmanager
@@ -172,7 +174,8 @@ def _usage(raw: Any) -> Usage:
     image_in = getattr(details, "image_tokens", 0) or 0
     if text_in is None:
         text_in = max(0, (getattr(raw, "input_tokens", 0) or 0) - image_in)
-    return Usage(text_in=text_in, image_in=image_in, image_out=getattr(raw, "output_tokens", 0))
+    image_out = getattr(raw, "output_tokens", 0) or 0
+    return Usage(text_in=text_in, image_in=image_in, image_out=image_out)
 
 
 class OpenAIChat:
@@ -183,6 +186,7 @@ class OpenAIChat:
         self.model = model
 
     async def complete(self, messages: ChatMessages) -> str | None:
+        """The model's answer to `messages` (None if it wrote nothing); raises domain errors."""
         with provider_errors("chat completion"):
             response = await self._client.chat.completions.create(
                 model=self.model,
@@ -191,7 +195,14 @@ class OpenAIChat:
             )
         if not response.choices:
             return None
-        return response.choices[0].message.content
+        choice = response.choices[0]
+        if choice.finish_reason == "length":
+            log.warning(
+                "%s stopped at its %d-token budget (reasoning models spend some of it thinking)",
+                self.model,
+                MAX_COMPLETION_TOKENS,
+            )
+        return choice.message.content
 
 
 def streams_previews(model: str) -> bool:
@@ -219,6 +230,7 @@ class OpenAIImages:
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
     ) -> GeneratedImage:
+        """The picture for `prompt`, streamed with previews where the model can."""
         return await self._call(
             self._client.images.generate,
             "image generation",
@@ -239,6 +251,7 @@ class OpenAIImages:
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
     ) -> GeneratedImage:
+        """`image` (PNG) changed as `prompt` says, streamed with previews where possible."""
         # A (name, bytes, mime) tuple: raw bytes would go out as octet-stream, which is refused.
         upload = ("picture.png", image, "image/png")
         return await self._call(
@@ -295,6 +308,7 @@ class OpenAIModerator:
         self.model = model
 
     async def flagged(self, texts: list[str]) -> list[str]:
+        """The sorted categories any of `texts` is flagged for (empty: none)."""
         with provider_errors("moderation"):
             response = await self._client.moderations.create(model=self.model, input=texts)
         categories: set[str] = set()

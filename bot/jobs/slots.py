@@ -32,27 +32,32 @@ class SlotQueue:
 
     @asynccontextmanager
     async def slot(self, on_position: PositionCallback | None = None) -> AsyncIterator[None]:
-        """Hold a slot for the block; while queued, `on_position(n)` reports place n (1 = next)."""
-        if not self._free.locked() or on_position is None:
-            async with self._free:
+        """Hold a slot for the block; while queued, `on_position(n)` reports place n (1 = next).
+
+        Every waiter holds a place in line, reported or not; a cancelled waiter leaves it.
+        """
+        if not self._free.locked():
+            async with self._free:  # free now: taken without waiting
                 yield
             return
         moved = asyncio.Event()
         self._waiting.append(moved)
+        acquire = asyncio.ensure_future(self._free.acquire())
         try:
-            acquire = asyncio.ensure_future(self._free.acquire())
-            try:
-                while not acquire.done():
+            while not acquire.done():
+                moved.clear()  # before reporting, so a move during the report is seen
+                if on_position is not None:
                     await on_position(self._waiting.index(moved) + 1)
-                    moved.clear()
-                    waiter = asyncio.ensure_future(moved.wait())
+                waiter = asyncio.ensure_future(moved.wait())
+                try:
                     await asyncio.wait({acquire, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
                     waiter.cancel()
-            except BaseException:
-                acquire.cancel()
-                if acquire.done() and not acquire.cancelled():
-                    self._free.release()
-                raise
+        except BaseException:
+            acquire.cancel()
+            if acquire.done() and not acquire.cancelled():
+                self._free.release()
+            raise
         finally:
             self._leave(moved)
         try:

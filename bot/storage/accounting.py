@@ -11,16 +11,15 @@ ledger row out of "reserved" exactly once, so nothing is charged twice or lost.
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import case, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.policy import LimitKind, LimitReached, Limits
+from bot.storage.database import Sessions
 from bot.storage.tables import NEVER, Cooldown, Counter, Ledger
 
 log = logging.getLogger(__name__)
@@ -114,18 +113,8 @@ def _cooldown(guild_id: int, user_id: int) -> Any:
     return (Cooldown.guild_id == guild_id) & (Cooldown.user_id == user_id)
 
 
-class Accounting:
-    """The accounting half of `Store` (it provides the sessions)."""
-
-    _dialect: str
-    _sessions: async_sessionmaker[AsyncSession]
-
-    def _writing(self) -> AbstractAsyncContextManager[AsyncSession]:
-        raise NotImplementedError
-
-    def _insert_ignore(self, table: Any) -> Any:
-        dialect = postgresql if self._dialect == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
+class Accounting(Sessions):
+    """The accounting half of `Store`: quotas, budgets and cooldowns."""
 
     # --- admission ---------------------------------------------------------------------------
 
@@ -136,13 +125,14 @@ class Accounting:
         limits: Limits,
         estimate_micros: int,
         now: datetime,
-        periods: Periods,
     ) -> Reservation:
         """Admit one picture against every limit at once, or raise `LimitReached` naming it.
 
+        `now` is aware and in the configured zone: its day and month are the periods counted.
         Either every counter takes the picture and the cooldown restarts, or nothing changes.
         """
         guild = DMS if guild_id is None else guild_id
+        periods = Periods.of(now)
         async with self._writing() as session:
             previous = await self._restart_cooldown(
                 session, guild, user_id, limits.cooldown_seconds, now
@@ -318,10 +308,12 @@ class Accounting:
         self, guild_id: int | None, user_id: int, seconds: int, now: datetime
     ) -> float:
         """Seconds until `user_id` may ask again under a `seconds` cooldown (0 = now)."""
+        if seconds <= 0:
+            return 0.0
         guild = DMS if guild_id is None else guild_id
         async with self._sessions() as session:
             row = await session.get(Cooldown, (guild, user_id))
-        if row is None or seconds <= 0:
+        if row is None:
             return 0.0
         return max(0.0, seconds - (now - row.last_at).total_seconds())
 

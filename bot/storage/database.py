@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +50,26 @@ def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Asyn
     return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args or {})
 
 
-def make_sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:
-    """The session factory every repository uses."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+class Sessions:
+    """Sessions on one engine: reads at will, each write in a transaction of its own."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._dialect = engine.dialect.name
+        # SQLite has one writer; queueing writers here avoids "database is locked" storms.
+        self._write_lock = asyncio.Lock() if self._dialect == "sqlite" else None
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed if the block succeeds, else rolled back."""
+        async with self._write_lock or contextlib.nullcontext(), self._sessions.begin() as session:
+            yield session
+
+    def _insert_ignore(self, table: Any) -> Any:
+        """INSERT … ON CONFLICT DO NOTHING for `table`, in this engine's dialect."""
+        dialect = postgresql if self._dialect == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
 
 
 def _upgrade(connection: Connection, revision: str) -> None:

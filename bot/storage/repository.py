@@ -6,16 +6,13 @@ The accounting half (reservations, settling, usage) lives in `bot.storage.accoun
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.policy import GuildSettings
 from bot.storage.accounting import (
@@ -27,7 +24,6 @@ from bot.storage.accounting import (
     Reservation,
     Usage,
 )
-from bot.storage.database import make_sessions
 from bot.storage.tables import GuildConfig, Picture
 
 __all__ = ["DMS", "GUILD_WIDE", "NewPicture", "Periods", "Reservation", "Store", "Usage"]
@@ -57,14 +53,7 @@ class NewPicture:
 
 
 class Store(Accounting):
-    """All reads and writes of Picasso's data."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._sessions: async_sessionmaker[AsyncSession] = make_sessions(engine)
-        self._dialect = engine.dialect.name
-        # SQLite has one writer; queueing writers here avoids "database is locked" storms.
-        self._write_lock = asyncio.Lock() if self._dialect == "sqlite" else None
+    """All reads and writes of Picasso's data (`Store(engine)`)."""
 
     # --- settings ----------------------------------------------------------------------------
 
@@ -111,19 +100,13 @@ class Store(Accounting):
 
     # --- pictures ----------------------------------------------------------------------------
 
-    async def add_picture(self, picture: NewPicture, now: datetime) -> int:
-        """Record a posted picture; returns its id."""
-        async with self._writing() as session:
-            row = Picture(**dataclasses.asdict(picture), created_at=now)
-            session.add(row)
-            await session.flush()
-            return row.id
-
     async def finish(self, reservation: Reservation, picture: NewPicture, now: datetime) -> int:
         """Record a posted picture and settle its reservation at its real cost, together.
 
-        One transaction: a picture is never recorded without being charged, nor charged
-        without being recorded. Returns the picture's id.
+        One transaction: a picture is never charged without being recorded, nor recorded
+        without being charged while its reservation is open. (A reservation closed already,
+        e.g. by the stale sweep, is not charged again: the picture is recorded, a warning
+        logged.) Returns the picture's id.
         """
         async with self._writing() as session:
             row = Picture(**dataclasses.asdict(picture), created_at=now)
@@ -171,38 +154,3 @@ class Store(Accounting):
                     break
                 current = await session.get(Picture, current.parent_id)
         return chain
-
-    # --- plumbing ----------------------------------------------------------------------------
-
-    def _writing(self) -> _WriteSession:
-        return _WriteSession(self._sessions, self._write_lock)
-
-
-class _WriteSession:
-    """A session in a transaction that commits on success, under the SQLite write lock."""
-
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], lock: asyncio.Lock | None
-    ) -> None:
-        self._sessions = sessions
-        self._lock = lock
-        self._session: AsyncSession | None = None
-
-    async def __aenter__(self) -> AsyncSession:
-        if self._lock is not None:
-            await self._lock.acquire()
-        self._session = self._sessions()
-        await self._session.begin()
-        return self._session
-
-    async def __aexit__(self, kind: Any, error: Any, trace: Any) -> None:
-        assert self._session is not None
-        try:
-            if kind is None and self._session.in_transaction():
-                await self._session.commit()
-            else:
-                await self._session.rollback()
-        finally:
-            await self._session.close()
-            if self._lock is not None:
-                self._lock.release()

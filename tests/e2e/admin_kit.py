@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
 from tests.e2e.conftest import ALICE, CHANNEL_ID, GUILD_ID
+from tests.e2e.pictures import ADMIN_PERMISSIONS, imagine, is_picture, is_private, settled
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
-from tests.fakes.discord_rules import DEFAULT_MEMBER_PERMISSIONS
 
-MANAGE_GUILD = 1 << 5
-ADMIN_PERMISSIONS = DEFAULT_MEMBER_PERMISSIONS | MANAGE_GUILD
 PICTURE = "🖼️ picture"
 NOT_ADMIN = "Only server admins (Manage Server permission) can change Picasso's settings."
 # Low-quality square pictures cost exactly $0.0272 with these rates (272 output tokens).
@@ -42,18 +41,7 @@ def answer(interaction: FakeInteraction) -> str:
 
 def outcome(interaction: FakeInteraction) -> str:
     """PICTURE if a picture was posted, else the sentence the person read."""
-    original = interaction.original
-    if original is not None and original.get("embeds") and original.get("attachments"):
-        return PICTURE
-    return answer(interaction)
-
-
-def _settled(interaction: FakeInteraction) -> bool:
-    original = interaction.original
-    if original is not None and original.get("embeds") and original.get("attachments"):
-        return True
-    text = answer(interaction)
-    return bool(text) and not text.startswith(("🧠", "🎨", "⏳"))
+    return PICTURE if is_picture(interaction.original) else answer(interaction)
 
 
 async def admin(
@@ -85,40 +73,27 @@ async def admin(
 async def admin_says(discord_fake: FakeDiscord, subcommand: str, **options: Any) -> str:
     """Run an admin command as a server admin; the sentence it answered (checked private)."""
     interaction = await admin(discord_fake, subcommand, **options)
-    assert interaction.ephemeral, interaction.callbacks
+    assert interaction.shown is not None and is_private(interaction.shown), interaction.callbacks
     return answer(interaction)
 
 
-async def imagine(
-    discord_fake: FakeDiscord,
-    description: str = "a quiet harbour",
-    *,
-    user_id: int = ALICE,
-    guild_id: int | None = GUILD_ID,
-    channel_id: int = CHANNEL_ID,
-    permissions: int = DEFAULT_MEMBER_PERMISSIONS,
-    wait: bool = True,
-    **options: Any,
+async def imagine_low(
+    discord_fake: FakeDiscord, description: str = "a quiet harbour", **options: Any
 ) -> FakeInteraction:
-    """Run /imagine (low quality unless given) and, with `wait`, wait for its outcome."""
-    interaction = await discord_fake.invoke(
-        "imagine",
-        {"description": description, "quality": "low", **options},
-        user_id=user_id,
-        guild_id=guild_id,
-        channel_id=channel_id,
-        permissions=permissions,
-    )
-    if wait:
-        await settled(interaction)
-    return interaction
-
-
-async def settled(interaction: FakeInteraction, timeout: float = 30) -> None:  # noqa: ASYNC109
-    """Wait until a picture or a final sentence is shown."""
-    await interaction.wait_done(_settled, timeout=timeout)
+    """Run /imagine at low quality (unless `quality` is given); see `pictures.imagine`."""
+    return await imagine(discord_fake, description, **{"quality": "low", **options})
 
 
 async def draw(discord_fake: FakeDiscord, description: str = "a quiet harbour", **kw: Any) -> str:
-    """Run /imagine and return its outcome (PICTURE or the sentence)."""
-    return outcome(await imagine(discord_fake, description, **kw))
+    """Run /imagine at low quality and return its outcome (PICTURE or the sentence)."""
+    return outcome(await imagine_low(discord_fake, description, **kw))
+
+
+async def burst(discord_fake: FakeDiscord, count: int) -> list[str]:
+    """`count` low-quality /imagine by alice at once; their outcomes, once all are settled."""
+    interactions = await asyncio.gather(
+        *(imagine_low(discord_fake, f"ship {n}", wait=False) for n in range(count))
+    )
+    await asyncio.gather(*(settled(i, timeout=60) for i in interactions))
+    assert all(i.callbacks[0]["type"] == 5 and len(i.callbacks) == 1 for i in interactions)
+    return [outcome(i) for i in interactions]

@@ -51,6 +51,12 @@ async def discord_fake() -> AsyncIterator[FakeDiscord]:
         yield fake
     discord.http.Route.BASE = original_base
     assert fake.violations == [], "the bot sent requests the real Discord API would reject"
+    pings = [
+        (message["id"], message["_pinged"])
+        for message in [*fake.messages.values(), *fake.deleted_messages.values()]
+        if int(message["author"]["id"]) == fake.bot_user_id and message["_pinged"]
+    ]
+    assert pings == [], "the bot pinged someone (it never means to)"
 
 
 def bot_env(discord_fake: FakeDiscord, openai_fake: FakeOpenAI, tmp_path: Path) -> dict[str, str]:

@@ -1,20 +1,29 @@
-"""Helpers for tests that iterate on pictures: make one, click its buttons, reply to it."""
+"""Helpers for the end-to-end tests: make pictures, press their buttons, reply to them, and
+read what a person is left looking at (a picture with its buttons, or one sentence)."""
 
 from __future__ import annotations
 
 import io
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from PIL import Image
 
+from bot.app import Picasso
+from bot.policy import GuildSettings
 from tests.e2e.conftest import ALICE, CHANNEL_ID, GUILD_ID
 from tests.fakes.discord_api import DEFAULT_MEMBER_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.fakes.discord_rules import FLAG_EPHEMERAL
 
 MANAGE_GUILD = 1 << 5
 ADMIN_PERMISSIONS = DEFAULT_MEMBER_PERMISSIONS | MANAGE_GUILD
+# How the bot's lines begin while it is still working (progress, not an answer).
 WORKING = ("✏️ Refining", "🧠", "🎨", "⏳", "🎲")
+
+
+# --- reading messages ----------------------------------------------------------------------
 
 
 def button_ids(message: dict[str, Any]) -> list[str]:
@@ -28,8 +37,10 @@ def button_ids(message: dict[str, Any]) -> list[str]:
 
 
 def is_picture(message: dict[str, Any] | None) -> bool:
-    """A finished result: a picture with its buttons."""
-    return bool(message and message.get("embeds") and message.get("components"))
+    """A finished result: the picture, its embed and its buttons (added once it is recorded)."""
+    return bool(
+        message and message.get("embeds") and message.get("attachments") and button_ids(message)
+    )
 
 
 def is_sentence(message: dict[str, Any] | None) -> bool:
@@ -41,6 +52,11 @@ def is_sentence(message: dict[str, Any] | None) -> bool:
 def is_final(message: dict[str, Any] | None) -> bool:
     """A picture with buttons, or one sentence."""
     return is_picture(message) or is_sentence(message)
+
+
+def is_private(message: dict[str, Any]) -> bool:
+    """Only the person who asked sees it (ephemeral)."""
+    return bool(int(message.get("flags") or 0) & FLAG_EPHEMERAL)
 
 
 def field(message: dict[str, Any], name: str) -> str:
@@ -61,26 +77,61 @@ def picture_id(message: dict[str, Any]) -> int:
 
 
 def image_of(message: dict[str, Any]) -> Image.Image:
-    """The picture uploaded with a message, decoded."""
-    (_, _, data), *_ = message["_files"]
-    image = Image.open(io.BytesIO(data))
+    """The one picture uploaded with a message, decoded."""
+    files = message["_files"]
+    assert len(files) == 1, [(name, kind, len(data)) for name, kind, data in files]
+    image = Image.open(io.BytesIO(files[0][2]))
     image.load()
     return image
+
+
+def dump(value: Any) -> str:
+    """Compact JSON for assertion messages."""
+    return json.dumps(value, default=str)[:500]
+
+
+# --- acting as people ----------------------------------------------------------------------
+
+
+async def settled(interaction: FakeInteraction, timeout: float = 30) -> dict[str, Any]:  # noqa: ASYNC109
+    """Wait until the person sees a picture with its buttons or a sentence; return it."""
+    await interaction.wait_done(lambda i: is_final(i.shown), timeout=timeout)
+    assert interaction.shown is not None
+    return interaction.shown
+
+
+async def imagine(
+    discord_fake: FakeDiscord,
+    description: str,
+    *,
+    user_id: int = ALICE,
+    guild_id: int | None = GUILD_ID,
+    channel_id: int = CHANNEL_ID,
+    permissions: int = DEFAULT_MEMBER_PERMISSIONS,
+    wait: bool = True,
+    **options: Any,
+) -> FakeInteraction:
+    """Run /imagine with `options`; with `wait`, until it ends in a picture or a sentence."""
+    interaction = await discord_fake.invoke(
+        "imagine",
+        {"description": description, **options},
+        user_id=user_id,
+        guild_id=guild_id,
+        channel_id=channel_id,
+        permissions=permissions,
+    )
+    if wait:
+        await settled(interaction)
+    return interaction
 
 
 async def imagine_picture(
     discord_fake: FakeDiscord, description: str, *, user_id: int = ALICE
 ) -> dict[str, Any]:
     """Run /imagine and return the finished message (with its buttons)."""
-    interaction = await discord_fake.invoke(
-        "imagine",
-        {"description": description},
-        user_id=user_id,
-        guild_id=GUILD_ID,
-        channel_id=CHANNEL_ID,
-    )
-    await interaction.wait_done(lambda i: is_final(i.shown))
-    assert is_picture(interaction.original), interaction.original
+    interaction = await imagine(discord_fake, description, user_id=user_id)
+    assert is_picture(interaction.original), dump(interaction.shown)
+    assert interaction.original is not None
     return interaction.original
 
 
@@ -101,6 +152,19 @@ async def click(
         guild_id=GUILD_ID,
         channel_id=int(message["channel_id"]),
         permissions=permissions,
+    )
+
+
+async def submit_refine(
+    discord_fake: FakeDiscord, message: dict[str, Any], **values: str
+) -> FakeInteraction:
+    """Submit the Refine form of the picture `message` as alice (it must have been opened)."""
+    return await discord_fake.submit_modal(
+        f"picasso:refine-modal:{picture_id(message)}",
+        values,
+        user_id=ALICE,
+        guild_id=GUILD_ID,
+        channel_id=int(message["channel_id"]),
     )
 
 
@@ -154,6 +218,21 @@ def bot_posts_with(discord_fake: FakeDiscord, text: str) -> list[Any]:
     ]
 
 
+async def database_down(*args: object, **kwargs: object) -> Any:
+    """A stand-in for a Store method while the database fails (monkeypatch it in)."""
+    raise RuntimeError("database is locked")
+
+
+async def use_settings(bot: Picasso, **settings: Any) -> None:
+    """Give the test guild these settings (the rest default), as an admin would."""
+    await bot.studio.store.save_guild_settings(
+        GUILD_ID, GuildSettings(**settings), datetime.now(UTC)
+    )
+
+
+# --- the fake chat model ---------------------------------------------------------------------
+
+
 def scripted_chat(body: dict[str, Any]) -> str | None:
     """A chat_reply for the fake OpenAI: well-formed revisions and variations.
 
@@ -178,8 +257,3 @@ def chat_inputs(openai_fake: Any, system_start: str) -> list[str]:
         for r in openai_fake.requests
         if r.endpoint == "chat" and r.json["messages"][0]["content"].startswith(system_start)
     ]
-
-
-def dump(value: Any) -> str:
-    """Compact JSON for assertion messages."""
-    return json.dumps(value, default=str)[:500]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import re
 from typing import Any
 
+import pytest
+
 from bot.lineage import DELETE_REFUSAL, REMIX_REFUSAL
-from bot.policy import GuildSettings
+from cogs.errors import CANNOT_POST
+from cogs.remix import FORM_BUSY
 from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot
 from tests.e2e.pictures import (
     ADMIN_PERMISSIONS,
@@ -15,28 +19,22 @@ from tests.e2e.pictures import (
     click,
     field,
     imagine_picture,
-    is_final,
     is_picture,
+    is_private,
     jump,
     picture_id,
     scripted_chat,
+    settled,
+    submit_refine,
+    use_settings,
 )
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.openai_api import FakeOpenAI
-
-EPHEMERAL = 64
 
 
 def generated_prompts(openai_fake: FakeOpenAI) -> list[str]:
     """The prompts of every image generation request, in order."""
     return [r.json["prompt"] for r in openai_fake.requests if r.endpoint == "images"]
-
-
-async def finished(interaction: FakeInteraction) -> dict[str, Any]:
-    """Wait until an interaction's message is a picture or a sentence; return it."""
-    await interaction.wait_done(lambda i: is_final(i.shown))
-    assert interaction.shown is not None
-    return interaction.shown
 
 
 async def refused_privately(interaction: FakeInteraction) -> str:
@@ -47,11 +45,10 @@ async def refused_privately(interaction: FakeInteraction) -> str:
     if interaction.followups:
         assert interaction.original is None, "the public 'thinking' message must go"
         message = interaction.followups[-1]
-        assert int(message["flags"]) & EPHEMERAL
-        return message["content"]
-    data = interaction.callbacks[0]["data"]
-    assert int(data["flags"]) & EPHEMERAL
-    return data["content"]
+    else:
+        message = interaction.callbacks[0]["data"]
+    assert is_private(message), message
+    return str(message["content"])
 
 
 async def test_every_picture_carries_five_buttons_keyed_by_its_id(
@@ -75,7 +72,7 @@ async def test_reroll_paints_the_same_prompt_again_under_a_public_thinking(
     original = await imagine_picture(discord_fake, "a red barn")
     chats = openai_fake.count("chat")
     interaction = await click(discord_fake, original, "reroll")
-    rerolled = await finished(interaction)
+    rerolled = await settled(interaction)
 
     assert interaction.callbacks[0]["type"] == 5 and not interaction.ephemeral
     assert all(r.at > interaction.callbacks[0]["at"] for r in openai_fake.requests[-2:])
@@ -103,14 +100,10 @@ async def test_refine_button_opens_a_modal_and_applies_the_instruction(
     prompt_input = next(c for c in inputs if c["custom_id"] == "prompt")
     assert prompt_input["value"] == original["embeds"][0]["description"]
 
-    submitted = await discord_fake.submit_modal(
-        modal["data"]["custom_id"],
-        {"instruction": "make it night", "prompt": prompt_input["value"]},
-        user_id=ALICE,
-        guild_id=GUILD_ID,
-        channel_id=CHANNEL_ID,
+    submitted = await submit_refine(
+        discord_fake, original, instruction="make it night", prompt=prompt_input["value"]
     )
-    refined = await finished(submitted)
+    refined = await settled(submitted)
     assert submitted.callbacks[0]["type"] == 5
     assert is_picture(refined)
     assert field(refined, "What changed") == "make it night"
@@ -131,14 +124,10 @@ async def test_a_prompt_edited_in_the_modal_is_painted_as_written(
     original = await imagine_picture(discord_fake, "a red barn")
     await (await click(discord_fake, original, "refine")).wait_responded()
     chats = openai_fake.count("chat")
-    submitted = await discord_fake.submit_modal(
-        f"picasso:refine-modal:{picture_id(original)}",
-        {"prompt": "A green barn in flat colours, seen from above."},
-        user_id=ALICE,
-        guild_id=GUILD_ID,
-        channel_id=CHANNEL_ID,
+    submitted = await submit_refine(
+        discord_fake, original, prompt="A green barn in flat colours, seen from above."
     )
-    painted = await finished(submitted)
+    painted = await settled(submitted)
     assert generated_prompts(openai_fake)[-1] == "A green barn in flat colours, seen from above."
     assert openai_fake.count("chat") == chats
     assert painted["embeds"][0]["description"] == "A green barn in flat colours, seen from above."
@@ -146,14 +135,10 @@ async def test_a_prompt_edited_in_the_modal_is_painted_as_written(
     assert row is not None and row.kind == "prompt"
 
     await (await click(discord_fake, painted, "refine")).wait_responded()
-    unchanged = await discord_fake.submit_modal(
-        f"picasso:refine-modal:{picture_id(painted)}",
-        {"prompt": "A green barn in flat colours, seen from above."},
-        user_id=ALICE,
-        guild_id=GUILD_ID,
-        channel_id=CHANNEL_ID,
+    unchanged = await submit_refine(
+        discord_fake, painted, prompt="A green barn in flat colours, seen from above."
     )
-    assert (await finished(unchanged))["content"].startswith("Say what should change")
+    assert (await settled(unchanged))["content"].startswith("Say what should change")
 
 
 async def test_variations_post_each_take_as_a_reply_with_its_own_lineage(
@@ -207,16 +192,21 @@ async def test_variations_count_against_the_daily_limit(
 ) -> None:
     openai_fake.chat_reply = scripted_chat
     bot = await start_bot()
-    await bot.studio.store.save_guild_settings(
-        GUILD_ID, GuildSettings(user_daily_pictures=2), datetime.now(UTC)
-    )
+    await use_settings(bot, user_daily_pictures=2)
     source = await imagine_picture(discord_fake, "a red barn")
     interaction = await click(discord_fake, source, "vary")
     await interaction.wait_done(
         lambda i: (i.original or {}).get("content", "").startswith("🎲 1 of")
     )
     summary = interaction.original["content"]
-    assert summary.count("take ") == 3 and summary.count("](https://") == 2  # source + one take
+    made = re.fullmatch(
+        rf"🎲 1 of 3 variations of \[this picture\]\({re.escape(jump(source))}\): "
+        r"\[take (\d)\]\(\S+\) · takes (\d) and (\d): "
+        r"You've reached your daily limit of 2 pictures — .*",
+        summary,
+    )
+    assert made is not None, summary  # one reason, said once for both refused takes
+    assert sorted(made.groups()) == ["1", "2", "3"]
     assert openai_fake.count("images") == 2
     assert len(await bot.studio.store.history(ALICE, GUILD_ID, limit=10)) == 2
 
@@ -227,7 +217,7 @@ async def test_prompt_button_shows_the_full_prompt_to_the_presser_only(
     await start_bot()
     original = await imagine_picture(discord_fake, "a red barn")
     interaction = await click(discord_fake, original, "prompt", user_id=BOB)
-    shown = await finished(interaction)
+    shown = await settled(interaction)
     assert interaction.ephemeral
     assert original["embeds"][0]["description"] in shown["content"]
     assert shown["_pinged"] == set()
@@ -241,15 +231,16 @@ async def test_delete_is_for_the_requester_and_server_admins(
     second = await imagine_picture(discord_fake, "a blue barn")
 
     refused = await click(discord_fake, first, "delete", user_id=BOB)
-    assert (await finished(refused))["content"] == DELETE_REFUSAL
+    assert (await settled(refused))["content"] == DELETE_REFUSAL
     assert refused.ephemeral
     assert int(first["id"]) in discord_fake.messages
 
     mine = await click(discord_fake, first, "delete")
-    assert (await finished(mine))["content"].startswith("🗑️")
+    assert (await settled(mine))["content"].startswith("🗑️")
     assert int(first["id"]) in discord_fake.deleted_messages
     admin = await click(discord_fake, second, "delete", user_id=BOB, permissions=ADMIN_PERMISSIONS)
-    await finished(admin)
+    told = await settled(admin)
+    assert told["content"] == "🗑️ Deleted the picture." and is_private(told)
     assert int(second["id"]) in discord_fake.deleted_messages
 
     rows = await bot.studio.store.history(ALICE, GUILD_ID, limit=10)
@@ -260,9 +251,7 @@ async def test_with_remix_by_requester_others_are_refused_privately(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
     bot = await start_bot()
-    await bot.studio.store.save_guild_settings(
-        GUILD_ID, GuildSettings(remix="requester"), datetime.now(UTC)
-    )
+    await use_settings(bot, remix="requester")
     original = await imagine_picture(discord_fake, "a red barn")
     for action in ("reroll", "vary", "refine"):
         interaction = await click(discord_fake, original, action, user_id=BOB)
@@ -272,9 +261,9 @@ async def test_with_remix_by_requester_others_are_refused_privately(
     admin = await click(
         discord_fake, original, "reroll", user_id=BOB, permissions=ADMIN_PERMISSIONS
     )
-    assert is_picture(await finished(admin))
+    assert is_picture(await settled(admin))
     own = await click(discord_fake, original, "reroll")
-    assert is_picture(await finished(own))
+    assert is_picture(await settled(own))
 
 
 async def test_a_failed_reroll_ends_in_one_sentence_and_costs_nothing(
@@ -290,7 +279,68 @@ async def test_a_failed_reroll_ends_in_one_sentence_and_costs_nothing(
         headers={"retry-after": "9"},
     )
     interaction = await click(discord_fake, original, "reroll")
-    said = await finished(interaction)
+    said = await settled(interaction)
     assert said["content"] == "The image service is busy right now — try again in 9 s."
     assert said["components"] == []
     assert len(await bot.studio.store.history(ALICE, GUILD_ID, limit=10)) == 1
+
+
+async def test_refine_answers_within_discord_s_window_even_when_the_lookup_is_slow(
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot = await start_bot()
+    original = await imagine_picture(discord_fake, "a red barn")
+    store = bot.studio.store
+    lookup = store.picture
+    unblocked = asyncio.Event()
+
+    async def stuck_until_unblocked(picture_id: int) -> Any:
+        await unblocked.wait()  # e.g. a database busy with a long write
+        return await lookup(picture_id)
+
+    monkeypatch.setattr(store, "picture", stuck_until_unblocked)
+    pressed = await click(discord_fake, original, "refine")
+    response = await pressed.wait_responded()  # the fake refuses anything after 3 s
+    assert response["type"] == 4 and is_private(response["data"])
+    assert response["data"]["content"] == FORM_BUSY
+
+    unblocked.set()
+    again = await click(discord_fake, original, "refine")
+    assert (await again.wait_responded())["type"] == 9  # the form, once the database answers
+
+
+async def test_variations_where_the_bot_may_not_post_say_so_before_any_painting(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.chat_reply = scripted_chat
+    await start_bot()
+    source = await imagine_picture(discord_fake, "a red barn")
+    discord_fake.forbid_bot(CHANNEL_ID)  # an admin took Send Messages away from the bot
+
+    interaction = await click(discord_fake, source, "vary")
+    assert await refused_privately(interaction) == CANNOT_POST
+    assert (openai_fake.count("chat"), openai_fake.count("images")) == (1, 1)  # the source's
+    # Answers to interactions need no channel permission: a reroll still works.
+    assert is_picture(await settled(await click(discord_fake, source, "reroll")))
+
+
+async def test_variations_that_discord_refuses_to_post_end_in_one_reason(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.chat_reply = scripted_chat
+    openai_fake.image_latency = 0.2
+    bot = await start_bot()
+    source = await imagine_picture(discord_fake, "a red barn")
+    interaction = await click(discord_fake, source, "vary")
+    await interaction.wait_responded()
+    discord_fake.forbid_bot(CHANNEL_ID)  # taken away after the press, before the takes post
+
+    await interaction.wait_done(
+        lambda i: (i.original or {}).get("content", "").startswith("🎲 0 of 3")
+    )
+    assert interaction.original is not None
+    assert interaction.original["content"].endswith(f": takes 1, 2 and 3: {CANNOT_POST}")
+    assert len(await bot.studio.store.history(ALICE, GUILD_ID, limit=10)) == 1  # none charged

@@ -205,7 +205,14 @@ class BotProcess:
         assert self.process is not None
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGINT)
-        await asyncio.wait_for(self.process.wait(), 30)
+        try:
+            await asyncio.wait_for(self.process.wait(), 30)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+            await asyncio.gather(*self._readers)
+            tail = "".join(self.lines[-40:])
+            raise AssertionError(f"the bot did not stop within 30 s of Ctrl-C:\n{tail}") from None
         await asyncio.gather(*self._readers)
 
     @property

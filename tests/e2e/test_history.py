@@ -4,33 +4,53 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from cogs.errors import APOLOGY
 from cogs.history import NOT_A_PICTURE, NOT_FOUND, PAGE_SIZE
 from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot
 from tests.e2e.pictures import (
+    database_down,
     imagine_picture,
+    is_private,
     jump,
     picture_id,
     reply_to,
     scripted_chat,
 )
-from tests.fakes.discord_api import DEFAULT_MEMBER_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.openai_api import FakeOpenAI
 
 
 async def history(
     discord_fake: FakeDiscord, user_id: int = ALICE, **options: Any
-) -> FakeInteraction:
-    """Run /history and wait for its (ephemeral) answer."""
+) -> dict[str, Any]:
+    """Run /history; the private answer (a listing, a chain or a sentence)."""
     interaction = await discord_fake.invoke(
         "history", options, user_id=user_id, guild_id=GUILD_ID, channel_id=CHANNEL_ID
     )
-    await interaction.wait_done(lambda i: bool((i.original or {}).get("embeds") or _said(i)))
-    assert interaction.ephemeral
-    return interaction
+    return await private_answer(interaction)
 
 
-def _said(interaction: FakeInteraction) -> bool:
-    return bool((interaction.original or {}).get("content"))
+async def open_menu(discord_fake: FakeDiscord, message: dict[str, Any]) -> dict[str, Any]:
+    """Use the "Picture history" message command on `message` (as alice); its private answer."""
+    interaction = await discord_fake.use_message_command(
+        "Picture history",
+        int(message["id"]),
+        user_id=ALICE,
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+    )
+    return await private_answer(interaction)
+
+
+async def private_answer(interaction: FakeInteraction) -> dict[str, Any]:
+    """Wait until the loading message became an embed or a sentence; check it is private."""
+    await interaction.wait_done(
+        lambda i: bool(i.original and (i.original.get("embeds") or i.original.get("content")))
+    )
+    assert interaction.original is not None and is_private(interaction.original)
+    return interaction.original
 
 
 def lines(message: dict[str, Any]) -> list[str]:
@@ -68,15 +88,18 @@ async def turn_page(
 
 
 async def test_history_pages_through_my_pictures_newest_first(
-    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await start_bot(PARTIAL_IMAGES="0")
+    bot = await start_bot(PARTIAL_IMAGES="0")
     mine = [
         await imagine_picture(discord_fake, f"picture number {n}") for n in range(PAGE_SIZE + 1)
     ]
     await imagine_picture(discord_fake, "bob's own picture", user_id=BOB)
 
-    first = (await history(discord_fake)).original
+    first = await history(discord_fake)
     assert len(lines(first)) == PAGE_SIZE
     assert "picture number 8" in lines(first)[0] and jump(mine[-1]) in lines(first)[0]
     assert all("bob" not in line for line in lines(first))
@@ -92,7 +115,21 @@ async def test_history_pages_through_my_pictures_newest_first(
 
     refused = await turn_page(discord_fake, first, "Older", user_id=BOB)
     assert "someone else's" in refused.callbacks[0]["data"]["content"]
+    assert is_private(refused.callbacks[0]["data"])
     assert first["embeds"][0]["footer"]["text"].startswith("Page 1")
+
+    monkeypatch.setattr(bot.studio.store, "history", database_down)
+    failed = await discord_fake.click(
+        int(first["id"]),
+        buttons(first)["Older"]["custom_id"],
+        user_id=ALICE,
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+    )
+    await failed.wait_done()
+    assert [m["content"] for m in failed.followups] == [APOLOGY]
+    assert is_private(failed.followups[0])
+    assert first["embeds"][0]["footer"]["text"].startswith("Page 1")  # the listing stays
 
 
 async def test_history_of_a_picture_shows_its_chain_oldest_first(
@@ -104,7 +141,7 @@ async def test_history_of_a_picture_shows_its_chain_oldest_first(
     night = await reply_to(discord_fake, original, "make it night")
     fog = await reply_to(discord_fake, night, "add fog")
 
-    chain = (await history(discord_fake, picture=jump(fog))).original
+    chain = await history(discord_fake, picture=jump(fog))
     steps = lines(chain)
     assert len(steps) == 3
     for step, message, words in zip(
@@ -114,12 +151,12 @@ async def test_history_of_a_picture_shows_its_chain_oldest_first(
     assert "imagined" in steps[0] and "refined" in steps[2]
     assert chain["embeds"][0]["title"] == f"Where picture #{picture_id(fog)} came from"
 
-    by_number = (await history(discord_fake, user_id=BOB, picture=f"#{picture_id(night)}")).original
+    by_number = await history(discord_fake, user_id=BOB, picture=f"#{picture_id(night)}")
     assert len(lines(by_number)) == 2
-    by_message_id = (await history(discord_fake, picture=night["id"])).original
+    by_message_id = await history(discord_fake, picture=night["id"])
     assert lines(by_message_id) == lines(by_number)
 
-    unknown = (await history(discord_fake, picture="not a picture")).original
+    unknown = await history(discord_fake, picture="not a picture")
     assert unknown["content"] == NOT_FOUND
 
 
@@ -136,28 +173,3 @@ async def test_the_picture_history_context_menu(
     assert jump(original) in lines(shown)[0] and jump(night) in lines(shown)[1]
     someone = await discord_fake.post_message(CHANNEL_ID, "hello", author_id=BOB, guild_id=GUILD_ID)
     assert (await open_menu(discord_fake, someone))["content"] == NOT_A_PICTURE
-
-
-async def open_menu(discord_fake: FakeDiscord, message: dict[str, Any]) -> dict[str, Any]:
-    """Use the "Picture history" message command on `message` (as alice)."""
-    command = next(c for c in discord_fake.commands_global if c["name"] == "Picture history")
-    assert command["type"] == 3
-    data = {
-        "id": command["id"],
-        "name": command["name"],
-        "type": 3,
-        "target_id": message["id"],
-        "resolved": {"messages": {message["id"]: discord_fake.public(message)}},
-    }
-    interaction = await discord_fake._interact(
-        2,
-        data,
-        user_id=ALICE,
-        guild_id=GUILD_ID,
-        channel_id=CHANNEL_ID,
-        permissions=DEFAULT_MEMBER_PERMISSIONS,
-    )
-    await interaction.wait_done(lambda i: bool((i.original or {}).get("embeds") or _said(i)))
-    assert interaction.ephemeral
-    assert interaction.original is not None
-    return interaction.original

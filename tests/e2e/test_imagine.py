@@ -3,48 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import io
 
-from PIL import Image
-
-from tests.e2e.conftest import ALICE, CHANNEL_ID, GUILD_ID, StartBot
-from tests.fakes.discord_api import FakeDiscord, FakeInteraction
+from tests.e2e.conftest import CHANNEL_ID, GUILD_ID, StartBot
+from tests.e2e.pictures import image_of, imagine, settled
+from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
-
-
-async def imagine(
-    discord_fake: FakeDiscord, description: str, **options: object
-) -> FakeInteraction:
-    """Run /imagine as alice and wait until its loading message was replaced."""
-    interaction = await discord_fake.invoke(
-        "imagine",
-        {"description": description, **options},
-        user_id=ALICE,
-        guild_id=GUILD_ID,
-        channel_id=CHANNEL_ID,
-    )
-    await interaction.wait_done(_finished)
-    return interaction
-
-
-def _finished(interaction: FakeInteraction) -> bool:
-    shown = interaction.shown
-    return bool(shown and (shown.get("embeds") or _is_sentence(shown)))
-
-
-def _is_sentence(message: dict) -> bool:
-    return bool(message.get("content")) and not message["content"].startswith(("🧠", "🎨", "⏳"))
-
-
-def picture(interaction: FakeInteraction) -> Image.Image:
-    """The uploaded picture of a finished interaction, decoded."""
-    assert interaction.original is not None
-    files = interaction.original["_files"]
-    assert len(files) == 1, files
-    _, _, data = files[0]
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
 
 
 async def test_imagine_defers_first_then_posts_the_picture(
@@ -58,7 +21,7 @@ async def test_imagine_defers_first_then_posts_the_picture(
     assert openai_fake.requests, "no provider call was made"
     assert all(request.at > deferred_at for request in openai_fake.requests)
 
-    assert picture(interaction).format == "PNG"
+    assert image_of(interaction.original).format == "PNG"
     embed = interaction.original["embeds"][0]
     assert embed["title"] == "a beach sunset"
     assert "a beach sunset" in embed["description"]  # the fake's expansion keeps the words
@@ -95,7 +58,7 @@ async def test_streaming_model_shows_partial_previews(
     generation = [r for r in openai_fake.requests if r.path.endswith("/images/generations")]
     assert generation[0].json["stream"] is True
     assert generation[0].json["partial_images"] == 2
-    assert picture(interaction).format == "PNG"
+    assert image_of(interaction.original).format == "PNG"
 
 
 async def test_chat_request_carries_the_description_only_as_user_text(
@@ -199,7 +162,7 @@ async def test_fifty_concurrent_requests_are_all_deferred_and_answered(
             for n, user_id in enumerate(crowd)
         ]
     )
-    await asyncio.gather(*(i.wait_done(_finished, timeout=60) for i in interactions))
+    await asyncio.gather(*(settled(i, timeout=60) for i in interactions))
     for interaction in interactions:
         assert interaction.callbacks[0]["type"] == 5
         assert len(interaction.callbacks) == 1

@@ -7,8 +7,9 @@ import logging
 import pytest
 
 from bot.app import Picasso
-from tests.e2e.conftest import DISCORD_TOKEN, OPENAI_KEY, StartBot
-from tests.e2e.test_imagine import imagine, picture
+from bot.errors import ProviderUnavailable
+from tests.e2e.conftest import ALICE, CHANNEL_ID, DISCORD_TOKEN, GUILD_ID, OPENAI_KEY, StartBot
+from tests.e2e.pictures import image_of, imagine, settled
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.openai_api import FakeOpenAI
 
@@ -159,7 +160,7 @@ async def test_upload_refused_is_retried_smaller(
     assert [r.status for r in uploads] == [413, 200]
     assert len(uploads[1].files[0][2]) < len(uploads[0].files[0][2])
     assert interaction.original["embeds"]
-    assert picture(interaction).format == "JPEG"
+    assert image_of(interaction.original).format == "JPEG"
 
 
 async def test_large_picture_is_shrunk_to_the_interaction_upload_limit(
@@ -170,17 +171,15 @@ async def test_large_picture_is_shrunk_to_the_interaction_upload_limit(
     interaction = await discord_fake.invoke(
         "imagine",
         {"description": "static on a television"},
-        user_id=7001,
-        guild_id=5001,
-        channel_id=5002,
+        user_id=ALICE,
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
         attachment_size_limit=8_000,
     )
-    from tests.e2e.test_imagine import _finished
-
-    await interaction.wait_done(_finished)
+    await settled(interaction)
     _, _, data = interaction.original["_files"][0]
     assert len(data) <= 8_000
-    assert picture(interaction).format == "JPEG"
+    assert image_of(interaction.original).format == "JPEG"
 
 
 async def test_unexpected_exception_still_answers_with_an_apology(
@@ -205,11 +204,31 @@ async def test_blank_description_is_refused_without_a_provider_call(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
     await start_bot()
-    interaction = await discord_fake.invoke(
-        "imagine", {"description": "    "}, user_id=7001, guild_id=5001, channel_id=5002
-    )
+    interaction = await imagine(discord_fake, "    ", wait=False)
     response = await interaction.wait_responded()
     assert response["type"] == 4
     assert response["data"]["flags"] & 64  # ephemeral
     assert "can't be empty" in response["data"]["content"]
     assert openai_fake.requests == []
+
+
+async def test_a_removed_loading_message_still_gets_its_sentence(
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot: Picasso = await start_bot()
+
+    async def removed_then_failed(*args: object, **kwargs: object) -> None:
+        (asked,) = discord_fake.interactions.values()
+        assert asked.original is not None
+        await discord_fake.delete_message(asked.original)  # e.g. a moderator removed it
+        raise ProviderUnavailable()
+
+    monkeypatch.setattr(bot.pipeline, "run", removed_then_failed)
+    interaction = await imagine(discord_fake, "anything")
+    assert sentence(interaction) == ProviderUnavailable.user_message
+    # The bot tried to remove the loading message first: Discord said it was gone already.
+    assert [v for v in discord_fake.violations if "DELETE webhook message @original" in v]
+    discord_fake.violations.clear()

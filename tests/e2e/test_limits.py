@@ -16,12 +16,13 @@ from tests.e2e.admin_kit import (
     PICTURE,
     FakeClock,
     admin_says,
+    burst,
     draw,
-    imagine,
+    imagine_low,
     outcome,
-    settled,
 )
 from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID, StartBot
+from tests.e2e.pictures import ADMIN_PERMISSIONS, settled
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
 
@@ -90,7 +91,6 @@ async def test_a_failed_picture_gives_everything_back(
     entry = await store.ledger_entry(1)
     assert entry is not None and (entry.state, entry.cost_micros) == ("released", 0)
     assert await draw(discord_fake) == PICTURE  # neither the quota nor the cooldown was used
-    await bot.studio.drain(5)  # the picture is shown a moment before it is recorded
     settled_entry = await store.ledger_entry(2)
     assert settled_entry is not None
     assert (settled_entry.state, settled_entry.cost_micros) == ("settled", LOW_SQUARE_MICROS)
@@ -119,7 +119,6 @@ async def test_a_budget_stops_drawing_once_the_spend_reaches_it(
     refusal = await draw(discord_fake)
     assert refusal.startswith(f"{sentence} has too little left for this picture — it resets ")
     assert openai_fake.count("images") == 3
-    await bot.studio.drain(5)
     month = await bot.studio.store.usage(GUILD_ID, 0, bot.studio.periods().month)
     assert month.spent_micros == 3 * LOW_SQUARE_MICROS == round(usd * 1_000_000)
 
@@ -159,7 +158,7 @@ async def test_jobs_in_flight_per_person(
     openai_fake.image_latency = 0.3
     await start_bot(**FAST)
     await admin_says(discord_fake, "limits", running_jobs=1, queued_jobs=1)
-    interactions = [await imagine(discord_fake, f"boat {n}", wait=False) for n in range(3)]
+    interactions = [await imagine_low(discord_fake, f"boat {n}", wait=False) for n in range(3)]
     await asyncio.gather(*(settled(i) for i in interactions))
     outcomes = [outcome(i) for i in interactions]
     assert outcomes.count(PICTURE) == 2
@@ -177,11 +176,7 @@ async def test_a_hundred_at_once_with_a_quota_of_five(
     openai_fake.image_latency = 0.05
     await start_bot(**FAST)
     await admin_says(discord_fake, "limits", user_daily_pictures=5, running_jobs=10, queued_jobs=20)
-    interactions = await asyncio.gather(
-        *(imagine(discord_fake, f"ship {n}", wait=False) for n in range(100))
-    )
-    await asyncio.gather(*(settled(i, timeout=60) for i in interactions))
-    outcomes = [outcome(i) for i in interactions]
+    outcomes = await burst(discord_fake, 100)
     assert outcomes.count(PICTURE) == 5
     assert openai_fake.count("images") == 5
     refusals = [o for o in outcomes if o != PICTURE]
@@ -190,7 +185,6 @@ async def test_a_hundred_at_once_with_a_quota_of_five(
     busy = [r for r in refusals if r.startswith("You already have 30 pictures on the way")]
     assert quota, "the daily quota must be what refuses once five are admitted"
     assert len(quota) + len(busy) == 95, set(refusals)
-    assert all(i.callbacks[0]["type"] == 5 and len(i.callbacks) == 1 for i in interactions)
 
 
 async def test_channels_allow_list_and_threads_follow_their_channel(
@@ -205,8 +199,7 @@ async def test_channels_allow_list_and_threads_follow_their_channel(
     assert await draw(discord_fake, channel_id=THREAD_IN_CHANNEL) == refused
     assert await draw(discord_fake, channel_id=OTHER_CHANNEL_ID) == PICTURE
     assert await draw(discord_fake, channel_id=THREAD_IN_OTHER) == PICTURE
-    admin_perms = {"permissions": 1 << 5}
-    assert await draw(discord_fake, channel_id=CHANNEL_ID, **admin_perms) == PICTURE
+    assert await draw(discord_fake, channel_id=CHANNEL_ID, permissions=ADMIN_PERMISSIONS) == PICTURE
 
 
 async def test_channels_deny_list_and_threads_follow_their_channel(
@@ -271,7 +264,7 @@ async def test_server_ceilings_lower_requests_and_say_so(
 ) -> None:
     await start_bot(**FAST)
     await admin_says(discord_fake, "defaults", max_size="square", styles="anime")
-    interaction = await imagine(discord_fake, "a tower", size="portrait")
+    interaction = await imagine_low(discord_fake, "a tower", size="portrait")
     body = next(r.json for r in openai_fake.requests if r.endpoint == "images")
     assert body["size"] == "1024x1024"
     assert "size limited to square" in interaction.original["embeds"][0]["footer"]["text"]

@@ -5,13 +5,11 @@ Skips when PostgreSQL does not answer, unless REQUIRE_SERVICES=1 (see tests/serv
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.e2e.admin_kit import EXACT_PRICES, PICTURE, admin, admin_says, draw, imagine, outcome
-from tests.e2e.admin_kit import settled as finished
+from tests.e2e.admin_kit import EXACT_PRICES, PICTURE, admin, admin_says, burst, draw
 from tests.e2e.conftest import StartBot, stop_bot
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
@@ -32,11 +30,7 @@ async def test_burst_and_restart_on_postgresql(
     openai_fake.image_latency = 0.05
     first = await start_bot(**env)
     await admin_says(discord_fake, "limits", user_daily_pictures=5, running_jobs=10, queued_jobs=20)
-    interactions = await asyncio.gather(
-        *(imagine(discord_fake, f"ship {n}", wait=False) for n in range(60))
-    )
-    await asyncio.gather(*(finished(i, timeout=60) for i in interactions))
-    outcomes = [outcome(i) for i in interactions]
+    outcomes = await burst(discord_fake, 60)
     assert outcomes.count(PICTURE) == 5
     assert openai_fake.count("images") == 5
     assert all(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import pytest
 
-from bot.policy import GuildSettings
+from cogs.errors import APOLOGY
 from cogs.replies import ACKNOWLEDGEMENT, HINT_EMPTY, HINT_NO_TEXT
 from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot, stop_bot
 from tests.e2e.pictures import (
@@ -12,6 +12,7 @@ from tests.e2e.pictures import (
     bot_reply_to,
     chat_inputs,
     click,
+    database_down,
     field,
     image_of,
     imagine_picture,
@@ -20,6 +21,9 @@ from tests.e2e.pictures import (
     picture_id,
     reply_to,
     scripted_chat,
+    settled,
+    submit_refine,
+    use_settings,
 )
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
@@ -96,21 +100,12 @@ async def test_a_restart_mid_chain_keeps_replies_and_old_buttons_working(
     chain = await bot.studio.store.ancestry(picture_id(deeper))
     assert [p.message_id for p in chain] == [int(m["id"]) for m in (deeper, refined, original)]
 
-    reroll = await click(discord_fake, original, "reroll")
-    await reroll.wait_done(lambda i: is_picture(i.original))
-    assert jump(original) in field(reroll.original, "Reroll of")
-    form = await discord_fake.submit_modal(
-        f"picasso:refine-modal:{picture_id(refined)}",
-        {"instruction": "add stars"},
-        user_id=ALICE,
-        guild_id=GUILD_ID,
-        channel_id=CHANNEL_ID,
-    )
-    await form.wait_done(lambda i: is_picture(i.original))
-    assert field(form.original, "What changed") == "add stars"
-    prompt = await click(discord_fake, refined, "prompt")
-    await prompt.wait_done()
-    assert "A revised scene, now make it night." in prompt.original["content"]
+    reroll = await settled(await click(discord_fake, original, "reroll"))
+    assert jump(original) in field(reroll, "Reroll of")
+    form = await submit_refine(discord_fake, refined, instruction="add stars")
+    assert field(await settled(form), "What changed") == "add stars"
+    prompt = await settled(await click(discord_fake, refined, "prompt"))
+    assert "A revised scene, now make it night." in prompt["content"]
 
 
 async def test_replies_to_other_messages_are_ignored(
@@ -195,9 +190,7 @@ async def test_edit_mode_sends_the_parent_picture_as_png(
 ) -> None:
     openai_fake.chat_reply = scripted_chat
     bot = await start_bot()
-    await bot.studio.store.save_guild_settings(
-        GUILD_ID, GuildSettings(refine_mode="edit"), datetime.now(UTC)
-    )
+    await use_settings(bot, refine_mode="edit")
     original = await imagine_picture(discord_fake, "a blue vase")
     refined = await reply_to(discord_fake, original, "make it night")
 
@@ -219,9 +212,7 @@ async def test_auto_mode_edits_only_local_changes(
 ) -> None:
     openai_fake.chat_reply = scripted_chat  # "local" in the change → LOCAL: yes
     bot = await start_bot()
-    await bot.studio.store.save_guild_settings(
-        GUILD_ID, GuildSettings(refine_mode="auto"), datetime.now(UTC)
-    )
+    await use_settings(bot, refine_mode="auto")
     original = await imagine_picture(discord_fake, "a blue vase")
     await reply_to(discord_fake, original, "make it night")
     assert openai_fake.count("edits") == 0
@@ -234,9 +225,7 @@ async def test_edit_mode_falls_back_to_reimagining_when_the_parent_is_gone(
 ) -> None:
     openai_fake.chat_reply = scripted_chat
     bot = await start_bot()
-    await bot.studio.store.save_guild_settings(
-        GUILD_ID, GuildSettings(refine_mode="edit"), datetime.now(UTC)
-    )
+    await use_settings(bot, refine_mode="edit")
     original = await imagine_picture(discord_fake, "a blue vase")
     discord_fake.attachment_data.clear()  # the CDN lost the file: downloads now 404
     refined = await reply_to(discord_fake, original, "make it night")
@@ -267,8 +256,7 @@ async def test_reply_refinements_follow_the_remix_setting_and_blocked_words(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
     bot = await start_bot()
-    settings = GuildSettings(remix="requester", blocked_words=("dragon",))
-    await bot.studio.store.save_guild_settings(GUILD_ID, settings, datetime.now(UTC))
+    await use_settings(bot, remix="requester", blocked_words=("dragon",))
     original = await imagine_picture(discord_fake, "a castle")
     refused = await reply_to(discord_fake, original, "make it night", author_id=BOB)
     assert refused["content"].startswith("On this server only the person who asked")
@@ -291,3 +279,46 @@ async def test_echoed_instructions_never_ping(
     )
     again = await bot_reply_to(discord_fake, int(user_reply["id"]))
     assert again["_pinged"] == set()
+
+
+async def test_a_reply_the_bot_cannot_look_up_still_gets_one_sentence(
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot = await start_bot()
+    original = await imagine_picture(discord_fake, "a castle")
+    monkeypatch.setattr(bot.studio.store, "picture_by_message", database_down)
+    answer = await reply_to(discord_fake, original, "make it night", mention_bot=True)
+    assert answer["content"] == APOLOGY
+    assert answer["_pinged"] == set()
+    assert openai_fake.count("chat") == 1  # only the original's expansion
+
+
+async def test_a_reply_where_the_bot_may_not_post_paints_nothing(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    await start_bot()
+    original = await imagine_picture(discord_fake, "a castle")
+    discord_fake.forbid_bot(CHANNEL_ID)
+    reply = await discord_fake.post_message(
+        CHANNEL_ID,
+        "make it night",
+        author_id=ALICE,
+        guild_id=GUILD_ID,
+        reply_to=int(original["id"]),
+        mention_bot=True,
+    )
+
+    def refused() -> list[str]:
+        return [r.path for r in discord_fake.requests if r.method == "POST" and r.status == 403]
+
+    await discord_fake.wait_for(lambda: bool(refused()), what="the bot's attempt to answer")
+    assert refused() == [f"/channels/{CHANNEL_ID}/messages"]
+    # Nobody could see a picture here, so none is written or painted.
+    assert (openai_fake.count("chat"), openai_fake.count("images")) == (1, 1)  # the original's
+    later = [
+        m for m in discord_fake.channel_messages(CHANNEL_ID) if int(m["id"]) > int(reply["id"])
+    ]
+    assert later == []

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from tests.fakes.discord_limits import check_message, is_empty_message
 from tests.fakes.discord_payloads import (
     FakeChannel,
     FakeGuild,
@@ -23,10 +24,8 @@ from tests.fakes.discord_rules import (
     FLAG_LOADING,
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MESSAGES,
-    check_message,
     compute_pings,
     error_body,
-    is_empty_message,
     iso_now,
     visible_to_bot,
 )

@@ -1,6 +1,9 @@
-"""The fake Discord REST API: request pipeline (record, auth, faults, spec) and the plain routes.
+"""The fake Discord REST API: request pipeline (record, auth, faults, spec) and the plain
+routes (gateway, users, the application, guilds).
 
-Interaction callbacks and webhook follow-ups live in :mod:`tests.fakes.discord_webhooks`.
+Channels and messages live in :mod:`tests.fakes.discord_channels`, application commands in
+:mod:`tests.fakes.discord_commands`, interaction callbacks and webhook follow-ups in
+:mod:`tests.fakes.discord_webhooks`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from aiohttp import BodyPartReader, web
 
 from tests.fakes.discord_interactions import Recorded
 from tests.fakes.discord_payloads import application_payload, guild_create_payload, member_payload
-from tests.fakes.discord_rules import MAX_UPLOAD_BYTES, FormErrors, check_commands, error_body
+from tests.fakes.discord_rules import MAX_UPLOAD_BYTES, FormErrors, error_body
 
 if TYPE_CHECKING:
     from tests.fakes.discord_api import FakeDiscord
@@ -118,9 +121,11 @@ class RestApi:
         self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
         self.faults: list[FailRule] = []
         self._register()
-        from tests.fakes.discord_webhooks import register
+        from tests.fakes import discord_channels, discord_commands, discord_webhooks
 
-        register(self)
+        discord_channels.register(self)
+        discord_commands.register(self)
+        discord_webhooks.register(self)
 
     def route(self, methods: str, pattern: str, handler: Handler, *, auth: bool = True) -> None:
         """Add a route; ``pattern`` is a regex over the path after the API prefix."""
@@ -280,21 +285,9 @@ class RestApi:
         r("GET", r"/users/(?P<uid>\d+)", self.get_user)
         r("POST", r"/users/@me/channels", self.create_dm)
         r("GET", r"/(?:oauth2/)?applications/@me", self.get_application)
-        cmds = r"/applications/(?P<app>\d+)(?:/guilds/(?P<gid>\d+))?/commands"
-        r("GET|PUT|POST", cmds, self.commands)
-        r("GET|PATCH|DELETE", cmds + r"/(?P<cid>\d+)", self.command)
         r("GET", r"/guilds/(?P<gid>\d+)", self.get_guild)
         r("GET", r"/guilds/(?P<gid>\d+)/channels", self.get_guild_channels)
         r("GET", r"/guilds/(?P<gid>\d+)/members/(?P<uid>\d+)", self.get_member)
-        r("GET", r"/channels/(?P<cid>\d+)", self.get_channel)
-        r("POST", r"/channels/(?P<cid>\d+)/typing", self.typing)
-        r("GET|POST", r"/channels/(?P<cid>\d+)/messages", self.channel_messages)
-        r("GET|PATCH|DELETE", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", self.channel_message)
-        r(
-            "PUT|DELETE",
-            r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)/reactions/(?P<emoji>[^/]+)/@me",
-            self.reaction,
-        )
 
     async def get_gateway(self, call: Call) -> Reply:
         return 200, {"url": self.fake.ws_base + "/gateway"}
@@ -330,80 +323,6 @@ class RestApi:
         owner = fake.users.get(fake.owner_id) or fake.users[fake.bot_user_id]
         return 200, application_payload(fake.application_id, fake.users[fake.bot_user_id], owner)
 
-    def _command_list(self, call: Call) -> list[dict[str, Any]]:
-        fake = self.fake
-        if int(call.params["app"]) != fake.application_id:
-            raise DiscordError(
-                403,
-                error_body(50001, "Missing Access"),
-                f"commands of application {call.params['app']}",
-            )
-        gid = call.params.get("gid")
-        if gid is None:
-            return fake.commands_global
-        if int(gid) not in fake.guilds:
-            raise DiscordError(
-                403,
-                error_body(50001, "Missing Access"),
-                f"commands of guild {gid} the bot is not in",
-            )
-        return fake.commands_guild.setdefault(int(gid), [])
-
-    def _stored_command(
-        self, body: Mapping[str, Any], gid: str | None, old: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        ctype = body.get("type", 1)
-        prev = next((c for c in old if c["name"] == body.get("name") and c["type"] == ctype), None)
-        cmd = {
-            "id": prev["id"] if prev else str(self.fake.snowflake()),
-            "application_id": str(self.fake.application_id),
-            "version": str(self.fake.snowflake()),
-            "type": ctype,
-            "description": "",
-            "default_member_permissions": None,
-            "nsfw": False,
-            **{k: v for k, v in body.items() if k != "id"},
-        }
-        if gid is not None:
-            cmd["guild_id"] = gid
-        return cmd
-
-    async def commands(self, call: Call) -> Reply:
-        current = self._command_list(call)
-        gid = call.params.get("gid")
-        if call.method == "GET":
-            return 200, current
-        body = call.json if call.method == "PUT" else [call.json]
-        errors = check_commands(body)
-        if errors:
-            raise form_error(errors)
-        stored = [self._stored_command(c, gid, current) for c in body]
-        if call.method == "PUT":
-            current[:] = stored
-            self.fake.command_syncs += 1
-            return 200, stored
-        current[:] = [
-            c for c in current if (c["name"], c["type"]) != (stored[0]["name"], stored[0]["type"])
-        ]
-        current.append(stored[0])
-        return 201, stored[0]
-
-    async def command(self, call: Call) -> Reply:
-        current = self._command_list(call)
-        cmd = next((c for c in current if c["id"] == call.params["cid"]), None)
-        if cmd is None:
-            raise not_found(10063, "application command", f"command {call.params['cid']}")
-        if call.method == "DELETE":
-            current.remove(cmd)
-            return 204, None
-        if call.method == "PATCH":
-            merged = {**cmd, **(call.json or {})}
-            errors = check_commands([merged])
-            if errors:
-                raise form_error(errors)
-            cmd.update(call.json or {})
-        return 200, cmd
-
     def _guild(self, call: Call) -> Any:
         guild = self.fake.guilds.get(int(call.params["gid"]))
         if guild is None:
@@ -435,90 +354,3 @@ class RestApi:
         if uid not in guild.member_ids:
             raise not_found(10007, "Member")
         return 200, member_payload(self.fake.users[uid], guild.joined_at)
-
-    async def get_channel(self, call: Call) -> Reply:
-        return 200, self.fake.channel(int(call.params["cid"])).payload(self.fake.users)
-
-    async def typing(self, call: Call) -> Reply:
-        self.fake.channel(int(call.params["cid"]))
-        return 204, None
-
-    async def channel_messages(self, call: Call) -> Reply:
-        fake = self.fake
-        channel = fake.channel(int(call.params["cid"]))
-        if call.method == "GET":
-            msgs = sorted(
-                fake.channel_messages(channel.id), key=lambda m: int(m["id"]), reverse=True
-            )
-            msgs = [m for m in msgs if not int(m.get("flags") or 0) & 64]
-            if "before" in call.query:
-                msgs = [m for m in msgs if int(m["id"]) < int(call.query["before"])]
-            if "after" in call.query:
-                msgs = [m for m in msgs if int(m["id"]) > int(call.query["after"])]
-            return 200, [fake.public(m) for m in msgs[: int(call.query.get("limit", 50))]]
-        self.check_uploads(call)
-        payload = call.json or {}
-        fake.check_message_body(payload, call.uploads, creating=True)
-        reply_to = None
-        ref = payload.get("message_reference")
-        if ref and ref.get("type", 0) == 0:
-            reply_to = fake.messages.get(int(ref.get("message_id") or 0))
-            if reply_to is None or int(reply_to["channel_id"]) != channel.id:
-                reply_to = None
-                if ref.get("fail_if_not_exists", True):
-                    errors = FormErrors()
-                    errors.add(
-                        ("message_reference",),
-                        "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
-                        "Unknown message",
-                    )
-                    raise form_error(errors)
-        msg = fake.create_message(
-            channel,
-            author_id=fake.bot_user_id,
-            payload=payload,
-            uploads=call.uploads,
-            reply_to=reply_to,
-        )
-        await fake.announce("MESSAGE_CREATE", msg)
-        return 200, fake.public(msg)
-
-    def _message(self, call: Call) -> dict[str, Any]:
-        channel = self.fake.channel(int(call.params["cid"]))
-        msg = self.fake.messages.get(int(call.params["mid"]))
-        if msg is None or int(msg["channel_id"]) != channel.id or int(msg.get("flags") or 0) & 64:
-            raise not_found(
-                10008, "Message", f"message {call.params['mid']} in channel {channel.id}"
-            )
-        return msg
-
-    async def channel_message(self, call: Call) -> Reply:
-        fake = self.fake
-        msg = self._message(call)
-        if call.method == "GET":
-            return 200, fake.public(msg)
-        if call.method == "DELETE":
-            await fake.delete_message(msg)
-            return 204, None
-        if int(msg["author"]["id"]) != fake.bot_user_id:
-            raise DiscordError(
-                403,
-                error_body(50005, "Cannot edit a message authored by another user"),
-                "edit of another user's message",
-            )
-        self.check_uploads(call)
-        fake.check_message_body(call.json or {}, call.uploads, creating=False)
-        fake.edit_message(msg, call.json or {}, call.uploads)
-        await fake.announce("MESSAGE_UPDATE", msg)
-        return 200, fake.public(msg)
-
-    async def reaction(self, call: Call) -> Reply:
-        msg = self._message(call)
-        reactions = msg.setdefault("reactions", [])
-        emoji = call.params["emoji"]
-        entry = next((r for r in reactions if r["emoji"]["name"] == emoji), None)
-        if call.method == "PUT" and entry is None:
-            reactions.append({"emoji": {"id": None, "name": emoji}, "count": 1, "me": True})
-        elif call.method == "DELETE" and entry is not None:
-            reactions.remove(entry)
-        return 204, None

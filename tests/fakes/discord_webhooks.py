@@ -12,14 +12,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tests.fakes.discord_interactions import INITIAL_RESPONSE_WINDOW, FakeInteraction
+from tests.fakes.discord_limits import check_modal
 from tests.fakes.discord_rest import Call, DiscordError, Reply, RestApi, form_error, not_found
-from tests.fakes.discord_rules import (
-    FLAG_EPHEMERAL,
-    FLAG_LOADING,
-    FormErrors,
-    check_modal,
-    error_body,
-)
+from tests.fakes.discord_rules import FLAG_EPHEMERAL, FLAG_LOADING, FormErrors, error_body
 
 if TYPE_CHECKING:
     from tests.fakes.discord_api import FakeDiscord

@@ -9,31 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.policy import LimitKind, LimitReached, Limits
-from bot.storage.repository import GUILD_WIDE, NewPicture, Periods, Reservation, Store, Usage
+from bot.storage.repository import GUILD_WIDE, Periods, Reservation, Store, Usage
+from tests.storage.records import GUILD, limits, new_picture
 
-GUILD = 4242
 OTHER_GUILD = 4343
 ALICE = 1001
 BOB = 1002
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TODAY = Periods.of(NOW)
 EST = 10_000  # micro-dollars held per picture in these tests
-
-
-def limits(**given: int | None) -> Limits:
-    """No limits except those given."""
-    values: dict[str, int | None] = {
-        "user_daily_pictures": None,
-        "guild_daily_pictures": None,
-        "cooldown_seconds": 0,
-        "user_daily_micros": None,
-        "guild_daily_micros": None,
-        "guild_monthly_micros": None,
-        "user_running": None,
-        "user_queued": None,
-    }
-    values.update(given)
-    return Limits(**values)  # type: ignore[arg-type]
 
 
 async def reserve(
@@ -45,33 +29,13 @@ async def reserve(
     estimate: int = EST,
     now: datetime = NOW,
 ) -> Reservation:
-    return await store.reserve(guild, user, rules, estimate, now, Periods.of(now))
+    return await store.reserve(guild, user, rules, estimate, now)
 
 
 async def refused(store: Store, rules: Limits, **given: object) -> LimitReached:
     with pytest.raises(LimitReached) as caught:
         await reserve(store, rules, **given)  # type: ignore[arg-type]
     return caught.value
-
-
-def picture(cost: int, *, user: int = ALICE, message_id: int = 1) -> NewPicture:
-    return NewPicture(
-        guild_id=GUILD,
-        channel_id=1,
-        message_id=message_id,
-        requester_id=user,
-        parent_id=None,
-        kind="imagine",
-        description="a cat",
-        prompt="a cat, painted",
-        instruction=None,
-        size="square",
-        quality="low",
-        style="none",
-        model="gpt-image-2",
-        cost_micros=cost,
-        image_url=None,
-    )
 
 
 async def test_user_daily_pictures_exact_boundary(store: Store) -> None:
@@ -202,7 +166,7 @@ async def test_release_after_release_is_a_no_op(store: Store) -> None:
 
 async def test_finish_records_and_settles_together(store: Store) -> None:
     held = await reserve(store, limits())
-    picture_id = await store.finish(held, picture(8_000), NOW)
+    picture_id = await store.finish(held, new_picture(1, user=ALICE, cost=8_000), NOW)
     entry = await store.ledger_entry(held.id)
     assert entry is not None
     assert (entry.state, entry.picture_id, entry.cost_micros) == ("settled", picture_id, 8_000)
@@ -281,6 +245,22 @@ async def test_stale_reservations_are_released(store: Store) -> None:
     old_entry, fresh_entry = await store.ledger_entry(old.id), await store.ledger_entry(fresh.id)
     assert old_entry is not None and old_entry.state == "released"
     assert fresh_entry is not None and fresh_entry.state == "reserved"
+    usage = await store.usage(GUILD, ALICE, TODAY.day)
+    assert (usage.pictures, usage.reserved_micros) == (1, EST)  # only the fresh one holds
+    assert await store.release_stale(NOW - timedelta(hours=3), NOW) == 0  # not released twice
+
+
+async def test_a_picture_settled_after_midnight_counts_on_the_day_it_started(store: Store) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    started = datetime(2026, 11, 30, 23, 59, tzinfo=paris)
+    held = await reserve(store, limits(), now=started)
+    assert held.periods == Periods("2026-11-30", "2026-11")
+    assert await store.settle(held, 7_000, None, started + timedelta(minutes=3))
+    for who, period in ((ALICE, "2026-11-30"), (GUILD_WIDE, "2026-11-30"), (GUILD_WIDE, "2026-11")):
+        usage = await store.usage(GUILD, who, period)
+        assert (usage.pictures, usage.reserved_micros, usage.spent_micros) == (1, 0, 7_000)
+    for who, period in ((ALICE, "2026-12-01"), (GUILD_WIDE, "2026-12")):
+        assert await store.usage(GUILD, who, period) == Usage()
 
 
 async def test_zero_limits_refuse_everything(store: Store) -> None:

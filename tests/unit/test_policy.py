@@ -139,7 +139,8 @@ def test_exempt_people_skip_per_person_limits_only() -> None:
     for exempt in (who(role_ids=frozenset({7})), who(is_admin=True)):
         lifted = limits_for(settings, exempt)
         assert lifted.user_daily_pictures is None and lifted.user_daily_micros is None
-        assert lifted.cooldown_seconds == 0 and lifted.user_running is None
+        assert lifted.cooldown_seconds == 0
+        assert (lifted.user_running, lifted.user_queued) == (None, None)
         assert (lifted.guild_daily_pictures, lifted.guild_daily_micros) == (9, 2_000_000)
         assert lifted.guild_monthly_micros == 20_000_000
 
@@ -223,6 +224,15 @@ def test_midnight_and_month_end_in_the_zone() -> None:
     assert next_midnight(tokyo) == datetime(2027, 1, 1, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert next_month(tokyo) == datetime(2027, 1, 1, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert until(next_midnight(tokyo), tokyo) == timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("day", "first"),
+    [((2026, 1, 31), (2026, 2, 1)), ((2028, 2, 29), (2028, 3, 1)), ((2026, 4, 1), (2026, 5, 1))],
+)
+def test_next_month_from_any_day(day: tuple[int, int, int], first: tuple[int, int, int]) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    assert next_month(datetime(*day, 15, 0, tzinfo=paris)) == datetime(*first, tzinfo=paris)
 
 
 def test_a_daylight_saving_day_is_counted_in_real_time() -> None:

@@ -1,0 +1,78 @@
+"""Pictures and their lineage in the database, and a schema that matches the tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from bot.storage.repository import Store
+from bot.storage.tables import Base
+from tests.storage.records import GUILD, limits, new_picture
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+OTHER = 4343
+ALICE, BOB = 1001, 1002
+
+
+async def add(
+    store: Store,
+    message_id: int,
+    *,
+    user: int = ALICE,
+    guild: int | None = GUILD,
+    parent: int | None = None,
+    minutes: int = 0,
+) -> int:
+    """Reserve and finish one picture posted as `message_id`; returns its id."""
+    now = NOW + timedelta(minutes=minutes)
+    held = await store.reserve(guild, user, limits(), 1_000, now)
+    picture = new_picture(message_id, user=user, guild=guild, parent=parent)
+    return await store.finish(held, picture, now)
+
+
+async def test_history_is_newest_first_per_person_and_server_and_pages(store: Store) -> None:
+    mine = [await add(store, 100 + n, minutes=n) for n in range(5)]
+    await add(store, 200, user=BOB, minutes=10)
+    await add(store, 300, guild=OTHER, minutes=11)
+    page = await store.history(ALICE, GUILD, limit=2)
+    assert [p.id for p in page] == [mine[4], mine[3]]
+    rest = await store.history(ALICE, GUILD, limit=10, offset=2)
+    assert [p.id for p in rest] == [mine[2], mine[1], mine[0]]
+    everywhere = await store.history(ALICE, None, limit=10)
+    assert len(everywhere) == 6 and everywhere[0].guild_id == OTHER
+
+
+async def test_ancestry_walks_back_to_the_first_picture(store: Store) -> None:
+    first = await add(store, 1)
+    second = await add(store, 2, parent=first)
+    third = await add(store, 3, parent=second)
+    await add(store, 4, parent=first)  # a branch is not part of third's chain
+    assert [p.id for p in await store.ancestry(third)] == [third, second, first]
+    assert [p.id for p in await store.ancestry(third, limit=2)] == [third, second]
+    assert await store.ancestry(9_999) == []
+
+
+async def test_a_deleted_message_keeps_its_lineage(store: Store) -> None:
+    first = await add(store, 1)
+    child = await add(store, 2, parent=first)
+    found = await store.picture_by_message(1)
+    assert found is not None and found.id == first
+    await store.forget_message(1)
+    assert await store.picture_by_message(1) is None
+    kept = await store.picture(first)
+    assert kept is not None and kept.message_id is None and kept.description == "picture 1"
+    assert [p.id for p in await store.ancestry(child)] == [child, first]
+
+
+def _differences(connection: Connection) -> list[Any]:
+    return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+
+async def test_the_migrations_build_exactly_the_tables(store: Store) -> None:
+    """A column or index added to tables.py without a migration fails here."""
+    async with store._engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []

@@ -1,0 +1,64 @@
+"""The walls of DESIGN.md: the domain never imports Discord nor opens shared clients itself."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = sorted(
+    [
+        *(ROOT / "bot" / "imaging").rglob("*.py"),
+        *(ROOT / "bot" / "jobs").rglob("*.py"),
+        *(ROOT / "bot" / "storage").rglob("*.py"),
+        *(ROOT / "bot" / name for name in ("policy.py", "controls.py", "lineage.py", "studio.py")),
+        ROOT / "bot" / "errors.py",
+    ]
+)
+# Made once in bot/app.py and handed in: never per request, never at import.
+SHARED_CLIENTS = {"AsyncOpenAI", "OpenAI", "ClientSession", "create_async_engine"}
+# The one place that may build the engine it hands to the app.
+ENGINE_FACTORY = ROOT / "bot" / "storage" / "database.py"
+
+
+def imported_modules(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def called_names(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                names.add(func.id)
+            elif isinstance(func, ast.Attribute):
+                names.add(func.attr)
+    return names
+
+
+def test_the_wall_covers_the_domain() -> None:
+    assert len(DOMAIN) >= 15 and all(path.exists() for path in DOMAIN)
+
+
+@pytest.mark.parametrize("path", DOMAIN, ids=lambda path: str(path.relative_to(ROOT)))
+def test_the_domain_never_imports_discord_or_the_cogs(path: Path) -> None:
+    modules = imported_modules(ast.parse(path.read_text(), str(path)))
+    crossing = {m for m in modules if m.split(".")[0] in ("discord", "cogs")}
+    assert not crossing, f"{path.name} imports {sorted(crossing)}"
+
+
+@pytest.mark.parametrize("path", DOMAIN, ids=lambda path: str(path.relative_to(ROOT)))
+def test_the_domain_opens_no_shared_client(path: Path) -> None:
+    opened = called_names(ast.parse(path.read_text(), str(path))) & SHARED_CLIENTS
+    if path == ENGINE_FACTORY:
+        opened -= {"create_async_engine"}
+    assert not opened, f"{path.name} creates {sorted(opened)}: take it as an argument instead"
