@@ -64,6 +64,12 @@ class Misconfigured(PicassoError):
     user_message = "The bot is misconfigured — tell a server admin."
 
 
+class WaitedTooLong(PicassoError):
+    """The request waited in line so long that Discord would no longer show its picture."""
+
+    user_message = "Your picture waited too long in line — please ask again in a moment."
+
+
 class UploadFailed(PicassoError):
     """Discord refused the picture even after making it smaller."""
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import discord
 
 from bot import lineage
-from bot.errors import UploadFailed
+from bot.errors import PicassoError, UploadFailed, WaitedTooLong
 from bot.imaging.files import ImageFile, fit_to_limit
 from bot.imaging.pipeline import ImageResult, Stage
 from bot.studio import Job, Posted
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 REQUEST_ENTITY_TOO_LARGE: Final = 40005
 DEFAULT_UPLOAD_LIMIT: Final = 10 * 1024 * 1024  # unboosted servers and DMs
+# An interaction can be answered for 15 minutes. A picture that has not started painting
+# this long after the request (it waited in line) could not be shown: it is not started.
+START_WITHIN: Final = timedelta(minutes=10)
 
 
 class Surface(Protocol):
@@ -40,6 +44,11 @@ class Surface(Protocol):
     @property
     def filesize_limit(self) -> int:
         """Largest file this message may carry."""
+        ...
+
+    @property
+    def start_by(self) -> datetime | None:
+        """Work not started by then could no longer be shown here (None: no deadline)."""
         ...
 
     async def show(self, **fields: Any) -> discord.Message:
@@ -57,6 +66,10 @@ class InteractionSurface:
     def filesize_limit(self) -> int:
         return self.interaction.filesize_limit
 
+    @property
+    def start_by(self) -> datetime | None:
+        return self.interaction.created_at + START_WITHIN
+
     async def show(self, **fields: Any) -> discord.Message:
         return await self.interaction.edit_original_response(allowed_mentions=NO_MENTIONS, **fields)
 
@@ -67,6 +80,10 @@ class ReplySurface:
     def __init__(self, to: discord.Message) -> None:
         self._to = to
         self.message: discord.Message | None = None
+
+    @property
+    def start_by(self) -> datetime | None:
+        return None  # a reply of the bot's own can be edited at any time
 
     @property
     def filesize_limit(self) -> int:
@@ -97,11 +114,19 @@ class SurfaceProgress:
         self._refining = refining
 
     async def stage(self, stage: Stage, position: int | None = None) -> None:
+        """Show the stage; raises `WaitedTooLong` if work would start past the deadline."""
+        start_by = self._surface.start_by
+        if stage is not Stage.QUEUED and start_by is not None and discord.utils.utcnow() > start_by:
+            raise WaitedTooLong()
         await self._show(content=stage_line(stage, position, refining=self._refining))
 
     async def preview(self, png: bytes, index: int) -> None:
         limit = self._surface.filesize_limit
-        preview = await fit_to_limit(png, limit, stem=f"preview-{index}")
+        try:
+            preview = await fit_to_limit(png, limit, stem=f"preview-{index}")
+        except PicassoError as error:
+            log.warning("skipped a preview that can't be shown: %r", error)
+            return
         await self._show(
             content=f"🎨 Painting your picture… (preview {index + 1})",
             attachments=[discord.File(io.BytesIO(preview.data), preview.filename)],

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 
 from bot.app import Picasso
 from bot.errors import ProviderUnavailable
-from tests.e2e.conftest import ALICE, CHANNEL_ID, DISCORD_TOKEN, GUILD_ID, OPENAI_KEY, StartBot
+from tests.e2e.conftest import (
+    ALICE,
+    BOB,
+    CHANNEL_ID,
+    DISCORD_TOKEN,
+    GUILD_ID,
+    OPENAI_KEY,
+    StartBot,
+)
 from tests.e2e.pictures import image_of, imagine, settled
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.openai_api import FakeOpenAI
@@ -232,3 +241,24 @@ async def test_a_removed_loading_message_still_gets_its_sentence(
     # The bot tried to remove the loading message first: Discord said it was gone already.
     assert [v for v in discord_fake.violations if "DELETE webhook message @original" in v]
     discord_fake.violations.clear()
+
+
+async def test_a_request_that_waited_too_long_is_not_started(
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the deadline Discord's token would expire before the picture: say so, paint nothing."""
+    monkeypatch.setattr("cogs.posting.START_WITHIN", timedelta(seconds=0.3))
+    openai_fake.image_latency = 1.0
+    await start_bot(IMAGE_CONCURRENCY="1", PARTIAL_IMAGES="0")
+    first = await imagine(discord_fake, "the first in line", wait=False)
+    await discord_fake.wait_for(lambda: openai_fake.count("images") == 1)
+    second = await imagine(discord_fake, "the second in line", user_id=BOB)
+    assert (
+        sentence(second) == "Your picture waited too long in line — please ask again in a moment."
+    )
+    await settled(first)
+    assert first.shown is not None and first.shown["embeds"]  # the first was already painting
+    assert openai_fake.count("images") == 1
