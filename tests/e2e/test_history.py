@@ -126,7 +126,7 @@ async def test_history_pages_through_my_pictures_newest_first(
         guild_id=GUILD_ID,
         channel_id=CHANNEL_ID,
     )
-    await failed.wait_done()
+    await failed.wait_done(lambda i: bool(i.followups))
     assert [m["content"] for m in failed.followups] == [APOLOGY]
     assert is_private(failed.followups[0])
     assert first["embeds"][0]["footer"]["text"].startswith("Page 1")  # the listing stays
