@@ -99,10 +99,12 @@ def command_shape(payload: Any) -> str:
     return json.dumps(shape(payload), sort_keys=True)
 
 
-def use_discord_api(base_url: str | None) -> None:
-    """Point discord.py's REST routes at `base_url` (a proxy or a test server)."""
+def prepare_discord(base_url: str | None) -> None:
+    """Point discord.py's REST routes at `base_url` (a proxy or a test server), and spare
+    operators its "voice will NOT be supported" warnings: Picasso never joins voice."""
     if base_url:
         discord.http.Route.BASE = base_url
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
 class Picasso(commands.AutoShardedBot):
@@ -114,7 +116,7 @@ class Picasso(commands.AutoShardedBot):
         intents.guild_messages = True
         intents.dm_messages = True
         intents.message_content = settings.message_content_intent
-        use_discord_api(settings.discord_api_base_url)
+        prepare_discord(settings.discord_api_base_url)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,

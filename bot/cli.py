@@ -9,7 +9,7 @@ import sys
 import discord
 import openai
 
-from bot.app import Picasso, make_openai, make_pipeline, open_store, use_discord_api
+from bot.app import Picasso, make_openai, make_pipeline, open_store, prepare_discord
 from bot.config import Settings
 from bot.errors import PicassoError
 from bot.imaging.pipeline import ImageRequest, Quality, Size, Stage
@@ -98,7 +98,7 @@ async def check(settings: Settings, args: argparse.Namespace) -> int:
                 f"✗ OpenAI-compatible endpoint: {type(error).__name__} "
                 f"(status {getattr(error, 'status_code', '-')})"
             )
-    use_discord_api(settings.discord_api_base_url)
+    prepare_discord(settings.discord_api_base_url)
     async with discord.Client(intents=discord.Intents.none()) as discord_client:
         try:
             await discord_client.login(_token(settings))
