@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+UNKNOWN_INTERACTION = 10062  # answered after Discord's 3-second window
 APOLOGY = "Sorry — something went wrong on our side. It has been logged; please try again."
 CANNOT_POST = (
     "I'm not allowed to post pictures here — a server admin can give me Send Messages, "
@@ -94,6 +95,10 @@ def user_message(error: BaseException) -> str:
     if isinstance(original, discord.Forbidden):
         log.warning("Discord refused a post: %s", original)
         return CANNOT_POST
+    if isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION:
+        # Nothing can reach the person any more; what matters is why the bot was so slow.
+        log.warning("an interaction expired before the bot answered it (event loop blocked?)")
+        return APOLOGY
     log.error("unexpected error", exc_info=original)
     return APOLOGY
 

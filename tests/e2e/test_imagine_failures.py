@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
+import discord
 import pytest
 
 from bot.app import Picasso
@@ -262,3 +265,31 @@ async def test_a_request_that_waited_too_long_is_not_started(
     await settled(first)
     assert first.shown is not None and first.shown["embeds"]  # the first was already painting
     assert openai_fake.count("images") == 1
+
+
+async def test_an_interaction_answered_too_late_is_a_warning_not_a_crash(
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bot blocked past Discord's 3 s window can't answer; it logs why, paints nothing."""
+    defer = discord.InteractionResponse.defer
+
+    async def late(self: discord.InteractionResponse, **kwargs: Any) -> Any:
+        await asyncio.sleep(3.2)  # as if the event loop had been blocked
+        return await defer(self, **kwargs)
+
+    monkeypatch.setattr(discord.InteractionResponse, "defer", late)
+    await start_bot()
+    interaction = await imagine(discord_fake, "too late", wait=False)
+    await discord_fake.wait_for(
+        lambda: any("could not tell the user" in r.getMessage() for r in caplog.records)
+    )
+    assert any("expired before the bot answered" in r.getMessage() for r in caplog.records)
+    assert not any(r.getMessage() == "unexpected error" for r in caplog.records)
+    assert openai_fake.requests == []
+    assert interaction.shown is None  # Discord refused the late answers: nothing is shown
+    assert all("after 3." in v or "Unknown" in v for v in discord_fake.violations)
+    discord_fake.violations.clear()  # the late answer is the point of this test
