@@ -63,7 +63,7 @@ def make_pipeline(settings: Settings, client: openai.AsyncOpenAI) -> Pipeline:
         OpenAIImages(client, settings.image_model, partial_images=settings.partial_images),
         slots=SlotQueue(settings.image_concurrency),
         prices=settings.prices,
-        moderator=OpenAIModerator(chat_client),
+        moderator=OpenAIModerator(chat_client, settings.moderation_model),
     )
 
 

@@ -65,6 +65,7 @@ class Settings:
     openai_base_url: str | None = None
     chat_model: str = "gpt-5.4-mini"
     image_model: str = "gpt-image-2"
+    moderation_model: str = "omni-moderation-latest"
     database_url: str = "sqlite+aiosqlite:///data/picasso.db"
     dev_guild_id: int | None = None
     log_level: str = "INFO"
@@ -218,6 +219,7 @@ def load_settings(
         openai_base_url=_url(env, "OPENAI_BASE_URL"),
         chat_model=_optional(env, "CHAT_MODEL") or Settings.chat_model,
         image_model=_optional(env, "IMAGE_MODEL") or Settings.image_model,
+        moderation_model=_optional(env, "MODERATION_MODEL") or Settings.moderation_model,
         database_url=_database_url(env),
         dev_guild_id=_snowflake(env, "DEV_GUILD_ID"),
         log_level=level,

@@ -210,7 +210,8 @@ class Pipeline:
     async def _moderate(self, options: RunOptions, *texts: str) -> None:
         if not options.moderate or self._moderator is None:
             return
-        categories = await self._moderator.flagged([t for t in texts if t])
+        # One check per distinct text (without expansion the prompt is the description).
+        categories = await self._moderator.flagged(list(dict.fromkeys(t for t in texts if t)))
         if categories:
             log.info("moderation flagged a request: %s", ", ".join(categories))
             raise ModerationBlocked(categories)

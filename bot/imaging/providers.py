@@ -303,7 +303,7 @@ async def _consume(stream: Any, on_preview: PreviewCallback, model: str) -> Gene
 class OpenAIModerator:
     """Moderator on the moderations endpoint."""
 
-    def __init__(self, client: openai.AsyncOpenAI, model: str = "omni-moderation-latest") -> None:
+    def __init__(self, client: openai.AsyncOpenAI, model: str) -> None:
         self._client = client
         self.model = model
 

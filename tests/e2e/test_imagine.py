@@ -80,11 +80,17 @@ async def test_chat_request_carries_the_description_only_as_user_text(
 async def test_options_map_to_api_parameters(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    await start_bot(IMAGE_MODEL="gpt-image-1.5", PARTIAL_IMAGES="0")
+    await start_bot(
+        IMAGE_MODEL="gpt-image-1.5",
+        MODERATION_MODEL="omni-moderation-2024-09-26",
+        PARTIAL_IMAGES="0",
+    )
     interaction = await imagine(
         discord_fake, "a castle", size="landscape", quality="high", expand=False
     )
     assert openai_fake.count("chat") == 0
+    moderation = [r.json for r in openai_fake.requests if r.endpoint == "moderations"]
+    assert moderation == [{"model": "omni-moderation-2024-09-26", "input": ["a castle"]}]
     generation = [r for r in openai_fake.requests if r.path.endswith("/images/generations")]
     assert len(generation) == 1
     body = generation[0].json
