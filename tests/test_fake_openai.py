@@ -7,10 +7,12 @@ import io
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import aiohttp
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 from PIL import Image
 
 from tests.fakes.openai_api import SPEC_PATH, FakeOpenAI
@@ -49,7 +51,10 @@ def decode(b64: str | None) -> Image.Image:
 async def test_chat_default_and_custom_reply(
     fake: FakeOpenAI, client: openai.AsyncOpenAI, spec: SpecValidator
 ) -> None:
-    messages = [{"role": "system", "content": "Expand."}, {"role": "user", "content": "a fox"}]
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": "Expand."},
+        {"role": "user", "content": "a fox"},
+    ]
     raw = await client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini", messages=messages
     )
@@ -293,7 +298,7 @@ async def test_invalid_requests_are_rejected_and_recorded(
             model="m", messages=[{"role": "user", "content": "x"}], extra_body={"bogus": 1}
         )
     with pytest.raises(openai.BadRequestError):
-        await client.images.generate(model=MODEL, prompt="x", quality="ultra")  # type: ignore[arg-type]
+        await client.images.generate(model=MODEL, prompt="x", quality=cast(Any, "ultra"))
     with pytest.raises(openai.NotFoundError):
         await client.embeddings.create(model="text-embedding-3-small", input="x")
     with pytest.raises(openai.BadRequestError) as too_long:

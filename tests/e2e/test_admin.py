@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 
 from bot.policy import GuildSettings
@@ -28,7 +30,7 @@ from tests.fakes.discord_interactions import ADMINISTRATOR
 from tests.fakes.discord_rules import DEFAULT_MEMBER_PERMISSIONS
 from tests.fakes.openai_api import FakeOpenAI
 
-SUBCOMMANDS = {
+SUBCOMMANDS: dict[str, dict[str, Any]] = {
     "show": {},
     "limits": {"user_daily_pictures": 1},
     "budget": {"server_daily_usd": 1.0},
@@ -239,6 +241,7 @@ async def test_show_has_every_setting_and_the_usage(
     await admin_says(discord_fake, "budget", server_monthly_usd=10)
     assert await draw(discord_fake) == PICTURE
     interaction = await admin(discord_fake, "show")
+    assert interaction.original is not None
     embed = interaction.original["embeds"][0]
     fields = {field["name"]: field["value"] for field in embed["fields"]}
     assert set(fields) == {
@@ -276,6 +279,7 @@ async def test_quota_shows_what_is_left_to_everyone(
     )
     await interaction.wait_done()
     assert interaction.ephemeral
+    assert interaction.original is not None
     lines = interaction.original["embeds"][0]["description"].split("\n")
     assert lines[0] == "Your pictures today: 2 of 3 left"
     assert lines[1] == "Server pictures today: 9 of 10 left"
@@ -297,7 +301,9 @@ async def test_settings_and_usage_survive_a_restart(
     await start_bot(PARTIAL_IMAGES="0")
     assert (
         "2 pictures per person a day"
-        in (await admin(discord_fake, "show")).original["embeds"][0]["fields"][1]["value"]
+        in cast(dict[str, Any], (await admin(discord_fake, "show")).original)["embeds"][0][
+            "fields"
+        ][1]["value"]
     )
     assert await draw(discord_fake, "a kraken") == (
         "Your request contains a word this server has blocked — please rephrase it."
@@ -316,11 +322,12 @@ async def test_two_servers_never_share_settings_or_usage(
     await admin_says(discord_fake, "channels", mode="deny", add=OTHER_CHANNEL_ID)
     assert await draw(discord_fake) == PICTURE
     assert (await draw(discord_fake)).startswith("You've reached your daily limit of 1 picture")
-    elsewhere = {"guild_id": OTHER_GUILD, "channel_id": OTHER_GUILD_CHANNEL}
+    elsewhere: dict[str, Any] = {"guild_id": OTHER_GUILD, "channel_id": OTHER_GUILD_CHANNEL}
     assert await draw(discord_fake, **elsewhere) == PICTURE
     assert await draw(discord_fake, **elsewhere) == PICTURE
     assert await bot.studio.store.guild_settings(OTHER_GUILD) == GuildSettings()
     show = await admin(discord_fake, "show", **elsewhere)
+    assert show.original is not None
     fields = {f["name"]: f["value"] for f in show.original["embeds"][0]["fields"]}
     assert fields["Usage"].startswith("Today: 2 pictures")
     assert "no per-person daily picture limit" in fields["Limits"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.e2e.admin_kit import PICTURE, admin, answer, draw
 from tests.e2e.conftest import ALICE, BOB, StartBot
 from tests.fakes.discord_api import FakeDiscord
@@ -13,8 +15,8 @@ async def test_direct_messages_are_the_bot_owners_to_set(
     start_bot: StartBot, discord_fake: FakeDiscord
 ) -> None:
     await start_bot(PARTIAL_IMAGES="0")
-    dm = {"guild_id": None, "channel_id": discord_fake.dm_channel(BOB).id}
-    owner_dm = {"guild_id": None, "channel_id": discord_fake.dm_channel(ALICE).id}
+    dm: dict[str, Any] = {"guild_id": None, "channel_id": discord_fake.dm_channel(BOB).id}
+    owner_dm: dict[str, Any] = {"guild_id": None, "channel_id": discord_fake.dm_channel(ALICE).id}
     assert answer(await admin(discord_fake, "channels", user_id=BOB, dms=False, **dm)) == NOT_OWNER
     in_server = await admin(discord_fake, "channels", dms=False)
     assert answer(in_server).startswith("Whether pictures can be made in DMs is bot-wide")
@@ -37,8 +39,8 @@ async def test_owner_sets_limits_for_direct_messages(
     start_bot: StartBot, discord_fake: FakeDiscord
 ) -> None:
     await start_bot(PARTIAL_IMAGES="0")
-    dm = {"guild_id": None, "channel_id": discord_fake.dm_channel(BOB).id}
-    owner_dm = {"guild_id": None, "channel_id": discord_fake.dm_channel(ALICE).id}
+    dm: dict[str, Any] = {"guild_id": None, "channel_id": discord_fake.dm_channel(BOB).id}
+    owner_dm: dict[str, Any] = {"guild_id": None, "channel_id": discord_fake.dm_channel(ALICE).id}
     await admin(discord_fake, "limits", user_daily_pictures=1, **owner_dm)
     assert await draw(discord_fake, user_id=BOB, **dm) == PICTURE
     assert (await draw(discord_fake, user_id=BOB, **dm)).startswith(
@@ -46,6 +48,7 @@ async def test_owner_sets_limits_for_direct_messages(
     )
     assert await draw(discord_fake, user_id=BOB) == PICTURE  # the server has no limit
     show = await admin(discord_fake, "show", **owner_dm)
+    assert show.original is not None
     assert show.original["embeds"][0]["title"] == "Picasso settings for direct messages"
 
 
@@ -53,7 +56,7 @@ async def test_in_a_dm_the_owner_lookup_waits_until_the_answer_is_under_way(
     start_bot: StartBot, discord_fake: FakeDiscord
 ) -> None:
     await start_bot()
-    owner_dm = {"guild_id": None, "channel_id": discord_fake.dm_channel(ALICE).id}
+    owner_dm: dict[str, Any] = {"guild_id": None, "channel_id": discord_fake.dm_channel(ALICE).id}
     before = len(discord_fake.requests)
     show = await admin(discord_fake, "show", **owner_dm)
     assert show.original is not None and show.ephemeral

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -34,7 +34,11 @@ from tests.fakes.openai_api import FakeOpenAI
 
 def generated_prompts(openai_fake: FakeOpenAI) -> list[str]:
     """The prompts of every image generation request, in order."""
-    return [r.json["prompt"] for r in openai_fake.requests if r.endpoint == "images"]
+    return [
+        cast(dict[str, Any], r.json)["prompt"]
+        for r in openai_fake.requests
+        if r.endpoint == "images"
+    ]
 
 
 async def refused_privately(interaction: FakeInteraction) -> str:
@@ -177,6 +181,7 @@ async def test_variations_post_each_take_as_a_reply_with_its_own_lineage(
     prompts = generated_prompts(openai_fake)[1:]
     assert sorted(prompts) == [f"Take {n}: a red barn, seen another way." for n in (1, 2, 3)]
     for take in takes:
+        assert interaction.original is not None
         assert jump(take) in interaction.original["content"]
         row = await bot.studio.store.picture(picture_id(take))
         assert row is not None
@@ -198,6 +203,7 @@ async def test_variations_count_against_the_daily_limit(
     await interaction.wait_done(
         lambda i: (i.original or {}).get("content", "").startswith("🎲 1 of")
     )
+    assert interaction.original is not None
     summary = interaction.original["content"]
     made = re.fullmatch(
         rf"🎲 1 of 3 variations of \[this picture\]\({re.escape(jump(source))}\): "

@@ -21,6 +21,7 @@ async def test_imagine_defers_first_then_posts_the_picture(
     assert openai_fake.requests, "no provider call was made"
     assert all(request.at > deferred_at for request in openai_fake.requests)
 
+    assert interaction.original is not None
     assert image_of(interaction.original).format == "PNG"
     embed = interaction.original["embeds"][0]
     assert embed["title"] == "a beach sunset"
@@ -56,8 +57,10 @@ async def test_streaming_model_shows_partial_previews(
     assert len(previews) == 2
     assert all(edit["_files"] for edit in previews)
     generation = [r for r in openai_fake.requests if r.path.endswith("/images/generations")]
+    assert generation[0].json is not None
     assert generation[0].json["stream"] is True
     assert generation[0].json["partial_images"] == 2
+    assert interaction.original is not None
     assert image_of(interaction.original).format == "PNG"
 
 
@@ -68,6 +71,7 @@ async def test_chat_request_carries_the_description_only_as_user_text(
     await imagine(discord_fake, "a cat astronaut", style="anime")
     chat = [r for r in openai_fake.requests if r.path.endswith("/chat/completions")]
     assert len(chat) == 1
+    assert chat[0].json is not None
     messages = chat[0].json["messages"]
     system = [m for m in messages if m["role"] in ("system", "developer")]
     user = [m for m in messages if m["role"] == "user"]
@@ -94,12 +98,14 @@ async def test_options_map_to_api_parameters(
     generation = [r for r in openai_fake.requests if r.path.endswith("/images/generations")]
     assert len(generation) == 1
     body = generation[0].json
+    assert body is not None
     assert body["model"] == "gpt-image-1.5"
     assert body["size"] == "1536x1024"
     assert body["quality"] == "high"
     assert body["prompt"] == "a castle"
     assert "stream" not in body
     assert "response_format" not in body and "style" not in body
+    assert interaction.original is not None
     embed = interaction.original["embeds"][0]
     assert embed["description"] == "a castle"
     assert embed["footer"]["text"] == "Your words, as written"
@@ -111,6 +117,7 @@ async def test_portrait_size_reaches_the_api(
     await start_bot()
     await imagine(discord_fake, "a tall tower", size="portrait", quality="low")
     body = [r for r in openai_fake.requests if r.path.endswith("/images/generations")][0].json
+    assert body is not None
     assert (body["size"], body["quality"]) == ("1024x1536", "low")
 
 
@@ -120,10 +127,12 @@ async def test_empty_expansion_falls_back_and_says_so(
     openai_fake.chat_reply = "   "
     await start_bot()
     interaction = await imagine(discord_fake, "a red balloon")
+    assert interaction.original is not None
     embed = interaction.original["embeds"][0]
     assert embed["description"] == "a red balloon"
     assert "used as written" in embed["footer"]["text"]
     body = [r for r in openai_fake.requests if r.path.endswith("/images/generations")][0].json
+    assert body is not None
     assert body["prompt"] == "a red balloon"
 
 
@@ -133,6 +142,7 @@ async def test_overlong_expansion_falls_back(
     openai_fake.chat_reply = "word " * 2000
     await start_bot()
     interaction = await imagine(discord_fake, "a blue door")
+    assert interaction.original is not None
     assert interaction.original["embeds"][0]["description"] == "a blue door"
 
 
@@ -141,6 +151,7 @@ async def test_everyone_in_a_description_pings_nobody(
 ) -> None:
     await start_bot()
     interaction = await imagine(discord_fake, "@everyone look at <@7002> and <@&5001>")
+    assert interaction.original is not None
     assert interaction.original["embeds"]
     assert interaction.original["_pinged"] == set()
     for message in discord_fake.channel_messages(CHANNEL_ID):
@@ -172,6 +183,7 @@ async def test_fifty_concurrent_requests_are_all_deferred_and_answered(
     for interaction in interactions:
         assert interaction.callbacks[0]["type"] == 5
         assert len(interaction.callbacks) == 1
+        assert interaction.original is not None
         assert interaction.original["embeds"], interaction.original["content"]
     assert openai_fake.count("images") == 50
     queued = [

@@ -61,6 +61,7 @@ async def test_safety_rejection_mid_stream(
     await start_bot(PARTIAL_IMAGES="2")
     interaction = await imagine(discord_fake, "something that turns bad")
     assert "rejected by the safety system" in sentence(interaction)
+    assert interaction.shown is not None
     assert interaction.shown["_files"] == []  # the partial preview does not stay up
 
 
@@ -150,6 +151,7 @@ async def test_chat_outage_still_paints_the_words(
     openai_fake.fail_next("chat", status=503, count=3)
     await start_bot()
     interaction = await imagine(discord_fake, "a green hill")
+    assert interaction.original is not None
     embed = interaction.original["embeds"][0]
     assert embed["description"] == "a green hill"
     assert "unavailable" in embed["footer"]["text"]
@@ -171,6 +173,7 @@ async def test_upload_refused_is_retried_smaller(
     uploads = [r for r in discord_fake.requests if r.method == "PATCH" and r.files]
     assert [r.status for r in uploads] == [413, 200]
     assert len(uploads[1].files[0][2]) < len(uploads[0].files[0][2])
+    assert interaction.original is not None
     assert interaction.original["embeds"]
     assert image_of(interaction.original).format == "JPEG"
 
@@ -189,6 +192,7 @@ async def test_large_picture_is_shrunk_to_the_interaction_upload_limit(
         attachment_size_limit=8_000,
     )
     await settled(interaction)
+    assert interaction.original is not None
     _, _, data = interaction.original["_files"][0]
     assert len(data) <= 8_000
     assert image_of(interaction.original).format == "JPEG"

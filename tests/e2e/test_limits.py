@@ -266,7 +266,9 @@ async def test_server_ceilings_lower_requests_and_say_so(
     await admin_says(discord_fake, "defaults", max_size="square", styles="anime")
     interaction = await imagine_low(discord_fake, "a tower", size="portrait")
     body = next(r.json for r in openai_fake.requests if r.endpoint == "images")
+    assert body is not None
     assert body["size"] == "1024x1024"
+    assert interaction.original is not None
     assert "size limited to square" in interaction.original["embeds"][0]["footer"]["text"]
     assert (await draw(discord_fake, style="watercolor")).startswith(
         "That style isn't allowed here — choose one of: anime."

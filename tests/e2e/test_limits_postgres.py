@@ -41,5 +41,6 @@ async def test_burst_and_restart_on_postgresql(
     await start_bot(**env)
     assert (await draw(discord_fake)).startswith("You've reached your daily limit of 5 pictures")
     show = await admin(discord_fake, "show")
+    assert show.original is not None
     usage = show.original["embeds"][0]["fields"][0]["value"]
     assert usage.startswith("Today: 5 pictures, $0.136 spent")

@@ -199,6 +199,7 @@ async def test_edit_mode_sends_the_parent_picture_as_png(
     (name, _, content_type, data), *_ = edits[0].files
     assert (name, content_type) == ("image", "image/png")
     assert data == original["_files"][0][2]  # the very bytes of the posted parent
+    assert edits[0].form is not None
     assert edits[0].form["prompt"] == "A revised scene, now make it night."
     assert openai_fake.count("images") == 1  # only the original was generated
     assert jump(original) in field(refined, "Edited from")

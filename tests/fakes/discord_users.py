@@ -11,7 +11,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tests.fakes.discord_interactions import (
     FakeInteraction,
@@ -26,6 +26,9 @@ from tests.fakes.discord_messages import MessageStore
 from tests.fakes.discord_payloads import FakeChannel, member_payload
 from tests.fakes.discord_rest import Upload
 from tests.fakes.discord_rules import DEFAULT_MEMBER_PERMISSIONS, MAX_UPLOAD_BYTES
+
+if TYPE_CHECKING:
+    from tests.fakes.discord_api import FakeDiscord
 
 
 class UserActions(MessageStore):
@@ -120,7 +123,7 @@ class UserActions(MessageStore):
             itype,
             data,
             payload,
-            self,
+            cast("FakeDiscord", self),
             user_id=user_id,
             guild_id=guild_id,
             channel_id=channel_id,

@@ -144,7 +144,7 @@ class FakeOpenAI:
         self.base_url = ""
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
-        self.chat_reply: str | Callable[[dict[str, Any]], str] | None = None
+        self.chat_reply: str | Callable[[dict[str, Any]], str | None] | None = None
         self.chat_latency = 0.0
         self.image_latency = 0.0
         self.flagged_words: set[str] = set()

@@ -110,7 +110,7 @@ class _Spec:
         self.lenient = "discord" in str(self.doc.get("info", {}).get("title", "")).lower()
         _prepare(self.doc.get("paths"), self.lenient)
         _prepare(self.doc.get("components"), self.lenient)
-        resource = Resource(contents=self.doc, specification=DRAFT202012)
+        resource: Resource[Any] = DRAFT202012.create_resource(self.doc)
         self.registry: Registry[Any] = Registry().with_resource(_BASE, resource)
         self.routes: dict[int, list[tuple[tuple[bool, ...], list[str], str]]] = {}
         for template in self.doc.get("paths", {}):
@@ -291,7 +291,8 @@ class SpecValidator:
         self, template: str, op: str, path: str, query: Mapping[str, str], out: list[str]
     ) -> list[str]:
         """Check path and query parameters; returns unknown query parameters."""
-        spec, unknown = self._spec, []
+        spec = self._spec
+        unknown: list[str] = []
         params: dict[tuple[str, str], str] = {}
         for owner in (f"/paths/{_esc(template)}", op):
             for i in range(len(spec.node(owner).get("parameters", []))):
@@ -306,14 +307,14 @@ class SpecValidator:
             if spec.node(ptr).get("required") and (where, name) not in values:
                 out.append(f"{where} parameter {name!r} is required")
         for (where, name), raw in values.items():
-            ptr = params.get((where, name))
-            if ptr is None:
+            param_ptr = params.get((where, name))
+            if param_ptr is None:
                 if where == "query":
                     unknown.append(f"unknown query parameter {name!r}")
                 continue
-            if "schema" in spec.node(ptr):
-                value = _coerce(raw, spec.types(f"{ptr}/schema"))
-                self._validate(f"{ptr}/schema", value, f"{where}.{name}", out, None)
+            if "schema" in spec.node(param_ptr):
+                value = _coerce(raw, spec.types(f"{param_ptr}/schema"))
+                self._validate(f"{param_ptr}/schema", value, f"{where}.{name}", out, None)
         return unknown
 
     def _check_body(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -78,15 +80,16 @@ async def test_servers_and_dms_never_share_settings(store: Store) -> None:
     assert (await store.guild_settings(None)).allow_dms is False
 
 
+def _set_to_seven(name: str) -> Callable[[GuildSettings], GuildSettings]:
+    """A settings change that sets the one field `name` to 7."""
+    changes: dict[str, Any] = {name: 7}
+    return lambda s: dataclasses.replace(s, **changes)
+
+
 async def test_simultaneous_changes_are_all_kept(store: Store) -> None:
     fields = ("user_daily_pictures", "guild_daily_pictures", "cooldown_seconds", "user_queued")
     await asyncio.gather(
-        *(
-            store.update_guild_settings(
-                GUILD, lambda s, name=name: dataclasses.replace(s, **{name: 7}), NOW
-            )
-            for name in fields
-        )
+        *(store.update_guild_settings(GUILD, _set_to_seven(name), NOW) for name in fields)
     )
     saved = await store.guild_settings(GUILD)
     assert [getattr(saved, name) for name in fields] == [7, 7, 7, 7]

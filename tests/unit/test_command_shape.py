@@ -1,10 +1,12 @@
 """When does the bot re-register its slash commands globally? Only when they changed."""
 
+from typing import Any
+
 import discord
 
 from bot.app import command_shape
 
-OURS = {
+OURS: dict[str, Any] = {
     "name": "imagine",
     "description": "Turn a few words into a finished picture",
     "type": 1,
