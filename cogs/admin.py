@@ -21,7 +21,7 @@ from bot import controls
 from bot.controls import BadSetting, BudgetToRemove, LimitToRemove
 from bot.policy import STYLE_GUIDE_MAX, GuildSettings, zone_name
 from cogs import admin_text as text
-from cogs.context import Listable, is_server_admin
+from cogs.context import Listable, QualityChoice, SizeChoice, is_server_admin
 from cogs.errors import NO_MENTIONS, NotAllowed, defer_private
 
 if TYPE_CHECKING:
@@ -250,8 +250,8 @@ class Admin(
     async def defaults(
         self,
         interaction: discord.Interaction,
-        size: Literal["square", "portrait", "landscape"] | None = None,
-        quality: Literal["auto", "low", "medium", "high"] | None = None,
+        size: SizeChoice | None = None,
+        quality: QualityChoice | None = None,
         max_size: Literal["square", "any"] | None = None,
         max_quality: Literal["low", "medium", "high"] | None = None,
         styles: app_commands.Range[str, 1, 200] | None = None,

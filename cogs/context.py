@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import discord
 from discord import app_commands
 
 from bot.policy import Who
+
+# Option choices offered by more than one command (/imagine, /imagine-admin defaults).
+SizeChoice = Literal["square", "portrait", "landscape"]
+QualityChoice = Literal["auto", "low", "medium", "high"]
 
 
 def _roles(user: discord.abc.User) -> frozenset[int]:

@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.imaging.pipeline import MAX_DESCRIPTION_CHARS, Quality, Size, check_description
 from bot.imaging.prompts import Style
 from bot.policy import default_request
-from cogs.context import who_from_interaction
+from cogs.context import QualityChoice, SizeChoice, who_from_interaction
 from cogs.errors import defer_public
 from cogs.posting import InteractionSurface, SurfaceProgress, publish
 
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SizeChoice = Literal["square", "portrait", "landscape"]
-QualityChoice = Literal["auto", "low", "medium", "high"]
 StyleChoice = Literal[
     "none", "photo", "illustration", "anime", "oil painting", "watercolor", "pixel art", "3D render"
 ]
