@@ -74,3 +74,15 @@ class UploadFailed(PicassoError):
     """Discord refused the picture even after making it smaller."""
 
     user_message = "The picture was made but Discord refused the upload — please try again."
+
+
+class JobCancelled(PicassoError):
+    """The person cancelled a request that was still waiting in line."""
+
+    user_message = "❌ Cancelled — nothing was painted or charged."
+
+
+class ShuttingDown(PicassoError):
+    """The bot is restarting: it takes no new work until it is back."""
+
+    user_message = "The bot is restarting — please try again in a minute."
