@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.imaging.pipeline import Pipeline
 from bot.imaging.providers import OpenAIChat, OpenAIImages, OpenAIModerator
-from bot.jobs import SlotQueue
+from bot.jobs.progress import Reporter
+from bot.jobs.runner import Runner
+from bot.jobs.scheduler import RateLimit, Scheduler
+from bot.jobs.service import JobService
 from bot.storage.database import make_engine, migrate
 from bot.storage.repository import Store
 from bot.studio import Clock, Studio, utc_now
@@ -32,9 +36,6 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.quota",
 )
-
-# Seconds a shutdown waits for jobs in flight to settle their accounts.
-SHUTDOWN_GRACE = 10.0
 
 # Connection phase stays short even when a high-quality picture may take minutes.
 CONNECT_TIMEOUT = 10.0
@@ -61,7 +62,6 @@ def make_pipeline(settings: Settings, client: openai.AsyncOpenAI) -> Pipeline:
     return Pipeline(
         OpenAIChat(chat_client, settings.chat_model),
         OpenAIImages(client, settings.image_model, partial_images=settings.partial_images),
-        slots=SlotQueue(settings.image_concurrency),
         prices=settings.prices,
         moderator=OpenAIModerator(chat_client, settings.moderation_model),
     )
@@ -130,6 +130,8 @@ class Picasso(commands.AutoShardedBot):
         self.openai: openai.AsyncOpenAI | None = None
         self._engine: AsyncEngine | None = None
         self._studio: Studio | None = None
+        self._jobs: JobService | None = None
+        self._reporter: Reporter | None = None
         self._downloads: aiohttp.ClientSession | None = None
 
     @property
@@ -138,6 +140,13 @@ class Picasso(commands.AutoShardedBot):
         if self._studio is None:
             raise RuntimeError("the bot has not been set up yet")
         return self._studio
+
+    @property
+    def jobs(self) -> JobService:
+        """Where requests become jobs (available once `setup_hook` ran)."""
+        if self._jobs is None:
+            raise RuntimeError("the bot has not been set up yet")
+        return self._jobs
 
     @property
     def pipeline(self) -> Pipeline:
@@ -161,10 +170,30 @@ class Picasso(commands.AutoShardedBot):
             timezone=ZoneInfo(self.settings.timezone),
             clock=self._clock,
         )
-        await self._studio.recover()
         self._downloads = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        self._jobs = self._job_service(self._studio, self._downloads)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        await self._jobs.recover()
+
+    def _job_service(self, studio: Studio, downloads: aiohttp.ClientSession) -> JobService:
+        """The scheduler, the runner and the Discord publisher they post through."""
+        from cogs.publisher import DiscordPublisher  # the Discord side of the runner
+
+        settings = self.settings
+        rate = RateLimit(settings.image_rate_limit) if settings.image_rate_limit else None
+        scheduler = Scheduler(concurrency=settings.image_concurrency, rate=rate)
+        self._reporter = Reporter()
+        runner = Runner(
+            studio.store,
+            studio.pipeline,
+            scheduler,
+            DiscordPublisher(self, self._reporter),
+            downloads,
+            now=studio.now,
+            monotonic=time.monotonic,
+        )
+        return JobService(studio, runner)
 
     async def on_message(self, message: discord.Message, /) -> None:
         # No prefix commands: cogs listen to messages themselves.
@@ -210,9 +239,12 @@ class Picasso(commands.AutoShardedBot):
         await self.connect(reconnect=reconnect)
 
     async def close(self) -> None:
-        if self._studio is not None:
-            # Let pictures being posted finish and settle before the clients go away.
-            await self._studio.drain(SHUTDOWN_GRACE)
+        """Stop taking work, let running jobs finish (`SHUTDOWN_GRACE`), then disconnect;
+        waiting jobs stay queued for the next start."""
+        if self._jobs is not None:
+            await self._jobs.stop(self.settings.shutdown_grace)
+        if self._reporter is not None:
+            await self._reporter.close()
         await super().close()
         if self.openai is not None:
             await self.openai.close()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
+import signal
 import sys
 
 import discord
@@ -23,9 +26,31 @@ def _token(settings: Settings) -> str:
     return settings.discord_token.get()
 
 
+def _stop_on_signals(bot: Picasso) -> None:
+    """SIGTERM/SIGINT: take no new work, let running jobs finish (SHUTDOWN_GRACE), keep
+    waiting ones queued for the next start, then exit 0."""
+    loop = asyncio.get_running_loop()
+    closing: list[asyncio.Task[None]] = []
+
+    def stop(signum: signal.Signals) -> None:
+        if closing:
+            return
+        log.info(
+            "%s: stopping — running jobs may finish for up to %.0f s, waiting ones stay queued",
+            signum.name,
+            bot.settings.shutdown_grace,
+        )
+        closing.append(asyncio.create_task(bot.close()))
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # not on Windows' default loop
+            loop.add_signal_handler(signum, stop, signum)
+
+
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the bot until interrupted; a refused login is one line, not a traceback."""
+    """Run the bot until stopped; a refused login is one line, not a traceback."""
     async with Picasso(settings) as bot:
+        _stop_on_signals(bot)
         try:
             await bot.start(_token(settings))
         except discord.LoginFailure:

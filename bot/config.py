@@ -74,6 +74,8 @@ class Settings:
     chat_timeout: float = 30.0
     image_retries: int = 1
     image_concurrency: int = 4
+    image_rate_limit: str | None = None  # the provider's limit, e.g. "50 per minute"
+    shutdown_grace: float = 90.0
     partial_images: int = 2
     timezone: str = "UTC"
     message_content_intent: bool = False
@@ -181,6 +183,22 @@ def _database_url(env: Mapping[str, str]) -> str:
     raise ConfigError("DATABASE_URL", "must be a sqlite:/// or postgresql:// URL")
 
 
+def _rate_limit(env: Mapping[str, str]) -> str | None:
+    raw = _optional(env, "IMAGE_RATE_LIMIT")
+    if raw is None:
+        return None
+    from limits import parse
+
+    try:
+        if parse(raw).amount < 1:
+            raise ValueError("a limit of no images")
+    except ValueError:
+        raise ConfigError(
+            "IMAGE_RATE_LIMIT", 'must read like "50 per minute" or "6 per 10 seconds"'
+        ) from None
+    return raw
+
+
 def _prices(env: Mapping[str, str]) -> dict[str, ModelPrice]:
     prices = dict(DEFAULT_PRICES)
     raw = _optional(env, "IMAGE_PRICES")
@@ -230,6 +248,8 @@ def load_settings(
         image_concurrency=_integer(
             env, "IMAGE_CONCURRENCY", Settings.image_concurrency, low=1, high=64
         ),
+        image_rate_limit=_rate_limit(env),
+        shutdown_grace=_number(env, "SHUTDOWN_GRACE", Settings.shutdown_grace, low=0, high=3600),
         partial_images=_integer(env, "PARTIAL_IMAGES", Settings.partial_images, low=0, high=3),
         prices=_prices(env),
         timezone=_timezone(env),

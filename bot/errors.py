@@ -35,11 +35,20 @@ class ModerationBlocked(PicassoError):
         )
 
 
-class ProviderBusy(PicassoError):
-    """Rate limited or out of quota at the provider."""
+APOLOGY = "Sorry — something went wrong on our side. It has been logged; please try again."
 
-    def __init__(self, retry_after: float | None, *, detail: str = "") -> None:
+
+class ProviderBusy(PicassoError):
+    """Rate limited or out of quota at the provider.
+
+    `passing` is False when waiting will not help (the account is out of quota).
+    """
+
+    def __init__(
+        self, retry_after: float | None, *, detail: str = "", passing: bool = True
+    ) -> None:
         self.retry_after = retry_after
+        self.passing = passing
         wait = max(1, round(retry_after)) if retry_after else 30
         super().__init__(
             f"The image service is busy right now — try again in {wait} s.", detail=detail

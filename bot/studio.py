@@ -1,26 +1,22 @@
-"""Admission and accounting around every picture: the way of one request, minus Discord.
+"""Admission and accounting: what a person may ask for, and what it costs, minus Discord.
 
-`Studio.job()` decides (policy), reserves quota and budget (storage), limits a person's
-jobs in flight, and hands back a `Job`; the caller paints and posts, then calls
-`Job.done()` to record lineage and settle the real cost. Leaving the block without
-`done()` (any error) releases the reservation, so a failed picture costs nobody anything.
+`Studio.admit()` decides (policy), shapes the request to the server's ceilings, and
+records the job together with its reservation of quota and budget (storage), all before
+anything is painted. Running the job is `bot.jobs`' business; ending it settles or
+releases the reservation in the same transaction as the job's last state.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 
-from bot.imaging.pipeline import ImageRequest, ImageResult, Pipeline, Progress, RunOptions, Stage
+from bot.imaging.pipeline import ImageRequest, Pipeline, RunOptions
 from bot.imaging.pricing import ModelPrice, cost_micros, estimate_usage, price_for
-from bot.jobs import SlotQueue
 from bot.policy import (
     GuildSettings,
-    LimitKind,
     LimitReached,
     Limits,
     Who,
@@ -29,14 +25,12 @@ from bot.policy import (
     limits_for,
     shape_request,
 )
-from bot.storage.repository import GUILD_WIDE, NewPicture, Periods, Reservation, Store, Usage
+from bot.storage.jobs import Delivery, JobKind, JobRecord, JobSpec, NewJob
+from bot.storage.repository import GUILD_WIDE, Periods, Store, Usage
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-Person = tuple[int | None, int]  # (guild_id, user_id): whose jobs are counted together
-# No picture takes this long (timeouts × retries); a reservation this old was left by a crash.
-STALE_AFTER = timedelta(hours=3)
 
 
 def utc_now() -> datetime:
@@ -45,62 +39,24 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class Posted:
-    """Where a finished picture was posted."""
+class Order:
+    """What a person asked for, as the Discord layer hands it over to become a job."""
 
-    channel_id: int
-    message_id: int
-    image_url: str | None
-
-
-@dataclass
-class Job:
-    """An admitted request: the shaped request, the server's options, the reservation."""
-
+    kind: JobKind
     who: Who
-    settings: GuildSettings
     request: ImageRequest
-    options: RunOptions
-    note: str | None
-    reservation: Reservation
-    _studio: Studio
-    picture_id: int | None = field(default=None, init=False)
-
-    async def done(
-        self,
-        result: ImageResult,
-        posted: Posted,
-        *,
-        kind: str = "imagine",
-        parent_id: int | None = None,
-        instruction: str | None = None,
-    ) -> int:
-        """Record the posted picture's lineage and charge its real cost; returns its id."""
-        studio = self._studio
-        now = studio.now()
-        request = result.request
-        self.picture_id = await studio.store.finish(
-            self.reservation,
-            NewPicture(
-                guild_id=self.who.guild_id,
-                channel_id=posted.channel_id,
-                message_id=posted.message_id,
-                requester_id=self.who.user_id,
-                parent_id=parent_id,
-                kind=kind,
-                description=request.description,
-                prompt=result.prompt,
-                instruction=instruction,
-                size=request.size.name.lower(),
-                quality=request.quality.value,
-                style=request.style.label,
-                model=result.image.model,
-                cost_micros=result.cost_micros,
-                image_url=posted.image_url,
-            ),
-            now,
-        )
-        return self.picture_id
+    delivery: Delivery
+    text: str | None = None  # what the person typed, checked for blocked words
+    prompt: str | None = None  # reroll, hand-edited prompt: painted as is; refine: the start
+    instruction: str | None = None
+    parent_id: int | None = None
+    origin_url: str | None = None
+    image_urls: tuple[str, ...] = ()
+    batch: str | None = None
+    take: int | None = None
+    takes: int | None = None
+    requester_name: str = ""
+    requester_avatar: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,18 +91,6 @@ class Studio:
         self._prices = prices
         self._timezone = timezone
         self._clock = clock
-        self._in_flight: dict[Person, int] = {}
-        self._turns: dict[Person, SlotQueue] = {}  # per person: jobs painting at once
-        self._idle = asyncio.Event()  # set while no job is in flight
-        self._idle.set()
-
-    async def drain(self, grace: float) -> None:
-        """Wait up to `grace` seconds for jobs in flight to finish (for a clean shutdown)."""
-        try:
-            async with asyncio.timeout(grace):
-                await self._idle.wait()
-        except TimeoutError:
-            log.warning("shutting down with %d jobs still running", sum(self._in_flight.values()))
 
     def now(self) -> datetime:
         """The current time in the configured zone."""
@@ -155,10 +99,6 @@ class Studio:
     def periods(self) -> Periods:
         """Today and this month, in the configured zone."""
         return Periods.of(self.now())
-
-    def in_flight(self, guild_id: int | None, user_id: int) -> int:
-        """How many of this person's pictures this process is making or has queued."""
-        return self._in_flight.get((guild_id, user_id), 0)
 
     async def standing(self, who: Who) -> Standing:
         """`who`'s limits and usage right now (for /quota)."""
@@ -177,7 +117,7 @@ class Studio:
             cooldown_left=await store.cooldown_left(
                 who.guild_id, who.user_id, limits.cooldown_seconds, now
             ),
-            in_flight=self.in_flight(who.guild_id, who.user_id),
+            in_flight=await store.jobs_in_flight(who.guild_id, who.user_id),
             now=now,
         )
 
@@ -193,11 +133,6 @@ class Studio:
         """Forget a person's pictures, spend and cooldown for today (in-flight ones stay)."""
         await self.store.reset_user(guild_id, user_id, self.periods())
 
-    async def recover(self) -> int:
-        """Release reservations a crashed earlier run left open; returns how many."""
-        now = self.now()
-        return await self.store.release_stale(now - STALE_AFTER, now)
-
     def estimate(
         self, settings: GuildSettings, request: ImageRequest, *, input_images: int = 0
     ) -> int:
@@ -206,96 +141,52 @@ class Studio:
         usage = estimate_usage(request.size.value, request.quality.value, input_images=input_images)
         return cost_micros(usage, price_for(model, self._prices))
 
-    @asynccontextmanager
-    async def job(
-        self,
-        who: Who,
-        request: ImageRequest,
-        *,
-        settings: GuildSettings | None = None,
-        text: str | None = None,
-        progress: Progress | None = None,
-        input_images: int = 0,
-        own_turn: bool = True,
-    ) -> AsyncIterator[Job]:
-        """Admit `request` for `who` or raise `Refused`; release unless `Job.done()` ran.
+    async def admit(self, order: Order, settings: GuildSettings | None = None) -> JobRecord:
+        """Record `order` as a queued job with its reservation, or raise `Refused` saying why.
 
-        `text` is what the person typed (checked for blocked words; default: the description).
-        `own_turn=False` is for the parts of one request (variation takes): they count as jobs
-        in flight but do not wait for one of the person's running turns each.
+        Checks who may draw here and the typed text (blocked words), applies the server's
+        ceilings, and reserves quota, budget, cooldown and a place among the person's jobs
+        in flight in one transaction with the job row.
         """
         if settings is None:
-            settings = await self.store.guild_settings(who.guild_id)
-        check_access(settings, who, text if text is not None else request.description)
-        shaped, note = shape_request(settings, request)
-        limits = limits_for(settings, who)
-        person = (who.guild_id, who.user_id)
-        if limits.user_running is not None and limits.user_queued is not None:
-            most = limits.user_running + limits.user_queued
-            if self.in_flight(*person) >= most:
-                raise LimitReached(LimitKind.IN_FLIGHT, most)
-        # Counted before the first await, so a burst cannot slip past the in-flight limit.
-        self._in_flight[person] = self.in_flight(*person) + 1
-        self._idle.clear()
+            settings = await self.store.guild_settings(order.who.guild_id)
+        who = order.who
+        check_access(
+            settings, who, order.text if order.text is not None else order.request.description
+        )
+        shaped, note = shape_request(settings, order.request)
+        spec = JobSpec(
+            request=shaped,
+            options=RunOptions(settings.model, settings.style_guide, settings.moderation),
+            note=note,
+            instruction=order.instruction,
+            refine_mode=settings.refine_mode,
+            image_urls=order.image_urls,
+            origin_url=order.origin_url,
+            takes=order.takes,
+            requester_name=order.requester_name,
+            requester_avatar=order.requester_avatar,
+            audit_channel_id=settings.audit_channel_id,
+        )
+        edits = order.kind is JobKind.REFINE and settings.refine_mode != "reimagine"
+        new = NewJob(
+            kind=order.kind,
+            guild_id=who.guild_id,
+            user_id=who.user_id,
+            spec=spec,
+            delivery=order.delivery,
+            prompt=order.prompt,
+            parent_id=order.parent_id,
+            batch=order.batch,
+            take=order.take,
+        )
+        now = self.now()  # one reading: the time and its day never disagree
         try:
-            now = self.now()  # one reading: the time and its day never disagree
-            try:
-                reservation = await self.store.reserve(
-                    who.guild_id,
-                    who.user_id,
-                    limits,
-                    self.estimate(settings, shaped, input_images=input_images),
-                    now,
-                )
-            except LimitReached as refusal:
-                raise refusal.explained(now) from None
-            job = Job(
-                who,
-                settings,
-                shaped,
-                RunOptions(settings.model, settings.style_guide, settings.moderation),
-                note,
-                reservation,
-                self,
+            return await self.store.submit_job(
+                new,
+                limits_for(settings, who),
+                self.estimate(settings, shaped, input_images=1 if edits else 0),
+                now,
             )
-            try:
-                async with self._turn(person, limits.user_running if own_turn else None, progress):
-                    yield job
-            finally:
-                if job.picture_id is None:
-                    # Shielded: a second cancellation (shutdown) must not lose the release.
-                    await asyncio.shield(self._release(reservation))
-        finally:
-            self._leave(person)
-
-    def _leave(self, person: Person) -> None:
-        self._in_flight[person] -= 1
-        if not self._in_flight[person]:
-            del self._in_flight[person]
-            self._turns.pop(person, None)
-            if not self._in_flight:
-                self._idle.set()
-
-    async def _release(self, reservation: Reservation) -> None:
-        """Give a reservation back; a failure here is logged (the stale sweep retries it)."""
-        try:
-            await self.store.release(reservation, self.now())
-        except Exception:
-            log.exception("could not release reservation %d", reservation.id)
-
-    @asynccontextmanager
-    async def _turn(
-        self, person: Person, running: int | None, progress: Progress | None
-    ) -> AsyncIterator[None]:
-        """Wait until fewer than `running` of this person's jobs are painting."""
-        if running is None:
-            yield
-            return
-
-        async def queued(position: int) -> None:
-            if progress is not None:
-                await progress.stage(Stage.QUEUED, position)
-
-        turns = self._turns.setdefault(person, SlotQueue(running))
-        async with turns.slot(queued):
-            yield
+        except LimitReached as refusal:
+            raise refusal.explained(now) from None

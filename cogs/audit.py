@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.imaging.pipeline import ImageResult
-from bot.studio import Job
+from bot.jobs.runner import Posted
+from bot.lineage import jump_url
+from bot.storage.jobs import JobRecord
 from cogs.errors import NO_MENTIONS
 from cogs.render import clip
 
@@ -18,18 +20,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def audit(bot: Picasso, job: Job, result: ImageResult, message: discord.Message) -> None:
+async def audit(bot: Picasso, job: JobRecord, result: ImageResult, posted: Posted) -> None:
     """Post the audit line if the server set an audit channel; problems are only logged."""
-    channel_id = job.settings.audit_channel_id
+    channel_id = job.spec.audit_channel_id
     if channel_id is None:
         return
     channel = bot.get_channel(channel_id)
     if not isinstance(channel, discord.abc.Messageable):
-        log.warning("audit channel %s of guild %s is not reachable", channel_id, job.who.guild_id)
+        log.warning("audit channel %s of guild %s is not reachable", channel_id, job.guild_id)
         return
     line = (
-        f"🖼️ <@{job.who.user_id}> in <#{message.channel.id}> · ${result.cost_usd:.3f} · "
-        f"{result.image.model} · {message.jump_url}\n> {clip(result.prompt, 1500)}"
+        f"🖼️ <@{job.user_id}> in <#{posted.channel_id}> · ${result.cost_usd:.3f} · "
+        f"{result.image.model} · {jump_url(job.guild_id, posted.channel_id, posted.message_id)}"
+        f"\n> {clip(result.prompt, 1500)}"
     )
     try:
         await channel.send(clip(line, 2000), allowed_mentions=NO_MENTIONS)

@@ -10,6 +10,7 @@ custom_id formats (all ≤ 100 characters):
   picasso:<reroll|refine|vary|prompt|delete>:<picture id>
   picasso:history:<user id>:<page>:<prev|next>
   picasso:refine-modal:<picture id>              (the Refine modal)
+  picasso:cancel:<job id>                        (❌ Cancel under a waiting request)
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ HISTORY_TEMPLATE: Final = re.compile(
     rf"^{PREFIX}:history:(?P<user>{_ID}):(?P<page>[0-9]{{1,6}}):(?P<way>prev|next)$"
 )
 MODAL_TEMPLATE: Final = re.compile(rf"^{PREFIX}:refine-modal:(?P<id>{_ID})$")
+CANCEL_TEMPLATE: Final = re.compile(rf"^{PREFIX}:cancel:(?P<id>{_ID})$")
 
 
 def picture_custom_id(action: Action, picture_id: int) -> str:
@@ -109,6 +111,14 @@ class PictureActions(Protocol):
         self, interaction: discord.Interaction, action: Action, picture_id: int
     ) -> None:
         """Handle a press of `action` under picture `picture_id`."""
+        ...
+
+
+class JobCancels(Protocol):
+    """What the Cancel button calls (implemented by the Remix cog)."""
+
+    async def on_cancel(self, interaction: discord.Interaction, job_id: int) -> None:
+        """Cancel job `job_id` if the person pressing asked for it."""
         ...
 
 
@@ -190,6 +200,42 @@ class HistoryPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template
     async def callback(self, interaction: discord.Interaction) -> None:
         pages: HistoryPages = _cog(interaction, "History")
         await pages.on_history_page(interaction, self.user_id, self.page)
+
+
+class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CANCEL_TEMPLATE):
+    """❌ Cancel under a request still waiting in line (its requester's only)."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Cancel",
+                emoji="❌",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"{PREFIX}:cancel:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> CancelButton:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        jobs: JobCancels = _cog(interaction, "Remix")
+        await jobs.on_cancel(interaction, self.job_id)
+
+
+def cancel_view(job_id: int) -> discord.ui.View:
+    """The ❌ Cancel button under a waiting request."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job_id))
+    return view
 
 
 def result_view(picture_id: int) -> discord.ui.View:

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import PicassoError
+from bot.errors import APOLOGY, PicassoError
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UNKNOWN_INTERACTION = 10062  # answered after Discord's 3-second window
-APOLOGY = "Sorry — something went wrong on our side. It has been logged; please try again."
 CANNOT_POST = (
     "I'm not allowed to post pictures here — a server admin can give me Send Messages, "
     "Embed Links and Attach Files in this channel."

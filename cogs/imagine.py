@@ -1,4 +1,4 @@
-"""/imagine: defer at once, run the pipeline with live progress, post the picture + buttons."""
+"""/imagine: defer at once, then hand the request over as a job (shown on the response)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from discord.ext import commands
 from bot.imaging.pipeline import MAX_DESCRIPTION_CHARS, Quality, Size, check_description
 from bot.imaging.prompts import Style
 from bot.policy import default_request
+from bot.storage.jobs import JobKind
+from bot.studio import Order
 from cogs.context import QualityChoice, SizeChoice, who_from_interaction
 from cogs.errors import defer_public
-from cogs.posting import InteractionSurface, SurfaceProgress, publish
+from cogs.orders import interaction_delivery, requester
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -53,9 +55,8 @@ class Imagine(commands.Cog):
         description = description.strip()
         check_description(description)
         await defer_public(interaction)
-        studio = self.bot.studio
         who = who_from_interaction(interaction)
-        settings = await studio.store.guild_settings(who.guild_id)
+        settings = await self.bot.studio.store.guild_settings(who.guild_id)
         request = default_request(
             settings,
             description,
@@ -64,11 +65,14 @@ class Imagine(commands.Cog):
             style=STYLES[style] if style else None,
             expand=expand,
         )
-        surface = InteractionSurface(interaction)
-        progress = SurfaceProgress(surface)
-        async with studio.job(who, request, settings=settings, progress=progress) as job:
-            result = await studio.pipeline.run(job.request, progress, job.options)
-            await publish(self.bot, job, result, surface, interaction.user)
+        order = Order(
+            JobKind.IMAGINE,
+            who,
+            request,
+            interaction_delivery(interaction, public=True),
+            **requester(interaction.user),
+        )
+        await self.bot.jobs.submit(order, settings)
 
 
 async def setup(bot: Picasso) -> None:

@@ -1,10 +1,10 @@
-"""The buttons under every picture — Reroll, Refine, Variations, Prompt, Delete — and the form.
+"""The buttons under every picture — Reroll, Refine, Variations, Prompt, Delete — the form,
+and ❌ Cancel under a waiting request.
 
-Presses defer first, check who may (the server's `remix` setting), then hand over to
-`cogs.flows`, where every new picture goes through `studio.job` and is recorded with its
-parent. Refine is the exception: its form must be the first response, so it looks the
-picture up first, against a deadline well inside Discord's 3 s. Reply-to-refine is
-`cogs.replies`.
+Presses defer first, check who may (the server's `remix` setting), then submit a job
+made from the picture (`bot.jobs`), which records the new picture with its parent. Refine
+is the exception: its form must be the first response, so it looks the picture up first,
+against a deadline well inside Discord's 3 s. Reply-to-refine is `cogs.replies`.
 """
 
 from __future__ import annotations
@@ -19,20 +19,31 @@ from discord.ext import commands
 from bot import lineage
 from bot.errors import PicassoError
 from bot.imaging.prompts import MAX_PROMPT_CHARS
-from bot.lineage import may_delete, may_remix
-from bot.policy import GuildSettings, Who
+from bot.lineage import may_delete, may_remix, picture_url
+from bot.policy import GuildSettings, Who, check_access
+from bot.storage.jobs import Delivery, JobKind
 from bot.storage.tables import Picture
+from bot.studio import Order
 from cogs.components import (
     Action,
+    CancelButton,
     PictureButton,
     modal_custom_id,
     modal_values,
     parse_modal_custom_id,
 )
-from cogs.context import who_from_interaction
-from cogs.errors import defer_public, reply, user_message
-from cogs.flows import GONE, MAX_INSTRUCTION_CHARS, Flows, prompt_text
-from cogs.posting import InteractionSurface
+from cogs.context import may_post_pictures, who_from_interaction
+from cogs.errors import CANNOT_POST, NO_MENTIONS, defer_public, reply, user_message
+from cogs.orders import (
+    GONE,
+    MAX_INSTRUCTION_CHARS,
+    check_instruction,
+    from_picture,
+    interaction_delivery,
+    prompt_text,
+    requester,
+)
+from cogs.render import join
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -45,6 +56,7 @@ FORM_TTL: Final = 15 * 60.0
 # server's settings first; past this many seconds the press is answered with FORM_BUSY.
 FORM_DEADLINE: Final = 2.0
 FORM_BUSY: Final = "I'm a little busy right now — press ✏️ Refine again in a moment."
+VARIATIONS: Final = 3
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -88,13 +100,12 @@ class Remix(commands.Cog):
 
     def __init__(self, bot: Picasso) -> None:
         self.bot = bot
-        self.flows = Flows(bot)
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(PictureButton)
+        self.bot.add_dynamic_items(PictureButton, CancelButton)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(PictureButton)
+        self.bot.remove_dynamic_items(PictureButton, CancelButton)
 
     # --- entry points ------------------------------------------------------------------------
 
@@ -105,10 +116,10 @@ class Remix(commands.Cog):
         if action == Action.REFINE:  # a modal must be the first response: no deferring
             await self._open_refine(interaction, picture_id)
             return
-        if action in (Action.PROMPT, Action.DELETE):
-            await interaction.response.defer(thinking=True, ephemeral=True)
-        else:
+        if action == Action.REROLL:
             await defer_public(interaction)
+        else:
+            await interaction.response.defer(thinking=True, ephemeral=True)
         try:
             if action == Action.PROMPT:
                 await reply(interaction, prompt_text(await self._picture(interaction, picture_id)))
@@ -117,12 +128,59 @@ class Remix(commands.Cog):
             else:
                 picture, who, settings = await self._remixable(interaction, picture_id)
                 if action == Action.REROLL:
-                    surface = InteractionSurface(interaction)
-                    await self.flows.reroll(who, picture, surface, interaction.user, settings)
+                    await self._reroll(interaction, who, picture, settings)
                 else:
-                    await self.flows.vary(interaction, who, picture, settings)
+                    await self._vary(interaction, who, picture, settings)
         except Exception as error:
             await reply(interaction, user_message(error))
+
+    async def _reroll(
+        self, interaction: discord.Interaction, who: Who, picture: Picture, settings: GuildSettings
+    ) -> None:
+        """Paint `picture`'s prompt again, as a new picture."""
+        order = Order(
+            JobKind.REROLL,
+            who,
+            delivery=interaction_delivery(interaction, public=True),
+            prompt=picture.prompt,
+            **from_picture(picture, interaction.message),
+            **requester(interaction.user),
+        )
+        await self.bot.jobs.submit(order, settings)
+
+    async def _vary(
+        self, interaction: discord.Interaction, who: Who, picture: Picture, settings: GuildSettings
+    ) -> None:
+        """Takes on `picture`'s description, each its own job (own quota, cost and lineage),
+        each posted as a reply to the picture as soon as it is painted."""
+        source = interaction.message
+        if source is None:
+            raise PicassoError(GONE)
+        if not may_post_pictures(interaction):  # the takes are channel messages
+            raise PicassoError(CANNOT_POST)
+        check_access(settings, who, picture.description)
+        delivery = Delivery(
+            channel_id=source.channel.id,
+            reply_to_id=source.id,
+            upload_limit=interaction.filesize_limit,
+        )
+        refused: dict[str, list[str]] = {}
+        for take in range(VARIATIONS):
+            order = Order(
+                JobKind.VARIATION,
+                who,
+                delivery=delivery,
+                batch=str(interaction.id),
+                take=take,
+                takes=VARIATIONS,
+                **from_picture(picture, source),
+                **requester(interaction.user),
+            )
+            try:
+                await self.bot.jobs.submit(order, settings)
+            except PicassoError as error:
+                refused.setdefault(error.user_message, []).append(str(take + 1))
+        await reply(interaction, variations_line(picture, VARIATIONS, refused))
 
     async def _open_refine(self, interaction: discord.Interaction, picture_id: int) -> None:
         """Answer with the form — within Discord's 3 s, however slow the lookups behind it."""
@@ -160,22 +218,35 @@ class Remix(commands.Cog):
         instruction = values.get("instruction", "").strip()
         prompt = values.get("prompt", "").strip()
         edited = bool(prompt) and not _same_text(prompt, picture.prompt)
-        surface = InteractionSurface(interaction)
         if instruction:
-            await self.flows.refine(
-                who,
-                picture,
-                surface,
-                interaction.user,
-                settings,
-                instruction=instruction,
-                prompt=prompt if edited else None,
-                live=interaction.message,
-            )
+            check_instruction(instruction)
+            kind, text, start = JobKind.REFINE, instruction, prompt if edited else picture.prompt
         elif edited:
-            await self.flows.paint_prompt(who, picture, surface, interaction.user, settings, prompt)
+            kind, text, start = JobKind.PROMPT, prompt, prompt  # painted exactly as written
         else:
             raise PicassoError("Say what should change, or edit the prompt — nothing was changed.")
+        order = Order(
+            kind,
+            who,
+            delivery=interaction_delivery(interaction, public=True),
+            text=text,
+            prompt=start,
+            instruction=instruction or None,
+            **from_picture(picture, interaction.message),
+            **requester(interaction.user),
+        )
+        await self.bot.jobs.submit(order, settings)
+
+    async def on_cancel(self, interaction: discord.Interaction, job_id: int) -> None:
+        """❌ Cancel: the requester's waiting job ends (its message says so); anyone else is
+        told privately that they can't."""
+        await interaction.response.defer()
+        try:
+            await self.bot.jobs.cancel(job_id, interaction.user.id)
+        except Exception as error:
+            await interaction.followup.send(
+                user_message(error), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
 
     # --- lookups -----------------------------------------------------------------------------
 
@@ -212,6 +283,18 @@ class Remix(commands.Cog):
             await self.bot.studio.store.forget_message(picture.message_id)
         log.info("user %d deleted picture %d", who.user_id, picture.id)
         await reply(interaction, "🗑️ Deleted the picture.")
+
+
+def variations_line(picture: Picture, n: int, refused: dict[str, list[str]]) -> str:
+    """What the person pressing 🎲 reads: how many takes are coming, and why not the others."""
+    link = f"[this picture]({picture_url(picture)})"
+    coming = n - sum(len(takes) for takes in refused.values())
+    parts = [f"🎲 {coming} of {n} variations of {link} are on the way"]
+    if coming:
+        parts[0] += " — each is posted as a reply to it"
+    for reason, takes in refused.items():
+        parts.append(f"{'take' if len(takes) == 1 else 'takes'} {join(takes)}: {reason}")
+    return " · ".join(parts) + ("" if parts[-1].endswith(".") else ".")
 
 
 def _ignore_outcome(lookup: asyncio.Future[Any]) -> None:

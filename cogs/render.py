@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ import discord
 
 from bot import lineage
 from bot.imaging.pipeline import ImageResult, Stage
+from bot.jobs.runner import Status
 
 EMBED_COLOUR = discord.Colour(0xE8A33D)
 TITLE_LIMIT = 256
@@ -30,10 +32,26 @@ def join(items: Sequence[str], word: str = "and") -> str:
     return f"{', '.join(items[:-1])} {word} {items[-1]}"
 
 
-def stage_line(stage: Stage, position: int | None = None, *, refining: bool = False) -> str:
-    """The status line shown while a request is under way."""
+def eta_text(seconds: float) -> str:
+    """A wait as people read it: `about 40 s`, `about 3 min` (coarse, so it changes rarely)."""
+    if seconds < 60:
+        return f"about {max(10, math.ceil(seconds / 10) * 10)} s"
+    return f"about {math.ceil(seconds / 60)} min"
+
+
+def status_line(status: Status, *, refining: bool = False) -> str:
+    """The line shown while a job is under way."""
+    stage = status.stage
+    if status.restarting:
+        return "⏳ The bot is restarting — your picture keeps its place in line."
     if stage is Stage.QUEUED:
-        return f"⏳ In line — position {position}. Your picture starts soon."
+        place = status.place
+        if place is None:
+            return "⏳ In line — your picture starts soon."
+        eta = f" · starts in {eta_text(place.eta_seconds)}" if place.eta_seconds else ""
+        return f"⏳ In line — position {place.position}{eta}."
+    if status.preview is not None:
+        return f"🎨 Painting your picture… (preview {status.preview_index + 1})"
     if stage is Stage.EXPANDING:
         if refining:
             return "🧠 Revising the prompt with your change…"
@@ -92,7 +110,8 @@ def _footer(result: ImageResult, origin: Origin | None) -> str:
 
 def result_embed(
     result: ImageResult,
-    requester: discord.abc.User,
+    requester: str,
+    avatar_url: str | None,
     filename: str,
     origin: Origin | None = None,
 ) -> discord.Embed:
@@ -106,10 +125,7 @@ def result_embed(
         description=clip(result.prompt, PROMPT_BUDGET),
         colour=EMBED_COLOUR,
     )
-    embed.set_author(
-        name=clip(f"Requested by {requester.display_name}", TITLE_LIMIT),
-        icon_url=requester.display_avatar.url,
-    )
+    embed.set_author(name=clip(f"Requested by {requester}", TITLE_LIMIT), icon_url=avatar_url)
     embed.add_field(name="Model", value=result.image.model, inline=True)
     embed.add_field(
         name="Size · quality",

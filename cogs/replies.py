@@ -20,11 +20,12 @@ from discord.ext import commands
 from bot import lineage
 from bot.errors import PicassoError
 from bot.lineage import may_remix
+from bot.storage.jobs import DEFAULT_UPLOAD_LIMIT, Delivery, JobKind
 from bot.storage.tables import Picture
+from bot.studio import Order
 from cogs.context import who_from_message
-from cogs.errors import user_message
-from cogs.flows import Flows
-from cogs.posting import ReplySurface, say
+from cogs.errors import NO_MENTIONS, user_message
+from cogs.orders import check_instruction, from_picture, requester
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -62,7 +63,6 @@ class Replies(commands.Cog):
 
     def __init__(self, bot: Picasso) -> None:
         self.bot = bot
-        self.flows = Flows(bot)
         self._hinted: dict[tuple[int, int], float] = {}
 
     def _hint_due(self, message: discord.Message) -> bool:
@@ -85,46 +85,91 @@ class Replies(commands.Cog):
         parent = message.reference.resolved if message.reference else None
         if isinstance(parent, discord.Message) and parent.author.id != me.id:
             return  # a reply to someone else's message: no database lookup needed
-        surface = ReplySurface(message)
+        answer = _Answer(message)
         try:
             picture = await self.bot.studio.store.picture_by_message(target)
             if picture is not None:
                 live = parent if isinstance(parent, discord.Message) else None
-                await self._refine(message, me, picture, surface, live)
+                await self._refine(message, me, picture, answer, live)
         except Exception as error:
             sentence = user_message(error)  # logs what the person does not read
             # Answer where an answer is due: our reply is up, or they replied to the bot.
-            if surface.message is not None or isinstance(parent, discord.Message):
-                await say(surface, sentence)
+            if answer.message is not None or isinstance(parent, discord.Message):
+                await answer.say(sentence)
 
     async def _refine(
         self,
         message: discord.Message,
         me: discord.ClientUser,
         picture: Picture,
-        surface: ReplySurface,
+        answer: _Answer,
         live: discord.Message | None,
     ) -> None:
         instruction = instruction_from(message.content, me.id)
         if not instruction:
             readable = self.bot.intents.message_content or me in message.mentions
             if readable:
-                await say(surface, HINT_EMPTY)
+                await answer.say(HINT_EMPTY)
             elif self._hint_due(message):
-                await say(surface, HINT_NO_TEXT)
+                await answer.say(HINT_NO_TEXT)
             return
         try:
-            await surface.show(content=ACKNOWLEDGEMENT)
+            acknowledgement = await answer.show(ACKNOWLEDGEMENT)
         except discord.HTTPException as error:
             log.warning("cannot reply in channel %s: %s", message.channel.id, error)
             return
+        check_instruction(instruction)
         who = who_from_message(message)
         settings = await self.bot.studio.store.guild_settings(who.guild_id)
         if not may_remix(settings, who, picture):
             raise PicassoError(lineage.REMIX_REFUSAL)
-        await self.flows.refine(
-            who, picture, surface, message.author, settings, instruction=instruction, live=live
+        guild = message.guild
+        order = Order(
+            JobKind.REFINE,
+            who,
+            delivery=Delivery(
+                channel_id=message.channel.id,
+                reply_to_id=message.id,
+                message_id=acknowledgement.id,
+                upload_limit=guild.filesize_limit if guild else DEFAULT_UPLOAD_LIMIT,
+            ),
+            text=instruction,
+            prompt=picture.prompt,
+            instruction=instruction,
+            **from_picture(picture, live),
+            **requester(message.author),
         )
+        await self.bot.jobs.submit(order, settings)
+
+
+class _Answer:
+    """The bot's one reply to a person's message: sent on first use, edited afterwards."""
+
+    def __init__(self, to: discord.Message) -> None:
+        self._to = to
+        self.message: discord.Message | None = None
+
+    async def show(self, text: str) -> discord.Message:
+        """Make the reply say `text` (no pings)."""
+        if self.message is not None:
+            self.message = await self.message.edit(
+                content=text, embed=None, attachments=[], view=None, allowed_mentions=NO_MENTIONS
+            )
+        else:
+            self.message = await self._to.channel.send(
+                text,
+                reference=self._to.to_reference(fail_if_not_exists=False),
+                mention_author=False,
+                allowed_mentions=NO_MENTIONS,
+            )
+        return self.message
+
+    async def say(self, text: str) -> None:
+        """`show`, with Discord's refusals logged rather than raised."""
+        try:
+            await self.show(text)
+        except discord.HTTPException as error:
+            log.warning("could not tell the user %r: %s", text, error)
 
 
 async def setup(bot: Picasso) -> None:

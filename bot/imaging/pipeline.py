@@ -7,11 +7,10 @@ No Discord here: the caller passes a `Progress` that renders the stages wherever
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from bot.errors import Misconfigured, ModerationBlocked, PicassoError
 from bot.imaging.files import DownloadFailed
@@ -29,8 +28,7 @@ from bot.imaging.prompts import (
     variation_messages,
     with_change,
 )
-from bot.imaging.providers import ChatModel, GeneratedImage, ImageModel, Moderator
-from bot.jobs import SlotQueue
+from bot.imaging.providers import ChatModel, GeneratedImage, ImageModel, Moderator, PreviewCallback
 
 log = logging.getLogger(__name__)
 
@@ -156,21 +154,34 @@ EDIT_FALLBACK_NOTE = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to paint: the prompt (and the picture to edit, if any), and how it came about."""
+
+    prompt: str
+    expanded: bool = False
+    note: str | None = None
+    change: str | None = None  # refinements: what changed, in a few words
+    parent: bytes | None = None  # edits: the earlier picture, as PNG
+
+
 class Pipeline:
-    """Runs requests against one chat model, one image model and an optional moderator."""
+    """Plans and paints pictures with one chat model, one image model and a moderator.
+
+    Planning (expand, revise, moderate) and painting are separate steps, so the caller
+    decides what waits for a painting turn and what a provider's 429 makes it repeat.
+    """
 
     def __init__(
         self,
         chat: ChatModel,
         images: ImageModel,
         *,
-        slots: SlotQueue,
         prices: Mapping[str, ModelPrice],
         moderator: Moderator | None = None,
     ) -> None:
         self._chat = chat
         self._images = images
-        self._slots = slots
         self._prices = prices
         self._moderator = moderator
 
@@ -207,7 +218,8 @@ class Pipeline:
             return words, False, EXPANSION_FALLBACK_NOTE
         return prompt, True, None
 
-    async def _moderate(self, options: RunOptions, *texts: str) -> None:
+    async def moderate(self, options: RunOptions, *texts: str) -> None:
+        """Raise `ModerationBlocked` if the server's content check flags any of `texts`."""
         if not options.moderate or self._moderator is None:
             return
         # One check per distinct text (without expansion the prompt is the description).
@@ -216,15 +228,75 @@ class Pipeline:
             log.info("moderation flagged a request: %s", ", ".join(categories))
             raise ModerationBlocked(categories)
 
-    def _result(
+    async def plan_imagine(self, request: ImageRequest, options: RunOptions = RunOptions()) -> Plan:
+        """Expand the description into a prompt and check both."""
+        prompt, expanded, note = await self.expand(request, options)
+        await self.moderate(options, request.description, prompt)
+        return Plan(prompt, expanded=expanded, note=note)
+
+    async def plan_prompt(self, prompt: str, options: RunOptions = RunOptions()) -> Plan:
+        """Paint `prompt` as it is (a reroll, a variation, a prompt edited by hand), checked."""
+        await self.moderate(options, prompt)
+        return Plan(prompt)
+
+    async def plan_refine(
+        self,
+        prompt: str,
+        instruction: str,
+        options: RunOptions = RunOptions(),
+        *,
+        mode: RefineMode = "reimagine",
+        load_image: ImageLoader | None = None,
+    ) -> Plan:
+        """`prompt` changed by `instruction`, to paint anew or as an edit of the parent.
+
+        In "auto" mode the chat model judges whether the change is local (then: edit).
+        `load_image` returns the parent picture as PNG or raises `DownloadFailed`; then the
+        picture is painted anew and the note says so. Without a usable revision the
+        instruction is appended to the prompt.
+        """
+        answer, reachable = await self._ask(refine_messages(prompt, instruction))
+        revision = parse_revision(answer, instruction)
+        revised, note = revision is not None, None
+        if revision is None:
+            revision = Revision(with_change(prompt, instruction), instruction, local=False)
+            note = REVISION_FALLBACK_NOTE if reachable else REVISION_UNAVAILABLE_NOTE
+        await self.moderate(options, instruction, revision.prompt)
+        parent = None
+        if load_image is not None and (mode == "edit" or (mode == "auto" and revision.local)):
+            try:
+                parent = await load_image()
+            except DownloadFailed as error:
+                log.warning("the parent picture could not be loaded, re-imagining: %s", error)
+                note = f"{note} {EDIT_FALLBACK_NOTE}" if note else EDIT_FALLBACK_NOTE
+        return Plan(revision.prompt, revised, note, revision.change, parent)
+
+    async def paint(
         self,
         request: ImageRequest,
-        prompt: str,
-        image: GeneratedImage,
-        *,
-        edited: bool = False,
-        **extra: Any,
+        plan: Plan,
+        options: RunOptions = RunOptions(),
+        on_preview: PreviewCallback | None = None,
     ) -> ImageResult:
+        """Paint `plan` (anew, or as an edit of its parent) and price the picture."""
+        size, quality = request.size.value, request.quality.value
+        if plan.parent is not None:
+            image = await self._images.edit(
+                plan.parent,
+                plan.prompt,
+                size=size,
+                quality=quality,
+                model=options.model,
+                on_preview=on_preview,
+            )
+        else:
+            image = await self._images.generate(
+                plan.prompt, size=size, quality=quality, model=options.model, on_preview=on_preview
+            )
+        return self._result(request, plan, image)
+
+    def _result(self, request: ImageRequest, plan: Plan, image: GeneratedImage) -> ImageResult:
+        edited = plan.parent is not None
         usage = image.usage
         if usage == Usage():
             # Charging nothing would let a budget be spent without limit: charge the estimate.
@@ -242,40 +314,14 @@ class Pipeline:
             cost / 1_000_000,
         )
         return ImageResult(
-            request=request, prompt=prompt, image=image, cost_micros=cost, edited=edited, **extra
-        )
-
-    @asynccontextmanager
-    async def _slot(self, progress: Progress) -> AsyncIterator[None]:
-        async def queued(position: int) -> None:
-            await progress.stage(Stage.QUEUED, position)
-
-        async with self._slots.slot(queued):
-            yield
-
-    async def _paint(
-        self,
-        request: ImageRequest,
-        prompt: str,
-        progress: Progress,
-        options: RunOptions,
-        *,
-        parent: bytes | None = None,
-    ) -> GeneratedImage:
-        """Paint `prompt` anew, or as an edit of `parent` when one is given."""
-        await progress.stage(Stage.PAINTING)
-        size, quality = request.size.value, request.quality.value
-        if parent is not None:
-            return await self._images.edit(
-                parent,
-                prompt,
-                size=size,
-                quality=quality,
-                model=options.model,
-                on_preview=progress.preview,
-            )
-        return await self._images.generate(
-            prompt, size=size, quality=quality, model=options.model, on_preview=progress.preview
+            request=request,
+            prompt=plan.prompt,
+            expanded=plan.expanded,
+            note=plan.note,
+            image=image,
+            cost_micros=cost,
+            change=plan.change,
+            edited=edited,
         )
 
     async def run(
@@ -284,76 +330,12 @@ class Pipeline:
         progress: Progress | None = None,
         options: RunOptions = RunOptions(),
     ) -> ImageResult:
-        """Expand and paint `request`, reporting stages; raises `PicassoError` on failure."""
+        """Expand and paint `request` at once, reporting stages (the command line's way)."""
         progress = progress or SilentProgress()
-        async with self._slot(progress):
-            await progress.stage(Stage.EXPANDING)
-            prompt, expanded, note = await self.expand(request, options)
-            await self._moderate(options, request.description, prompt)
-            image = await self._paint(request, prompt, progress, options)
-        return self._result(request, prompt, image, expanded=expanded, note=note)
-
-    async def paint(
-        self,
-        request: ImageRequest,
-        prompt: str,
-        progress: Progress | None = None,
-        options: RunOptions = RunOptions(),
-        *,
-        note: str | None = None,
-    ) -> ImageResult:
-        """Paint `prompt` as it is (a reroll, a variation, a prompt edited by hand)."""
-        progress = progress or SilentProgress()
-        async with self._slot(progress):
-            await self._moderate(options, prompt)
-            image = await self._paint(request, prompt, progress, options)
-        return self._result(request, prompt, image, expanded=False, note=note)
-
-    async def refine(
-        self,
-        request: ImageRequest,
-        prompt: str,
-        instruction: str,
-        progress: Progress | None = None,
-        options: RunOptions = RunOptions(),
-        *,
-        mode: RefineMode = "reimagine",
-        load_image: ImageLoader | None = None,
-    ) -> ImageResult:
-        """A new picture from `prompt` changed by `instruction`, painted anew or as an edit.
-
-        In "auto" mode the chat model judges whether the change is local (then: edit).
-        `load_image` returns the parent picture as PNG or raises `DownloadFailed`; then the
-        picture is painted anew and the result's note says so. Without a usable revision
-        the instruction is appended to the prompt.
-        """
-        progress = progress or SilentProgress()
-        async with self._slot(progress):
-            await progress.stage(Stage.EXPANDING)
-            answer, reachable = await self._ask(refine_messages(prompt, instruction))
-            revision = parse_revision(answer, instruction)
-            revised, note = revision is not None, None
-            if revision is None:
-                revision = Revision(with_change(prompt, instruction), instruction, local=False)
-                note = REVISION_FALLBACK_NOTE if reachable else REVISION_UNAVAILABLE_NOTE
-            await self._moderate(options, instruction, revision.prompt)
-            parent = None
-            if load_image is not None and (mode == "edit" or (mode == "auto" and revision.local)):
-                try:
-                    parent = await load_image()
-                except DownloadFailed as error:
-                    log.warning("the parent picture could not be loaded, re-imagining: %s", error)
-                    note = f"{note} {EDIT_FALLBACK_NOTE}" if note else EDIT_FALLBACK_NOTE
-            image = await self._paint(request, revision.prompt, progress, options, parent=parent)
-        return self._result(
-            request,
-            revision.prompt,
-            image,
-            expanded=revised,
-            note=note,
-            change=revision.change,
-            edited=parent is not None,
-        )
+        await progress.stage(Stage.EXPANDING)
+        plan = await self.plan_imagine(request, options)
+        await progress.stage(Stage.PAINTING)
+        return await self.paint(request, plan, options, progress.preview)
 
     async def variation_prompts(
         self, request: ImageRequest, n: int, options: RunOptions = RunOptions()

@@ -124,7 +124,7 @@ def translate_error(error: Exception, *, what: str) -> PicassoError:
     if isinstance(error, openai.RateLimitError):
         retry_after = _retry_after(error)
         log.warning("%s rate limited (code=%s, retry_after=%s)", what, code, retry_after)
-        return ProviderBusy(retry_after, detail=str(code))
+        return ProviderBusy(retry_after, detail=str(code), passing=code != "insufficient_quota")
     if isinstance(error, openai.APITimeoutError):
         log.warning("%s timed out", what)
         return ProviderTimeout()

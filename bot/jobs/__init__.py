@@ -1,5 +1,2 @@
-"""Scheduling of provider work: how many pictures are painted at once, and who waits."""
-
-from bot.jobs.slots import SlotQueue
-
-__all__ = ["SlotQueue"]
+"""Jobs: durable requests for pictures, the fair scheduler that starts them, the runner
+that makes and posts them, and the reporter that shows their progress."""

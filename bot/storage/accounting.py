@@ -131,28 +131,40 @@ class Accounting(Sessions):
         `now` is aware and in the configured zone: its day and month are the periods counted.
         Either every counter takes the picture and the cooldown restarts, or nothing changes.
         """
+        async with self._writing() as session:
+            return await self._reserve(session, guild_id, user_id, limits, estimate_micros, now)
+
+    async def _reserve(
+        self,
+        session: AsyncSession,
+        guild_id: int | None,
+        user_id: int,
+        limits: Limits,
+        estimate_micros: int,
+        now: datetime,
+    ) -> Reservation:
+        """`reserve` inside the caller's transaction (a job row joins the same step)."""
         guild = DMS if guild_id is None else guild_id
         periods = Periods.of(now)
-        async with self._writing() as session:
-            previous = await self._restart_cooldown(
-                session, guild, user_id, limits.cooldown_seconds, now
-            )
-            for check in _checks(user_id, limits, periods):
-                if not await self._take(session, guild, check, estimate_micros):
-                    raise await self._refusal(session, guild, check)
-            ledger = Ledger(
-                guild_id=guild,
-                user_id=user_id,
-                day=periods.day,
-                month=periods.month,
-                state=RESERVED,
-                estimate_micros=estimate_micros,
-                cost_micros=0,
-                created_at=now,
-            )
-            session.add(ledger)
-            await session.flush()
-            return Reservation(ledger.id, guild, user_id, periods, estimate_micros, now, previous)
+        previous = await self._restart_cooldown(
+            session, guild, user_id, limits.cooldown_seconds, now
+        )
+        for check in _checks(user_id, limits, periods):
+            if not await self._take(session, guild, check, estimate_micros):
+                raise await self._refusal(session, guild, check)
+        ledger = Ledger(
+            guild_id=guild,
+            user_id=user_id,
+            day=periods.day,
+            month=periods.month,
+            state=RESERVED,
+            estimate_micros=estimate_micros,
+            cost_micros=0,
+            created_at=now,
+        )
+        session.add(ledger)
+        await session.flush()
+        return Reservation(ledger.id, guild, user_id, periods, estimate_micros, now, previous)
 
     async def _restart_cooldown(
         self, session: AsyncSession, guild_id: int, user_id: int, seconds: int, now: datetime
@@ -271,27 +283,6 @@ class Accounting(Sessions):
                 )
             )
         return True
-
-    async def release_stale(self, before: datetime, now: datetime) -> int:
-        """Release reservations made before `before` that never closed (a crash mid-picture).
-
-        Returns how many were released.
-        """
-        async with self._sessions() as session:
-            rows = (
-                await session.scalars(
-                    select(Ledger).where((Ledger.state == RESERVED) & (Ledger.created_at < before))
-                )
-            ).all()
-        released = 0
-        for row in rows:
-            stale = Reservation(
-                row.id, row.guild_id, row.user_id, Periods(row.day, row.month), row.estimate_micros
-            )
-            released += await self.release(stale, now)
-        if released:
-            log.warning("released %d reservations left open by an earlier run", released)
-        return released
 
     # --- reading and resetting ---------------------------------------------------------------
 

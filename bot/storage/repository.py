@@ -6,24 +6,15 @@ The accounting half (reservations, settling, usage) lives in `bot.storage.accoun
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 
 from bot.policy import GuildSettings
-from bot.storage.accounting import (
-    DMS,
-    GUILD_WIDE,
-    SETTLED,
-    Accounting,
-    Periods,
-    Reservation,
-    Usage,
-)
+from bot.storage.accounting import DMS, GUILD_WIDE, Periods, Reservation, Usage
+from bot.storage.jobs import Jobs, NewPicture
 from bot.storage.tables import GuildConfig, Picture
 
 __all__ = ["DMS", "GUILD_WIDE", "NewPicture", "Periods", "Reservation", "Store", "Usage"]
@@ -31,28 +22,7 @@ __all__ = ["DMS", "GUILD_WIDE", "NewPicture", "Periods", "Reservation", "Store",
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class NewPicture:
-    """What is recorded about a posted picture."""
-
-    guild_id: int | None
-    channel_id: int
-    message_id: int
-    requester_id: int
-    parent_id: int | None
-    kind: str
-    description: str
-    prompt: str
-    instruction: str | None
-    size: str
-    quality: str
-    style: str
-    model: str
-    cost_micros: int
-    image_url: str | None
-
-
-class Store(Accounting):
+class Store(Jobs):
     """All reads and writes of Picasso's data (`Store(engine)`)."""
 
     # --- settings ----------------------------------------------------------------------------
@@ -99,21 +69,6 @@ class Store(Accounting):
         return settings
 
     # --- pictures ----------------------------------------------------------------------------
-
-    async def finish(self, reservation: Reservation, picture: NewPicture, now: datetime) -> int:
-        """Record a posted picture and settle its reservation at its real cost, together.
-
-        One transaction: a picture is never charged without being recorded, nor recorded
-        without being charged while its reservation is open. (A reservation closed already,
-        e.g. by the stale sweep, is not charged again: the picture is recorded, a warning
-        logged.) Returns the picture's id.
-        """
-        async with self._writing() as session:
-            row = Picture(**dataclasses.asdict(picture), created_at=now)
-            session.add(row)
-            await session.flush()
-            await self._close(session, reservation, SETTLED, picture.cost_micros, row.id, now)
-            return row.id
 
     async def picture(self, picture_id: int) -> Picture | None:
         """A picture by id."""

@@ -140,3 +140,48 @@ class Ledger(Base):
     closed_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_ledger_guild_day", "guild_id", "day"),)
+
+
+class JobRow(Base):
+    """One request for a picture, from submission to its end: the job's record of truth.
+
+    It holds everything needed to run or finish the job in another process or after a
+    restart: who and where, what to make (`spec`, JSON), where to show it (an interaction
+    token until it expires, or a channel message to reply to), its state and its
+    reservation. The token is a secret: cleared when the job ends.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(AUTO_ID, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # imagine | reroll | refine | prompt | variation
+    state: Mapped[str] = mapped_column(String(10))  # queued running posting done failed cancelled
+    guild_id: Mapped[int | None]
+    channel_id: Mapped[int]
+    user_id: Mapped[int]
+    spec: Mapped[str] = mapped_column(Text)  # JSON: request, options, texts (bot.storage.jobs)
+    prompt: Mapped[str | None] = mapped_column(Text)  # painted as is (set late for variations)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("pictures.id", ondelete="SET NULL"))
+    batch: Mapped[str | None] = mapped_column(String(32))  # the takes of one Variations press
+    take: Mapped[int | None] = mapped_column(Integer)  # 0-based index within the batch
+    running_cap: Mapped[int | None] = mapped_column(Integer)
+    token: Mapped[str | None] = mapped_column(Text)  # interaction token (a secret)
+    token_expires_at: Mapped[datetime | None]
+    public: Mapped[bool] = mapped_column(default=False)  # a public "thinking…" to answer
+    reply_to_id: Mapped[int | None]  # without a token: the message to answer in a reply
+    message_id: Mapped[int | None]  # the bot's own message showing the job, once known
+    upload_limit: Mapped[int]
+    reservation_id: Mapped[int] = mapped_column(ForeignKey("ledger.id"))
+    cooldown_previous: Mapped[datetime | None]  # what releasing the reservation puts back
+    picture_id: Mapped[int | None] = mapped_column(ForeignKey("pictures.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(Text)  # the sentence a failed job ended with
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_jobs_state", "state"),
+        Index("ix_jobs_person", "guild_id", "user_id", "state"),
+        Index("ix_jobs_batch", "batch"),
+    )

@@ -1,11 +1,18 @@
-"""What storage tests write: limits to reserve against, and the record of a posted picture."""
+"""What storage tests write: limits to reserve against, jobs, and posted pictures."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from bot.config import Secret
+from bot.imaging.pipeline import ImageRequest
 from bot.policy import Limits
-from bot.storage.repository import NewPicture
+from bot.storage.jobs import Delivery, JobKind, JobSpec, NewJob, NewPicture
+from bot.storage.repository import Store
 
 GUILD = 4242
+CHANNEL = 1
+TOKEN = "interaction-token-" + "x" * 40
 
 
 def limits(**given: int | None) -> Limits:
@@ -24,6 +31,35 @@ def limits(**given: int | None) -> Limits:
     return Limits(**values)  # type: ignore[arg-type]
 
 
+def new_job(
+    user: int,
+    *,
+    guild: int | None = GUILD,
+    parent: int | None = None,
+    token: bool = True,
+    kind: JobKind = JobKind.IMAGINE,
+    batch: str | None = None,
+    take: int | None = None,
+    description: str = "a cat",
+) -> NewJob:
+    """A job shown on an interaction's response (with `token`) or as a reply in a channel."""
+    delivery = (
+        Delivery(CHANNEL, token=Secret(TOKEN), public=True)
+        if token
+        else Delivery(CHANNEL, reply_to_id=77, message_id=78)
+    )
+    return NewJob(
+        kind=kind,
+        guild_id=guild,
+        user_id=user,
+        spec=JobSpec(request=ImageRequest(description), requester_name="alice"),
+        delivery=delivery,
+        parent_id=parent,
+        batch=batch,
+        take=take,
+    )
+
+
 def new_picture(
     message_id: int,
     *,
@@ -32,11 +68,10 @@ def new_picture(
     cost: int = 900,
     parent: int | None = None,
 ) -> NewPicture:
-    """A posted picture (a refinement when it has a `parent`)."""
+    """The record of a picture to post as `message_id` (a refinement with a `parent`)."""
     return NewPicture(
         guild_id=guild,
-        channel_id=1,
-        message_id=message_id,
+        channel_id=CHANNEL,
         requester_id=user,
         parent_id=parent,
         kind="imagine" if parent is None else "refine",
@@ -48,5 +83,22 @@ def new_picture(
         style="none",
         model="gpt-image-2",
         cost_micros=cost,
-        image_url=None,
     )
+
+
+async def post_picture(
+    store: Store,
+    message_id: int,
+    now: datetime,
+    *,
+    user: int,
+    guild: int | None = GUILD,
+    cost: int = 900,
+    parent: int | None = None,
+) -> int:
+    """A job that ends in a picture posted as `message_id`, the way the runner does it."""
+    job = await store.submit_job(new_job(user, guild=guild, parent=parent), limits(), 1_000, now)
+    picture = new_picture(message_id, user=user, guild=guild, cost=cost, parent=parent)
+    picture_id = await store.begin_posting(job, picture, now)
+    await store.complete_job(job, picture_id, message_id, None, cost, now)
+    return picture_id

@@ -10,7 +10,7 @@ import pytest
 
 from bot.policy import LimitKind, LimitReached, Limits
 from bot.storage.repository import GUILD_WIDE, Periods, Reservation, Store, Usage
-from tests.storage.records import GUILD, limits, new_picture
+from tests.storage.records import GUILD, limits
 
 OTHER_GUILD = 4343
 ALICE = 1001
@@ -164,17 +164,6 @@ async def test_release_after_release_is_a_no_op(store: Store) -> None:
     assert (await store.usage(GUILD, ALICE, TODAY.day)).pictures == 0
 
 
-async def test_finish_records_and_settles_together(store: Store) -> None:
-    held = await reserve(store, limits())
-    picture_id = await store.finish(held, new_picture(1, user=ALICE, cost=8_000), NOW)
-    entry = await store.ledger_entry(held.id)
-    assert entry is not None
-    assert (entry.state, entry.picture_id, entry.cost_micros) == ("settled", picture_id, 8_000)
-    stored = await store.picture(picture_id)
-    assert stored is not None and stored.cost_micros == 8_000
-    assert (await store.usage(GUILD, ALICE, TODAY.day)).spent_micros == 8_000
-
-
 async def test_cooldown_exact_boundary(store: Store) -> None:
     rules = limits(cooldown_seconds=30)
     await reserve(store, rules)
@@ -236,18 +225,6 @@ async def test_direct_messages_are_their_own_place(store: Store) -> None:
     await refused(store, rules, guild=None)
     await reserve(store, rules, guild=GUILD)
     assert (await store.usage(None, ALICE, TODAY.day)).pictures == 1
-
-
-async def test_stale_reservations_are_released(store: Store) -> None:
-    old = await reserve(store, limits(), now=NOW - timedelta(hours=5))
-    fresh = await reserve(store, limits(), now=NOW)
-    assert await store.release_stale(NOW - timedelta(hours=3), NOW) == 1
-    old_entry, fresh_entry = await store.ledger_entry(old.id), await store.ledger_entry(fresh.id)
-    assert old_entry is not None and old_entry.state == "released"
-    assert fresh_entry is not None and fresh_entry.state == "reserved"
-    usage = await store.usage(GUILD, ALICE, TODAY.day)
-    assert (usage.pictures, usage.reserved_micros) == (1, EST)  # only the fresh one holds
-    assert await store.release_stale(NOW - timedelta(hours=3), NOW) == 0  # not released twice
 
 
 async def test_a_picture_settled_after_midnight_counts_on_the_day_it_started(store: Store) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from bot.storage.repository import Store
 from bot.storage.tables import Base
-from tests.storage.records import GUILD, limits, new_picture
+from tests.storage.records import GUILD, post_picture
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 OTHER = 4343
@@ -27,11 +27,9 @@ async def add(
     parent: int | None = None,
     minutes: int = 0,
 ) -> int:
-    """Reserve and finish one picture posted as `message_id`; returns its id."""
+    """One picture posted as `message_id`; returns its id."""
     now = NOW + timedelta(minutes=minutes)
-    held = await store.reserve(guild, user, limits(), 1_000, now)
-    picture = new_picture(message_id, user=user, guild=guild, parent=parent)
-    return await store.finish(held, picture, now)
+    return await post_picture(store, message_id, now, user=user, guild=guild, parent=parent)
 
 
 async def test_history_is_newest_first_per_person_and_server_and_pages(store: Store) -> None:

@@ -10,6 +10,7 @@ from bot.imaging.pipeline import (
     EXPANSION_UNAVAILABLE_NOTE,
     ImageRequest,
     Pipeline,
+    Plan,
     Quality,
     RunOptions,
     Size,
@@ -17,7 +18,6 @@ from bot.imaging.pipeline import (
 )
 from bot.imaging.pricing import DEFAULT_PRICES, Usage, cost_micros, estimate_usage, price_for
 from bot.imaging.prompts import Style
-from bot.jobs import SlotQueue
 from tests.unit.doubles import Recorder, RecordingImages, ScriptedChat
 
 
@@ -40,7 +40,6 @@ def make(
     return Pipeline(
         chat or ScriptedChat(),
         images or RecordingImages(),
-        slots=SlotQueue(1),
         prices=DEFAULT_PRICES,
         moderator=moderator,
     )
@@ -101,7 +100,7 @@ async def test_moderation_checks_words_and_prompt_before_painting() -> None:
 async def test_the_servers_model_paints_and_prices_the_picture() -> None:
     images = RecordingImages(usage=Usage(100, 0, 1000))
     result = await make(images=images).paint(
-        ImageRequest("a fox"), "A fox.", options=RunOptions(model="gpt-image-1.5")
+        ImageRequest("a fox"), Plan("A fox."), RunOptions(model="gpt-image-1.5")
     )
     assert result.image.model == "gpt-image-1.5"
     assert result.cost_micros == cost_micros(Usage(100, 0, 1000), DEFAULT_PRICES["gpt-image-1.5"])
@@ -111,7 +110,7 @@ async def test_a_provider_that_reports_no_usage_is_charged_the_estimate() -> Non
     """Zero usage would settle at $0 and let a budget be spent without limit."""
     images = RecordingImages(usage=Usage())
     request = ImageRequest("a fox", size=Size.PORTRAIT, quality=Quality.LOW)
-    result = await make(images=images).paint(request, "A fox.")
+    result = await make(images=images).paint(request, Plan("A fox."))
     price = price_for("gpt-image-2", DEFAULT_PRICES)
     assert result.cost_micros == cost_micros(estimate_usage("1024x1536", "low"), price) > 0
 
@@ -121,9 +120,9 @@ async def test_an_edit_without_usage_is_charged_with_its_input_picture() -> None
         return b"parent png"
 
     images = RecordingImages(usage=Usage())
-    result = await make(ScriptedChat("PROMPT: A fox at night.\nLOCAL: yes"), images).refine(
-        ImageRequest("a fox"), "A fox.", "make it night", mode="edit", load_image=parent
-    )
+    pipeline = make(ScriptedChat("PROMPT: A fox at night.\nLOCAL: yes"), images)
+    plan = await pipeline.plan_refine("A fox.", "make it night", mode="edit", load_image=parent)
+    result = await pipeline.paint(ImageRequest("a fox"), plan)
     price = price_for("gpt-image-2", DEFAULT_PRICES)
     assert result.edited
     assert result.cost_micros == cost_micros(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,6 +18,7 @@ from bot.imaging.pipeline import (
     REVISION_FALLBACK_NOTE,
     REVISION_UNAVAILABLE_NOTE,
     ImageRequest,
+    ImageResult,
     Pipeline,
     RefineMode,
 )
@@ -28,7 +30,6 @@ from bot.imaging.prompts import (
     refine_messages,
     variation_messages,
 )
-from bot.jobs import SlotQueue
 from tests.unit.doubles import RecordingImages, ScriptedChat
 
 
@@ -97,7 +98,13 @@ def test_variations_keep_the_chosen_style() -> None:
 
 
 def pipeline(answer: str | None, images: RecordingImages) -> Pipeline:
-    return Pipeline(ScriptedChat(answer), images, slots=SlotQueue(1), prices={})
+    return Pipeline(ScriptedChat(answer), images, prices={})
+
+
+async def refine(pipeline: Pipeline, prompt: str, instruction: str, **how: Any) -> ImageResult:
+    """Plan a refinement of "a cat" and paint it."""
+    plan = await pipeline.plan_refine(prompt, instruction, **how)
+    return await pipeline.paint(ImageRequest("a cat"), plan)
 
 
 async def parent() -> bytes:
@@ -125,8 +132,8 @@ async def test_refine_mode_chooses_between_editing_and_painting(
     mode: RefineMode, answer: str, edited: bool
 ) -> None:
     images = RecordingImages()
-    result = await pipeline(answer, images).refine(
-        ImageRequest("a cat"), "A cat.", "change it", mode=mode, load_image=parent
+    result = await refine(
+        pipeline(answer, images), "A cat.", "change it", mode=mode, load_image=parent
     )
     assert result.edited is edited
     assert images.calls == [(result.prompt, b"parent png" if edited else None)]
@@ -135,8 +142,8 @@ async def test_refine_mode_chooses_between_editing_and_painting(
 
 async def test_an_unreachable_parent_is_painted_anew_with_a_note() -> None:
     images = RecordingImages()
-    result = await pipeline(GLOBAL, images).refine(
-        ImageRequest("a cat"), "A cat.", "make it night", mode="edit", load_image=gone
+    result = await refine(
+        pipeline(GLOBAL, images), "A cat.", "make it night", mode="edit", load_image=gone
     )
     assert not result.edited
     assert images.calls == [("A cat at night.", None)]
@@ -146,7 +153,7 @@ async def test_an_unreachable_parent_is_painted_anew_with_a_note() -> None:
 
 async def test_without_a_usable_revision_the_instruction_is_appended_and_the_note_says_so() -> None:
     images = RecordingImages()
-    result = await pipeline("", images).refine(ImageRequest("a cat"), "A cat.", "make it night")
+    result = await refine(pipeline("", images), "A cat.", "make it night")
     assert result.prompt == "A cat. Change: make it night"
     assert result.change == "make it night"
     assert not result.expanded
@@ -156,7 +163,7 @@ async def test_without_a_usable_revision_the_instruction_is_appended_and_the_not
 async def test_the_appended_change_survives_a_prompt_at_full_length() -> None:
     images = RecordingImages()
     longest = "x" * MAX_PROMPT_CHARS  # a prompt edited by hand may be this long
-    result = await pipeline("", images).refine(ImageRequest("a cat"), longest, "make it night")
+    result = await refine(pipeline("", images), longest, "make it night")
     assert result.prompt.endswith("x Change: make it night")
     assert len(result.prompt) == MAX_PROMPT_CHARS
 
@@ -164,8 +171,8 @@ async def test_the_appended_change_survives_a_prompt_at_full_length() -> None:
 async def test_an_unavailable_prompt_writer_is_named_and_both_fallbacks_are_told() -> None:
     chat = ScriptedChat(error=ProviderBusy(5))
     images = RecordingImages()
-    result = await Pipeline(chat, images, slots=SlotQueue(1), prices={}).refine(
-        ImageRequest("a cat"), "A cat.", "make it night", mode="edit", load_image=gone
+    result = await refine(
+        Pipeline(chat, images, prices={}), "A cat.", "make it night", mode="edit", load_image=gone
     )
     assert images.calls == [("A cat. Change: make it night", None)]
     assert result.note == f"{REVISION_UNAVAILABLE_NOTE} {EDIT_FALLBACK_NOTE}"

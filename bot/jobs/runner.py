@@ -1,0 +1,284 @@
+"""The one way a picture is made: a job record in, a posted picture or one sentence out.
+
+`Runner.run(job)` waits for the job's turn (the scheduler), plans it (expand, revise or
+take the prompt as it is; moderate), paints it, publishes it through the `Publisher` the
+Discord layer implements, and settles its reservation — or ends the job with one sentence
+and releases the reservation. Nothing here knows Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Protocol
+
+import aiohttp
+
+from bot import lineage
+from bot.errors import (
+    APOLOGY,
+    JobCancelled,
+    PicassoError,
+    ProviderBusy,
+    ShuttingDown,
+)
+from bot.imaging.files import DownloadFailed, as_png, fetch_image
+from bot.imaging.pipeline import ImageLoader, ImageResult, Pipeline, Plan, Stage
+from bot.jobs.scheduler import Place, Scheduler, Ticket
+from bot.storage.jobs import JobKind, JobRecord, JobState, NewPicture
+from bot.storage.repository import Store
+
+log = logging.getLogger(__name__)
+
+# Work not started this long before the interaction token expires could not be shown.
+START_MARGIN: Final = timedelta(minutes=5)
+MAX_PARENT_BYTES: Final = 25 * 1024 * 1024
+# A 429 without a retry-after pauses painting this long.
+DEFAULT_PAUSE: Final = 5.0
+Now = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Where a job is, for the person waiting: a stage, a place in line, or a preview."""
+
+    stage: Stage
+    place: Place | None = None
+    preview: bytes | None = None
+    preview_index: int = 0
+    restarting: bool = False  # the bot is restarting; the job keeps its place
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """Where a finished picture was posted."""
+
+    channel_id: int
+    message_id: int
+    image_url: str | None
+
+
+class Publisher(Protocol):
+    """How a job shows itself to people (implemented by the Discord layer)."""
+
+    async def progress(self, job: JobRecord, status: Status) -> None:
+        """Show where the job is (coalesced, best effort: never raises)."""
+        ...
+
+    async def picture(self, job: JobRecord, result: ImageResult, picture_id: int) -> Posted:
+        """Post the finished picture with its buttons; raise `PicassoError` if it can't be."""
+        ...
+
+    async def sentence(self, job: JobRecord, text: str) -> None:
+        """End the job's message in one sentence (best effort: never raises)."""
+        ...
+
+    async def recorded(self, job: JobRecord, result: ImageResult, posted: Posted) -> None:
+        """The picture is posted and paid for (the audit line; best effort)."""
+        ...
+
+
+def start_by(job: JobRecord) -> datetime | None:
+    """When the job must have started for its answer to still reach the person."""
+    expires = job.delivery.token_expires_at
+    if job.delivery.token is None or expires is None:
+        return None  # a reply of the bot's own can be edited at any time
+    return expires - START_MARGIN
+
+
+class _Gone(Exception):
+    """The job ended elsewhere (cancelled) before it could start."""
+
+
+class Runner:
+    """Runs job records to their end."""
+
+    def __init__(
+        self,
+        store: Store,
+        pipeline: Pipeline,
+        scheduler: Scheduler,
+        publisher: Publisher,
+        downloads: aiohttp.ClientSession,
+        *,
+        now: Now,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.scheduler = scheduler
+        self.publisher = publisher
+        self._downloads = downloads
+        self._now = now
+        self._monotonic = monotonic
+        self._batch_locks: dict[str, asyncio.Lock] = {}
+
+    async def run(self, job: JobRecord) -> None:
+        """Make and post the job's picture, or end it with one sentence. Never raises
+        (but a cancelled task stays cancelled: its job is left for the next start)."""
+        try:
+            result = await self._make(job)
+            await self._publish(job, result)
+        except _Gone:
+            log.info("job %d ended elsewhere before it started", job.id)
+        except ShuttingDown:
+            log.info("job %d stays queued for the next start", job.id)
+            await self.publisher.progress(job, Status(Stage.QUEUED, restarting=True))
+        except JobCancelled as error:
+            await self.end(job, JobState.CANCELLED, error)
+        except PicassoError as error:
+            log.info("job %d failed: %r", job.id, error)
+            await self.end(job, JobState.FAILED, error)
+        except Exception as error:
+            log.exception("job %d failed unexpectedly", job.id)
+            await self.end(job, JobState.FAILED, error)
+
+    # --- making ------------------------------------------------------------------------------
+
+    def _ticket(self, job: JobRecord) -> Ticket:
+        deadline = start_by(job)
+        left = None if deadline is None else (deadline - self._now()).total_seconds()
+        return Ticket(
+            job.id,
+            job.guild_id,
+            job.user_id,
+            job.running_cap,
+            None if left is None else self._monotonic() + left,
+        )
+
+    async def _make(self, job: JobRecord) -> ImageResult:
+        """Wait for a turn, plan, paint; a provider 429 pauses everyone and the job goes
+        first once the pause ends (it never fails as "busy" for a limit that passes)."""
+        ticket = self._ticket(job)
+        spec = job.spec
+
+        async def waiting(place: Place) -> None:
+            await self.publisher.progress(job, Status(Stage.QUEUED, place))
+
+        async def preview(png: bytes, index: int) -> None:
+            await self.publisher.progress(
+                job, Status(Stage.PAINTING, preview=png, preview_index=index)
+            )
+
+        plan: Plan | None = None
+        resume = False
+        while True:
+            async with self.scheduler.turn(ticket, waiting, resume=resume):
+                if plan is None:
+                    if not await self.store.start_job(job.id, self._now()):
+                        raise _Gone()
+                    await self.publisher.progress(job, Status(Stage.EXPANDING))
+                    plan = await self._plan(job)
+                await self.publisher.progress(job, Status(Stage.PAINTING))
+                try:
+                    return await self.pipeline.paint(spec.request, plan, spec.options, preview)
+                except ProviderBusy as busy:
+                    if not busy.passing:
+                        raise
+                    self.scheduler.pause(busy.retry_after or DEFAULT_PAUSE)
+                    log.info("job %d waits out the provider's limit and goes first", job.id)
+                    resume = True
+
+    async def _plan(self, job: JobRecord) -> Plan:
+        spec, pipeline = job.spec, self.pipeline
+        if job.kind is JobKind.IMAGINE:
+            return await pipeline.plan_imagine(spec.request, spec.options)
+        if job.kind is JobKind.REFINE:
+            assert job.prompt is not None and spec.instruction is not None
+            return await pipeline.plan_refine(
+                job.prompt,
+                spec.instruction,
+                spec.options,
+                mode=spec.refine_mode,
+                load_image=self._parent_loader(job),
+            )
+        prompt = job.prompt if job.kind is not JobKind.VARIATION else await self._take(job)
+        assert prompt is not None
+        return await pipeline.plan_prompt(prompt, spec.options)
+
+    async def _take(self, job: JobRecord) -> str:
+        """A variation's prompt: the first take to start writes them all (one chat call)."""
+        if job.prompt is not None or job.batch is None:
+            return job.prompt or job.spec.request.description
+        async with self._batch_locks.setdefault(job.batch, asyncio.Lock()):
+            stored = await self.store.job(job.id)
+            if stored is not None and stored.prompt is not None:
+                return stored.prompt
+            spec = job.spec
+            prompts = await self.pipeline.variation_prompts(
+                spec.request, spec.takes or 1, spec.options
+            )
+            await self.store.set_batch_prompts(job.batch, prompts)
+            return prompts[job.take or 0]
+
+    def _parent_loader(self, job: JobRecord) -> ImageLoader | None:
+        urls = job.spec.image_urls
+        if not urls:
+            return None
+
+        async def load() -> bytes:
+            failure = DownloadFailed(f"picture {job.parent_id} has no stored file")
+            for url in urls:
+                try:
+                    return await as_png(await fetch_image(self._downloads, url, MAX_PARENT_BYTES))
+                except DownloadFailed as error:
+                    log.info("could not fetch picture %s from its URL: %s", job.parent_id, error)
+                    failure = error
+            raise failure
+
+        return load
+
+    # --- ending ------------------------------------------------------------------------------
+
+    async def _publish(self, job: JobRecord, result: ImageResult) -> None:
+        """Record the picture, post it with its buttons, then settle: posted once, paid once."""
+        picture_id = await self.store.begin_posting(job, _new_picture(job, result), self._now())
+        posted = await self.publisher.picture(job, result, picture_id)
+        await asyncio.shield(
+            self.store.complete_job(
+                job,
+                picture_id,
+                posted.message_id,
+                posted.image_url,
+                result.cost_micros,
+                self._now(),
+            )
+        )
+        log.info("job %d posted picture %d (message %d)", job.id, picture_id, posted.message_id)
+        await self.publisher.recorded(job, result, posted)
+
+    async def end(self, job: JobRecord, state: JobState, error: BaseException) -> None:
+        """End an unfinished job as failed or cancelled, with its sentence; its reservation
+        is released with it. (Does nothing if the job has ended already.)"""
+        text = error.user_message if isinstance(error, PicassoError) else APOLOGY
+        try:
+            # Shielded: a shutdown cancelling the task must not lose the release.
+            ended = await asyncio.shield(self.store.end_job(job, state, text, self._now()))
+        except Exception:
+            log.exception("could not end job %d; the next start will", job.id)
+            return
+        if ended:
+            await self.publisher.sentence(job, text)
+
+
+def _new_picture(job: JobRecord, result: ImageResult) -> NewPicture:
+    request = result.request
+    kind = lineage.EDIT if result.edited else job.kind.value
+    return NewPicture(
+        guild_id=job.guild_id,
+        channel_id=job.delivery.channel_id,
+        requester_id=job.user_id,
+        parent_id=job.parent_id,
+        kind=kind,
+        description=request.description,
+        prompt=result.prompt,
+        instruction=job.spec.instruction,
+        size=request.size.name.lower(),
+        quality=request.quality.value,
+        style=request.style.label,
+        model=result.image.model,
+        cost_micros=result.cost_micros,
+    )

@@ -1,0 +1,120 @@
+"""Jobs in one process: submit, cancel, resume after a restart, stop without losing any.
+
+The Discord layer builds an `Order` and calls `submit`; the job is admitted and recorded
+(`Studio.admit`), then run by the `Runner` in a task of its own. `stop` lets running jobs
+finish within a grace period and leaves waiting ones queued in the database; `recover`, on
+the next start, resumes them, runs again what a crash cut short, and tells the people whose
+jobs can no longer be done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Final
+
+from bot.errors import JobCancelled, PicassoError, ShuttingDown, WaitedTooLong
+from bot.jobs.runner import Runner, start_by
+from bot.policy import GuildSettings, Refused
+from bot.storage.jobs import JobRecord, JobState
+from bot.studio import Order, Studio
+
+log = logging.getLogger(__name__)
+
+# A job cut short this many times (crashes mid-picture) is not tried again.
+MAX_ATTEMPTS: Final = 3
+RESTARTED: Final = (
+    "The bot restarted before your picture was finished — please ask again in a moment."
+)
+NOT_YOURS: Final = "Only the person who asked for this picture can cancel it."
+STARTED: Final = "Your picture is already being painted — it can't be cancelled any more."
+NOT_WAITING: Final = "That request is no longer waiting."
+
+
+class JobService:
+    """Submits, cancels and resumes jobs; one per process."""
+
+    def __init__(self, studio: Studio, runner: Runner) -> None:
+        self.studio = studio
+        self.runner = runner
+        self.accepting = True
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, order: Order, settings: GuildSettings | None = None) -> JobRecord:
+        """Admit `order` and start its job; raises `Refused`/`ShuttingDown` with the reason."""
+        if not self.accepting:
+            raise ShuttingDown()
+        job = await self.studio.admit(order, settings)
+        log.info("job %d (%s) submitted by user %d", job.id, job.kind.value, job.user_id)
+        self._spawn(job)
+        return job
+
+    def _spawn(self, job: JobRecord) -> None:
+        task = asyncio.create_task(self.runner.run(job), name=f"job-{job.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def cancel(self, job_id: int, user_id: int) -> None:
+        """Cancel a waiting job for its requester; raises `PicassoError` saying why not."""
+        job = await self.studio.store.job(job_id)
+        if job is None or job.state not in (JobState.QUEUED, JobState.RUNNING):
+            raise PicassoError(NOT_WAITING)
+        if job.user_id != user_id:
+            raise Refused(NOT_YOURS)
+        if job.state is not JobState.QUEUED:
+            raise PicassoError(STARTED)
+        if self.runner.scheduler.cancel(job_id):
+            return  # its runner ends it, with the sentence
+        # Not waiting in this process's line (about to, or somewhere else): end it here;
+        # a runner that gets to it later finds it ended and leaves it.
+        await self.runner.end(job, JobState.CANCELLED, JobCancelled())
+
+    async def recover(self) -> int:
+        """Resume what an earlier run left unfinished; returns how many jobs were resumed."""
+        now = self.studio.now()
+        resumed = 0
+        for job in await self.studio.store.unfinished_jobs():
+            deadline = start_by(job)
+            in_time = deadline is None or now < deadline
+            if job.state is not JobState.QUEUED:
+                if not in_time or job.attempts >= MAX_ATTEMPTS:
+                    await self.runner.end(job, JobState.FAILED, PicassoError(RESTARTED))
+                    continue
+                log.warning(
+                    "job %d was cut short (%s); running it again — the provider may bill "
+                    "its picture twice",
+                    job.id,
+                    job.state.value,
+                )
+                await self.studio.store.requeue_job(job.id)
+            elif not in_time:
+                await self.runner.end(job, JobState.FAILED, WaitedTooLong())
+                continue
+            self._spawn(job)
+            resumed += 1
+        if resumed:
+            log.info("resumed %d jobs left by the previous run", resumed)
+        return resumed
+
+    async def stop(self, grace: float) -> None:
+        """Take no new work; let running jobs finish for up to `grace` seconds.
+
+        Waiting jobs leave the line at once and stay queued in the database for the next
+        start. Jobs still running after `grace` are cancelled and, like a crash, resumed or
+        ended by the next start.
+        """
+        if not self.accepting and not self._tasks:
+            return
+        self.accepting = False
+        self.runner.scheduler.close()
+        tasks = set(self._tasks)
+        if tasks:
+            log.info("stopping: waiting up to %.0f s for %d jobs", grace, len(tasks))
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning(
+                    "stopped with %d jobs unfinished; the next start resumes them", len(late)
+                )
+                await asyncio.wait(late, timeout=5)

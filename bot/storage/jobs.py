@@ -1,0 +1,432 @@
+"""Jobs as durable records: submitted with their reservation, moved through their states,
+ended exactly once with the reservation settled or released in the same transaction.
+
+A job's row, not the process, is the truth: a restart reads the unfinished ones back
+(`unfinished`) and resumes or ends them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Secret
+from bot.imaging.pipeline import ImageRequest, Quality, RefineMode, RunOptions, Size
+from bot.imaging.prompts import Style
+from bot.policy import LimitKind, LimitReached, Limits
+from bot.storage.accounting import RELEASED, SETTLED, Accounting, Periods, Reservation
+from bot.storage.tables import JobRow, Ledger, Picture
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPLOAD_LIMIT: Final = 10 * 1024 * 1024  # unboosted servers and DMs
+
+
+class JobState(StrEnum):
+    """Where a job is: queued → running → posting → done | failed | cancelled."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    POSTING = "posting"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+LIVE: Final = (JobState.QUEUED, JobState.RUNNING, JobState.POSTING)
+
+
+class JobKind(StrEnum):
+    """How the job makes its picture (a refine may end as an `edit` picture)."""
+
+    IMAGINE = "imagine"
+    REROLL = "reroll"
+    REFINE = "refine"
+    PROMPT = "prompt"  # a prompt edited by hand, painted as written
+    VARIATION = "variation"
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """What to make and how, fixed when the job is submitted (stored as JSON)."""
+
+    request: ImageRequest
+    options: RunOptions = field(default_factory=RunOptions)
+    note: str | None = None  # the server's shaping note ("quality limited to medium")
+    instruction: str | None = None  # refinements: what should change
+    refine_mode: RefineMode = "reimagine"
+    image_urls: tuple[str, ...] = ()  # where the parent picture can be fetched (edits)
+    origin_url: str | None = None  # link to the parent picture, shown under the new one
+    takes: int | None = None  # variations: how many takes the batch has
+    requester_name: str = ""
+    requester_avatar: str | None = None
+    audit_channel_id: int | None = None
+
+    def to_json(self) -> str:
+        """The stored form."""
+        request = self.request
+        document = dataclasses.asdict(self) | {
+            "request": {
+                "description": request.description,
+                "size": request.size.name.lower(),
+                "quality": request.quality.value,
+                "style": request.style.label,
+                "expand": request.expand,
+            },
+            "options": dataclasses.asdict(self.options),
+        }
+        return json.dumps(document, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        """A spec from its stored form."""
+        raw: dict[str, Any] = json.loads(text)
+        request = raw.pop("request")
+        return cls(
+            request=ImageRequest(
+                description=request["description"],
+                size=Size[request["size"].upper()],
+                quality=Quality(request["quality"]),
+                style=Style.from_label(request["style"]) or Style.NONE,
+                expand=request["expand"],
+            ),
+            options=RunOptions(**raw.pop("options")),
+            image_urls=tuple(raw.pop("image_urls")),
+            **raw,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where a job shows itself: an interaction's message (while its token lives), or a
+    reply in a channel (`reply_to_id`, then the bot's own `message_id`)."""
+
+    channel_id: int
+    token: Secret | None = None
+    token_expires_at: datetime | None = None
+    public: bool = False  # the interaction's "thinking…" is public (failures go privately)
+    reply_to_id: int | None = None
+    message_id: int | None = None
+    upload_limit: int = DEFAULT_UPLOAD_LIMIT
+
+    def token_alive(self, now: datetime) -> bool:
+        """Whether the interaction token can still be used at `now`."""
+        return self.token is not None and (
+            self.token_expires_at is None or now < self.token_expires_at
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job to submit."""
+
+    kind: JobKind
+    guild_id: int | None
+    user_id: int
+    spec: JobSpec
+    delivery: Delivery
+    prompt: str | None = None
+    parent_id: int | None = None
+    batch: str | None = None
+    take: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewPicture:
+    """What is recorded about a picture before it is posted (where it lands comes later)."""
+
+    guild_id: int | None
+    channel_id: int
+    requester_id: int
+    parent_id: int | None
+    kind: str
+    description: str
+    prompt: str
+    instruction: str | None
+    size: str
+    quality: str
+    style: str
+    model: str
+    cost_micros: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A job as stored."""
+
+    id: int
+    kind: JobKind
+    state: JobState
+    guild_id: int | None
+    user_id: int
+    spec: JobSpec
+    delivery: Delivery
+    prompt: str | None
+    parent_id: int | None
+    batch: str | None
+    take: int | None
+    running_cap: int | None
+    reservation: Reservation
+    picture_id: int | None
+    outcome: str | None
+    attempts: int
+    created_at: datetime
+
+
+def _record(row: JobRow, ledger: Ledger) -> JobRecord:
+    reservation = Reservation(
+        ledger.id,
+        ledger.guild_id,
+        ledger.user_id,
+        Periods(ledger.day, ledger.month),
+        ledger.estimate_micros,
+        ledger.created_at,
+        row.cooldown_previous,
+    )
+    return JobRecord(
+        id=row.id,
+        kind=JobKind(row.kind),
+        state=JobState(row.state),
+        guild_id=row.guild_id,
+        user_id=row.user_id,
+        spec=JobSpec.from_json(row.spec),
+        delivery=Delivery(
+            channel_id=row.channel_id,
+            token=Secret(row.token) if row.token else None,
+            token_expires_at=row.token_expires_at,
+            public=row.public,
+            reply_to_id=row.reply_to_id,
+            message_id=row.message_id,
+            upload_limit=row.upload_limit,
+        ),
+        prompt=row.prompt,
+        parent_id=row.parent_id,
+        batch=row.batch,
+        take=row.take,
+        running_cap=row.running_cap,
+        reservation=reservation,
+        picture_id=row.picture_id,
+        outcome=row.outcome,
+        attempts=row.attempts,
+        created_at=row.created_at,
+    )
+
+
+def _live(guild_id: int | None, user_id: int) -> Any:
+    guild = JobRow.guild_id.is_(None) if guild_id is None else JobRow.guild_id == guild_id
+    return guild & (JobRow.user_id == user_id) & JobRow.state.in_([s.value for s in LIVE])
+
+
+class Jobs(Accounting):
+    """The jobs half of `Store`."""
+
+    async def submit_job(
+        self, new: NewJob, limits: Limits, estimate_micros: int, now: datetime
+    ) -> JobRecord:
+        """Admit `new` against every limit and record it as queued, in one transaction.
+
+        Raises `LimitReached` naming the limit (jobs in flight, quota, budget, cooldown);
+        then nothing is recorded or reserved.
+        """
+        async with self._writing() as session:
+            await self._check_in_flight(session, new, limits)
+            reservation = await self._reserve(
+                session, new.guild_id, new.user_id, limits, estimate_micros, now
+            )
+            delivery = new.delivery
+            row = JobRow(
+                kind=new.kind.value,
+                state=JobState.QUEUED.value,
+                guild_id=new.guild_id,
+                channel_id=delivery.channel_id,
+                user_id=new.user_id,
+                spec=new.spec.to_json(),
+                prompt=new.prompt,
+                parent_id=new.parent_id,
+                batch=new.batch,
+                take=new.take,
+                running_cap=limits.user_running,
+                token=delivery.token.get() if delivery.token else None,
+                token_expires_at=delivery.token_expires_at,
+                public=delivery.public,
+                reply_to_id=delivery.reply_to_id,
+                message_id=delivery.message_id,
+                upload_limit=delivery.upload_limit,
+                reservation_id=reservation.id,
+                cooldown_previous=reservation.previous_start,
+                attempts=0,
+                created_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            ledger = await session.get(Ledger, reservation.id)
+            assert ledger is not None
+            return _record(row, ledger)
+
+    async def _check_in_flight(self, session: AsyncSession, new: NewJob, limits: Limits) -> None:
+        if limits.user_running is None or limits.user_queued is None:
+            return
+        most = limits.user_running + limits.user_queued
+        live = await session.scalar(
+            select(func.count()).select_from(JobRow).where(_live(new.guild_id, new.user_id))
+        )
+        if (live or 0) >= most:
+            raise LimitReached(LimitKind.IN_FLIGHT, most)
+
+    async def job(self, job_id: int) -> JobRecord | None:
+        """A job by id."""
+        async with self._sessions() as session:
+            row = await session.get(JobRow, job_id)
+            if row is None:
+                return None
+            ledger = await session.get(Ledger, row.reservation_id)
+            assert ledger is not None
+            return _record(row, ledger)
+
+    async def _jobs(self, where: Any) -> list[JobRecord]:
+        query = (
+            select(JobRow, Ledger)
+            .join(Ledger, Ledger.id == JobRow.reservation_id)
+            .where(where)
+            .order_by(JobRow.id)
+        )
+        async with self._sessions() as session:
+            return [_record(row, ledger) for row, ledger in (await session.execute(query)).all()]
+
+    async def unfinished_jobs(self) -> list[JobRecord]:
+        """Every job not yet ended (queued, running or posting), oldest first."""
+        return await self._jobs(JobRow.state.in_([s.value for s in LIVE]))
+
+    async def batch_jobs(self, batch: str) -> list[JobRecord]:
+        """The takes of one batch, in take order."""
+        return sorted(await self._jobs(JobRow.batch == batch), key=lambda job: job.take or 0)
+
+    async def jobs_in_flight(self, guild_id: int | None, user_id: int) -> int:
+        """How many of a person's jobs are queued, running or posting."""
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(JobRow).where(_live(guild_id, user_id))
+            )
+        return count or 0
+
+    async def _move(self, job_id: int, states: Sequence[JobState], **values: Any) -> bool:
+        async with self._writing() as session:
+            moved = await session.execute(
+                update(JobRow)
+                .where((JobRow.id == job_id) & JobRow.state.in_([s.value for s in states]))
+                .values(**values)
+            )
+        return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+    async def start_job(self, job_id: int, now: datetime) -> bool:
+        """queued → running (one more attempt); False if it is no longer queued."""
+        return await self._move(
+            job_id,
+            (JobState.QUEUED,),
+            state=JobState.RUNNING.value,
+            attempts=JobRow.attempts + 1,
+            started_at=now,
+        )
+
+    async def requeue_job(self, job_id: int) -> bool:
+        """running/posting → queued (to run again after a restart)."""
+        return await self._move(
+            job_id, (JobState.RUNNING, JobState.POSTING), state=JobState.QUEUED.value
+        )
+
+    async def set_job_message(self, job_id: int, message_id: int) -> None:
+        """The bot's own message that shows the job (a reply, once sent)."""
+        await self._move(job_id, LIVE, message_id=message_id)
+
+    async def set_batch_prompts(self, batch: str, prompts: Sequence[str]) -> None:
+        """Give each take of `batch` its prompt, unless it has one already (first wins)."""
+        async with self._writing() as session:
+            for take, prompt in enumerate(prompts):
+                await session.execute(
+                    update(JobRow)
+                    .where((JobRow.batch == batch) & (JobRow.take == take))
+                    .where(JobRow.prompt.is_(None))
+                    .values(prompt=prompt)
+                )
+
+    async def begin_posting(self, job: JobRecord, picture: NewPicture, now: datetime) -> int:
+        """running → posting, with the picture's row made (without its message) so that
+        its buttons can carry its id in the one message that posts it. Returns the id."""
+        async with self._writing() as session:
+            await self._drop_pending_picture(session, job.id)
+            row = Picture(**dataclasses.asdict(picture), created_at=now)
+            session.add(row)
+            await session.flush()
+            await session.execute(
+                update(JobRow)
+                .where(JobRow.id == job.id)
+                .values(state=JobState.POSTING.value, picture_id=row.id)
+            )
+            return row.id
+
+    async def complete_job(
+        self,
+        job: JobRecord,
+        picture_id: int,
+        message_id: int,
+        image_url: str | None,
+        cost_micros: int,
+        now: datetime,
+    ) -> None:
+        """The picture is posted: record where, charge its real cost, end the job — at once."""
+        async with self._writing() as session:
+            await session.execute(
+                update(Picture)
+                .where(Picture.id == picture_id)
+                .values(message_id=message_id, image_url=image_url, cost_micros=cost_micros)
+            )
+            await self._close(session, job.reservation, SETTLED, cost_micros, picture_id, now)
+            await self._end(session, job.id, JobState.DONE, None, now, message_id=message_id)
+
+    async def end_job(
+        self, job: JobRecord, state: JobState, outcome: str | None, now: datetime
+    ) -> bool:
+        """End an unfinished job as failed or cancelled: its reservation is released and any
+        picture row it began is dropped, in one transaction. False if it had ended already."""
+        assert state in (JobState.FAILED, JobState.CANCELLED)
+        async with self._writing() as session:
+            ended = await self._end(session, job.id, state, outcome, now)
+            if ended:
+                await self._drop_pending_picture(session, job.id)
+                await self._close(session, job.reservation, RELEASED, 0, None, now)
+            return ended
+
+    async def _end(
+        self,
+        session: AsyncSession,
+        job_id: int,
+        state: JobState,
+        outcome: str | None,
+        now: datetime,
+        **values: Any,
+    ) -> bool:
+        ended = await session.execute(
+            update(JobRow)
+            .where((JobRow.id == job_id) & JobRow.state.in_([s.value for s in LIVE]))
+            .values(state=state.value, outcome=outcome, token=None, finished_at=now, **values)
+        )
+        return bool(ended.rowcount)  # type: ignore[attr-defined]
+
+    async def _drop_pending_picture(self, session: AsyncSession, job_id: int) -> None:
+        """Delete the picture row a job began but never posted (message still unknown)."""
+        pending = await session.scalar(select(JobRow.picture_id).where(JobRow.id == job_id))
+        if pending is None:
+            return
+        await session.execute(update(JobRow).where(JobRow.id == job_id).values(picture_id=None))
+        await session.execute(
+            delete(Picture).where((Picture.id == pending) & Picture.message_id.is_(None))
+        )

@@ -1,0 +1,68 @@
+"""Turning what people do in Discord into orders for jobs: where the job is shown, who
+asked, and what it starts from (a recorded picture)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Final
+
+import discord
+
+from bot.config import Secret
+from bot.errors import PicassoError
+from bot.lineage import picture_url, request_of
+from bot.storage.jobs import Delivery
+from bot.storage.tables import Picture
+from cogs.render import clip
+
+MAX_INSTRUCTION_CHARS: Final = 500
+# Discord lets a bot answer an interaction through its token for 15 minutes.
+TOKEN_LIFETIME: Final = timedelta(minutes=15)
+GONE: Final = "That picture is no longer available — it may have been deleted."
+
+
+def check_instruction(text: str) -> None:
+    """Raise `PicassoError` with the user's sentence if `text` can't be a change request."""
+    if not text.strip():
+        raise PicassoError("Say what should change — for example “make it night”.")
+    if len(text) > MAX_INSTRUCTION_CHARS:
+        raise PicassoError(
+            f"That change is too long — keep it under {MAX_INSTRUCTION_CHARS} characters."
+        )
+
+
+def interaction_delivery(interaction: discord.Interaction, *, public: bool) -> Delivery:
+    """Show the job on the interaction's (deferred) response, through its token."""
+    return Delivery(
+        channel_id=interaction.channel_id or 0,
+        token=Secret(interaction.token),
+        token_expires_at=interaction.created_at + TOKEN_LIFETIME,
+        public=public,
+        upload_limit=interaction.filesize_limit,
+    )
+
+
+def requester(user: discord.abc.User) -> dict[str, Any]:
+    """The name and picture shown as "Requested by" under the result."""
+    return {"requester_name": user.display_name, "requester_avatar": user.display_avatar.url}
+
+
+def from_picture(picture: Picture, live: discord.Message | None = None) -> dict[str, Any]:
+    """What a new picture made from `picture` starts from: its request, its link and the
+    URLs its file can be fetched from (`live`, the posted message, has the freshest one)."""
+    fresh = live.attachments[0].url if live and live.attachments else None
+    if live is not None and live.id != picture.message_id:
+        fresh = None
+    urls = tuple(dict.fromkeys(url for url in (fresh, picture.image_url) if url))
+    return {
+        "request": request_of(picture),
+        "parent_id": picture.id,
+        "origin_url": picture_url(picture),
+        "image_urls": urls,
+    }
+
+
+def prompt_text(picture: Picture) -> str:
+    """What the 📝 Prompt button shows: the description and the full prompt."""
+    head = f"📝 Prompt for “{clip(picture.description, 200)}”:\n"
+    return clip(head + picture.prompt, 2000)

@@ -1,0 +1,205 @@
+"""How a job shows itself in Discord: the `Publisher` the runner posts through.
+
+A job is shown on one message: its interaction's original response (edited through the
+interaction's webhook token, so it works after a restart too), or the bot's own reply in a
+channel. Progress goes through the one coalescing `Reporter` (one edit per message per
+~2 s, none when nothing changed); the finished picture goes out in one message with its
+buttons; a failure becomes one sentence (told privately after a public "thinking…").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+from typing import TYPE_CHECKING, Any, Final
+
+import discord
+
+from bot import lineage
+from bot.errors import PicassoError, UploadFailed
+from bot.imaging.files import ImageFile, fit_to_limit
+from bot.imaging.pipeline import ImageResult, Stage
+from bot.jobs.progress import Reporter
+from bot.jobs.runner import Posted, Status
+from bot.storage.jobs import JobKind, JobRecord
+from cogs.audit import audit
+from cogs.components import cancel_view, result_view
+from cogs.errors import CANNOT_POST, NO_MENTIONS
+from cogs.render import Origin, result_embed, status_line
+
+if TYPE_CHECKING:
+    from bot.app import Picasso
+
+log = logging.getLogger(__name__)
+
+REQUEST_ENTITY_TOO_LARGE: Final = 40005
+ORIGINAL: Final = "@original"
+
+
+def _too_large(error: discord.HTTPException) -> bool:
+    return error.status == 413 or error.code == REQUEST_ENTITY_TOO_LARGE
+
+
+class NowhereToShow(PicassoError):
+    """The job's message can no longer be reached (its interaction token expired)."""
+
+
+class DiscordPublisher:
+    """Shows jobs on Discord for the runner."""
+
+    def __init__(self, bot: Picasso, reporter: Reporter) -> None:
+        self.bot = bot
+        self.reporter = reporter
+        self._messages: dict[int, int] = {}  # job id → the reply the bot sent for it
+
+    # --- where a job is shown ----------------------------------------------------------------
+
+    def _webhook(self, job: JobRecord) -> discord.Webhook | None:
+        token = job.delivery.token
+        if token is None or not job.delivery.token_alive(self.bot.jobs.studio.now()):
+            return None
+        payload: Any = {"id": self.bot.application_id, "type": 3, "token": token.get()}
+        return discord.Webhook.from_state(payload, self.bot._connection)
+
+    def _message_id(self, job: JobRecord) -> int | None:
+        return self._messages.get(job.id) or job.delivery.message_id
+
+    async def _show(self, job: JobRecord, **fields: Any) -> discord.Message:
+        """Make the job's message show `fields`; the first show of a reply sends it."""
+        webhook = self._webhook(job)
+        if webhook is not None:
+            return await webhook.edit_message(ORIGINAL, allowed_mentions=NO_MENTIONS, **fields)  # type: ignore[arg-type]
+        delivery = job.delivery
+        channel = self.bot.get_partial_messageable(delivery.channel_id, guild_id=job.guild_id)
+        message_id = self._message_id(job)
+        if message_id is not None:
+            message = channel.get_partial_message(message_id)
+            return await message.edit(allowed_mentions=NO_MENTIONS, **fields)
+        if delivery.reply_to_id is None:
+            raise NowhereToShow(detail=f"job {job.id}: its interaction token expired")
+        sent = await self._send_reply(job, channel, fields)
+        self._messages[job.id] = sent.id
+        await self.bot.jobs.studio.store.set_job_message(job.id, sent.id)
+        return sent
+
+    async def _send_reply(
+        self, job: JobRecord, channel: discord.PartialMessageable, fields: dict[str, Any]
+    ) -> discord.Message:
+        assert job.delivery.reply_to_id is not None
+        files = fields.pop("attachments", None) or []
+        given = {name: value for name, value in fields.items() if value is not None}
+        reference = discord.MessageReference(
+            message_id=job.delivery.reply_to_id,
+            channel_id=job.delivery.channel_id,
+            fail_if_not_exists=False,
+        )
+        return await channel.send(
+            files=files,
+            reference=reference,
+            mention_author=False,
+            allowed_mentions=NO_MENTIONS,
+            **given,
+        )
+
+    # --- the Publisher protocol --------------------------------------------------------------
+
+    async def progress(self, job: JobRecord, status: Status) -> None:
+        """Show where the job is, coalesced; takes of a variation show only their result."""
+        if job.delivery.token is None and self._message_id(job) is None:
+            return  # nothing posted yet to show it on (a variation take)
+        refining = job.kind is JobKind.REFINE
+        text = status_line(status, refining=refining)
+        if status.preview is not None:
+            preview = status.preview
+            shown: Any = ("preview", status.preview_index)
+
+            async def send() -> None:
+                await self._preview(job, text, preview, status.preview_index)
+
+        else:
+            waiting = status.stage is Stage.QUEUED and not status.restarting
+            view = cancel_view(job.id) if waiting else None
+            shown = (text, waiting)
+
+            async def send() -> None:
+                await self._show(job, content=text, view=view)
+
+        self.reporter.show(job.id, shown, send)
+
+    async def _preview(self, job: JobRecord, text: str, png: bytes, index: int) -> None:
+        try:
+            preview = await fit_to_limit(png, job.delivery.upload_limit, stem=f"preview-{index}")
+        except PicassoError as error:
+            log.warning("skipped a preview that can't be shown: %r", error)
+            return
+        attachments = [discord.File(io.BytesIO(preview.data), preview.filename)]
+        await self._show(job, content=text, attachments=attachments, view=None)
+
+    async def picture(self, job: JobRecord, result: ImageResult, picture_id: int) -> Posted:
+        """Post the picture with its buttons; once smaller if Discord refuses the upload."""
+        await self.reporter.settle(job.id)
+        image = await fit_to_limit(result.image.data, job.delivery.upload_limit)
+        for attempt in range(2):
+            try:
+                message = await self._post(job, result, picture_id, image)
+            except discord.Forbidden as error:
+                log.warning("Discord refused a post: %s", error)
+                raise PicassoError(CANNOT_POST) from error
+            except discord.HTTPException as error:
+                if not _too_large(error) or attempt == 1:
+                    raise UploadFailed(detail=str(error)) from error
+                log.warning("Discord refused a %d-byte upload; retrying smaller", len(image.data))
+                image = await fit_to_limit(result.image.data, len(image.data) // 2)
+            else:
+                url = message.attachments[0].url if message.attachments else None
+                return Posted(message.channel.id, message.id, url)
+        raise AssertionError("unreachable")
+
+    async def _post(
+        self, job: JobRecord, result: ImageResult, picture_id: int, image: ImageFile
+    ) -> discord.Message:
+        spec = job.spec
+        kind = lineage.EDIT if result.edited else job.kind.value
+        take = f"{(job.take or 0) + 1} of {spec.takes}" if spec.takes else None
+        origin = Origin(kind, spec.origin_url, take=take) if job.parent_id is not None else None
+        result = _with_note(result, spec.note)
+        embed = result_embed(
+            result, spec.requester_name, spec.requester_avatar, image.filename, origin
+        )
+        return await self._show(
+            job,
+            content=None,
+            embed=embed,
+            attachments=[discord.File(io.BytesIO(image.data), image.filename)],
+            view=result_view(picture_id),
+        )
+
+    async def sentence(self, job: JobRecord, text: str) -> None:
+        """End the job's message in `text`: after a public "thinking…" the loading message
+        goes and the sentence is told privately. Problems are logged, never raised."""
+        await self.reporter.settle(job.id)
+        try:
+            webhook = self._webhook(job)
+            if webhook is not None and job.delivery.public:
+                try:
+                    await webhook.delete_message(ORIGINAL)  # type: ignore[arg-type]
+                except discord.NotFound:
+                    log.info("job %d: the loading message was gone", job.id)
+                await webhook.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+                return
+            await self._show(job, content=text, embed=None, attachments=[], view=None)
+        except (discord.HTTPException, PicassoError) as error:
+            log.warning("could not tell the user of job %d %r: %s", job.id, text, error)
+
+    async def recorded(self, job: JobRecord, result: ImageResult, posted: Posted) -> None:
+        """The audit line, if the server keeps one."""
+        self._messages.pop(job.id, None)
+        await audit(self.bot, job, result, posted)
+
+
+def _with_note(result: ImageResult, note: str | None) -> ImageResult:
+    """`result` with the server's note (e.g. "quality limited") added to its own."""
+    if not note:
+        return result
+    return dataclasses.replace(result, note=f"{result.note} {note}" if result.note else note)
