@@ -69,7 +69,7 @@ class DiscordPublisher:
         """Make the job's message show `fields`; the first show of a reply sends it."""
         webhook = self._webhook(job)
         if webhook is not None:
-            return await webhook.edit_message(ORIGINAL, allowed_mentions=NO_MENTIONS, **fields)  # type: ignore[arg-type]
+            return await webhook.edit_message(ORIGINAL, allowed_mentions=NO_MENTIONS, **fields)  # type: ignore[call-overload]
         delivery = job.delivery
         channel = self.bot.get_partial_messageable(delivery.channel_id, guild_id=job.guild_id)
         message_id = self._message_id(job)

@@ -96,6 +96,14 @@ class JobService:
             log.info("resumed %d jobs left by the previous run", resumed)
         return resumed
 
+    async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - a deadline, not an error
+        """Wait until every job this process runs has ended; False if `timeout` came first."""
+        tasks = set(self._tasks)
+        if not tasks:
+            return True
+        _, late = await asyncio.wait(tasks, timeout=timeout)
+        return not late
+
     async def stop(self, grace: float) -> None:
         """Take no new work; let running jobs finish for up to `grace` seconds.
 

@@ -352,14 +352,14 @@ async def test_the_audit_channel_gets_one_line_per_picture(
     bot = await start_bot(PARTIAL_IMAGES="0")
     await admin_says(discord_fake, "audit-channel", channel=OTHER_CHANNEL_ID)
     assert await draw(discord_fake, "a lighthouse <@7002>") == PICTURE
-    await bot.studio.drain(5)  # the audit line follows the picture within its job
+    await bot.jobs.drain(5)  # the audit line follows the picture within its job
     (line,) = discord_fake.channel_messages(OTHER_CHANNEL_ID)
     assert f"<@{ALICE}>" in line["content"] and f"<#{CHANNEL_ID}>" in line["content"]
     assert line["_pinged"] == set()
 
     discord_fake.forbid_bot(OTHER_CHANNEL_ID)  # the bot may no longer post there
     assert await draw(discord_fake) == PICTURE  # the picture does not depend on the audit
-    await bot.studio.drain(5)
+    await bot.jobs.drain(5)
     assert len(discord_fake.channel_messages(OTHER_CHANNEL_ID)) == 1
 
     assert await admin_says(discord_fake, "audit-channel", clear=True) == (
@@ -367,5 +367,5 @@ async def test_the_audit_channel_gets_one_line_per_picture(
     )
     discord_fake.bot_muted.clear()
     assert await draw(discord_fake) == PICTURE
-    await bot.studio.drain(5)
+    await bot.jobs.drain(5)
     assert len(discord_fake.channel_messages(OTHER_CHANNEL_ID)) == 1

@@ -29,7 +29,7 @@ from cogs.components import (
     parse_picture_custom_id,
     picture_custom_id,
 )
-from cogs.flows import MAX_INSTRUCTION_CHARS, check_instruction
+from cogs.orders import MAX_INSTRUCTION_CHARS, check_instruction
 from cogs.replies import instruction_from
 
 BIGGEST_SNOWFLAKE = 2**64 - 1
