@@ -263,8 +263,7 @@ class Scheduler:
             place = waiter.place
             if on_wait is not None and place is not None and _differs(place, waiter.told):
                 waiter.told = place
-                await _tell(on_wait, place)
-                continue  # the line may have moved while we were telling
+                await _tell(on_wait, place)  # a move meanwhile sets `wake` again
             await waiter.wake.wait()
         if waiter.error is not None:
             raise waiter.error
