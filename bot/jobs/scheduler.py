@@ -4,7 +4,8 @@ A job asks for a turn with a `Ticket`; the scheduler starts it when a painting s
 the provider's rate limit has room, no 429 pause is running and the person is under their
 cap. Among the jobs that may start, servers take turns (the one served least recently goes
 next), people within a server take turns the same way, and one person's jobs keep their order.
-While a job waits it is told its `Place` (position and an estimated wait) whenever that changes.
+While a job waits it is told its `Place` (position and an estimated wait) whenever that changes;
+places are worked out in one pass per loop iteration, however many changes it brought.
 
 All decisions read the injected `clock`; the rate-limit window lives in the `limits` library,
 which counts with `time.time()` and answers in relative seconds, so the two clocks never mix.
@@ -19,10 +20,11 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TypeVar
 
 import limits
 from limits.storage import MemoryStorage
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 _RECENT_TURNS = 20  # how many measured turn durations the ETA averages
 _MIN_RATE_WAIT = 0.001  # `limits` refuses a hit at the window's exact edge; look again just after
+_STAMPS_KEPT = 4096  # beyond this many remembered servers or people, forget the long-served ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,7 @@ class RateLimit:
 
 
 _Person = tuple[int | None, int]  # (server, user): people take turns within a server
+_K = TypeVar("_K", int | None, _Person)
 
 
 class _State(Enum):
@@ -107,6 +111,7 @@ class _Waiter:
     ticket: Ticket
     seq: int  # arrival order, breaks ties between never-served servers and people
     resumed: bool
+    on_wait: WaitCallback | None
     state: _State = _State.WAITING
     error: PicassoError | None = None
     place: Place | None = None
@@ -158,6 +163,7 @@ class Scheduler:
         self._idle = asyncio.Event()
         self._idle.set()
         self._timer: asyncio.TimerHandle | None = None
+        self._moved = False  # the line changed since places were last given
 
     @property
     def running(self) -> int:
@@ -174,9 +180,9 @@ class Scheduler:
         `cancel()`, `ShuttingDown` after `close()`. A `resume` ticket (its call got a 429)
         goes ahead of every other waiter and has no deadline: it already had its turn once.
         """
-        waiter = self._enter(ticket, resume)
+        waiter = self._enter(ticket, resume, on_wait)
         try:
-            await self._wait(waiter, on_wait)
+            await self._wait(waiter)
         except BaseException:
             if waiter.state is _State.STARTED:  # started, then cancelled before the block ran
                 self._release(waiter, measure=False)
@@ -208,10 +214,12 @@ class Scheduler:
 
     def waiting(self) -> list[tuple[Ticket, Place]]:
         """Waiting jobs in the order they would start."""
+        self._replace()
         return [(w.ticket, w.place) for w in self._order if w.place is not None]
 
     def place(self, job_id: int) -> Place | None:
         """The job's place in line, or None when it is not waiting."""
+        self._replace()
         waiter = self._waiters.get(job_id)
         return None if waiter is None else waiter.place
 
@@ -238,14 +246,14 @@ class Scheduler:
 
     # The line
 
-    def _enter(self, ticket: Ticket, resume: bool) -> _Waiter:
+    def _enter(self, ticket: Ticket, resume: bool, on_wait: WaitCallback | None) -> _Waiter:
         if self._closed:
             raise ShuttingDown(detail="scheduler closed")
         if ticket.job_id in self._waiters:
             raise ValueError(f"job {ticket.job_id} is already waiting for a turn")
         if not resume and ticket.start_by is not None and self._clock() >= ticket.start_by:
             raise WaitedTooLong(detail=f"job {ticket.job_id} asked after its start-by time")
-        waiter = _Waiter(ticket, next(self._seq), resume)
+        waiter = _Waiter(ticket, next(self._seq), resume, on_wait)
         self._waiters[ticket.job_id] = waiter
         if resume:
             self._resumed.append(waiter)
@@ -257,13 +265,13 @@ class Scheduler:
         self._pump()
         return waiter
 
-    async def _wait(self, waiter: _Waiter, on_wait: WaitCallback | None) -> None:
+    async def _wait(self, waiter: _Waiter) -> None:
         while waiter.state is _State.WAITING:
             waiter.wake.clear()
             place = waiter.place
-            if on_wait is not None and place is not None and _differs(place, waiter.told):
+            if waiter.on_wait and place is not None and _differs(place, waiter.told):
                 waiter.told = place
-                await _tell(on_wait, place)  # a move meanwhile sets `wake` again
+                await _tell(waiter.on_wait, place)  # a move meanwhile sets `wake` again
             await waiter.wake.wait()
         if waiter.error is not None:
             raise waiter.error
@@ -320,6 +328,9 @@ class Scheduler:
             del self._running_by_user[user]
         if self._running == 0:
             self._idle.set()
+        if len(self._person_served) > _STAMPS_KEPT:
+            _forget_old(self._person_served, (p for line in self._lines.values() for p in line))
+            _forget_old(self._server_served, self._lines)
         self._pump()
 
     # Deciding
@@ -331,8 +342,10 @@ class Scheduler:
         now = self._clock()
         self._expire(now)
         wake_at = self._start_turns(now)
-        self._replace(now)
         self._arm(_earliest(wake_at, self._next_deadline()))
+        if not self._moved:  # place everyone once for all the changes of this loop iteration
+            self._moved = True
+            _call_soon(self._replace)
 
     def _expire(self, now: float) -> None:
         while self._deadlines and self._deadlines[0][0] <= now:
@@ -390,12 +403,16 @@ class Scheduler:
 
     # Places
 
-    def _replace(self, now: float) -> None:
+    def _replace(self) -> None:
         """Give every waiter its Place in one pass, and wake those whose Place changed."""
+        if not self._moved:
+            return
+        self._moved = False
         self._order = list(self._start_order())
+        eta = self._estimator()
         for position, waiter in enumerate(self._order, start=1):
-            waiter.place = Place(position, self._eta(position, now))
-            if _differs(waiter.place, waiter.told):
+            waiter.place = Place(position, eta(position))
+            if waiter.on_wait and _differs(waiter.place, waiter.told):
                 waiter.wake.set()
 
     def _start_order(self) -> Iterator[_Waiter]:
@@ -414,35 +431,55 @@ class Scheduler:
             if people:
                 servers.append(people)
 
-    def _eta(self, position: int, now: float) -> float | None:
+    def _estimator(self) -> Callable[[int], float | None]:
+        """Seconds until the waiter at `position` starts; None before a turn was measured."""
         if not self._turns:
-            return None
+            return lambda position: None
         turn = sum(self._turns) / len(self._turns)
-        eta = math.ceil(position / self._concurrency) * turn
-        if self._rate is not None:
-            eta = max(eta, position / self._rate.per_second)
-        return eta + max(0.0, self._paused_until - now)
+        per_second = math.inf if self._rate is None else self._rate.per_second
+        paused = max(0.0, self._paused_until - self._clock())
+
+        def eta(position: int) -> float:
+            slots = math.ceil(position / self._concurrency) * turn
+            return max(slots, position / per_second) + paused
+
+        return eta
 
     def _arm(self, when: float | None) -> None:
         """Wake up at `when` (scheduler clock) to look again; one timer at most."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if when is None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # called outside the loop: the next turn() or poke() looks again
-            return
-        self._timer = loop.call_later(max(0.0, when - self._clock()), self._pump)
+        if when is not None:
+            self._timer = _call_later(max(0.0, when - self._clock()), self._pump)
+
+
+def _call_soon(callback: Callable[[], None]) -> None:
+    with suppress(RuntimeError):  # outside a loop: waiting()/place() or the next change place
+        asyncio.get_running_loop().call_soon(callback)
+
+
+def _call_later(delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle | None:
+    try:
+        return asyncio.get_running_loop().call_later(delay, callback)
+    except RuntimeError:  # outside a loop: the next turn() or poke() looks again
+        return None
 
 
 def _differs(place: Place, told: Place | None) -> bool:
     if told is None or place.position != told.position:
         return True
     if place.eta_seconds is None or told.eta_seconds is None:
-        return place.eta_seconds is not told.eta_seconds
+        return (place.eta_seconds is None) != (told.eta_seconds is None)
     return round(place.eta_seconds) != round(told.eta_seconds)
+
+
+def _forget_old(served: dict[_K, int], waiting: Iterable[_K]) -> None:
+    """Forget serve stamps older than every waiting one's: such a server or person ranks ahead
+    of those waiters either way, so only memory is saved."""
+    oldest = min((served[key] for key in waiting if key in served), default=math.inf)
+    for key in [key for key, stamp in served.items() if stamp < oldest]:
+        del served[key]
 
 
 def _earliest(*times: float | None) -> float | None:

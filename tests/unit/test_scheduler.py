@@ -447,3 +447,21 @@ async def test_the_same_job_cannot_wait_twice(line: Line) -> None:
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="concurrency"):
         Scheduler(concurrency=0)
+
+
+async def test_forgetting_long_served_people_keeps_turns_fair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.jobs.scheduler._STAMPS_KEPT", 0)  # forget at every release
+    line = Line()
+    for user in range(1, 40):  # people who came, were served and left
+        await line.ask(user, user=user)
+        await line.finish(user)
+    await line.ask(100, user=1)
+    for job, user in [(101, 1), (102, 1), (103, 2), (104, 2), (105, 3)]:
+        await line.ask(job, user=user)
+    assert line.positions() == [103, 105, 101, 104, 102]  # 1 was just served; 2 and 3 were not
+    for job in (100, 103, 105, 101, 104, 102):
+        await line.finish(job)
+    assert line.started[-6:] == [100, 103, 105, 101, 104, 102]
+    assert len(line.scheduler._person_served) < 10
