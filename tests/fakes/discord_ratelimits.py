@@ -82,7 +82,13 @@ class _Bucket:
         self.used += 1
 
     def headers(self, now: float) -> dict[str, str]:
-        """The ``X-RateLimit-*`` headers describing this bucket now."""
+        """The ``X-RateLimit-*`` headers describing this bucket now.
+
+        The bucket hash names the kind, not the key: as on Discord, the major parameter
+        (channel, token) tells buckets of one kind apart. discord.py keys its buckets by
+        hash + major parameters and re-keys a route whose hash changes, so a hash per key
+        would make it forget one channel's state whenever it posts to another.
+        """
         fresh = now >= self.reset_at
         left = self.window.seconds if fresh else self.reset_at - now
         reset_after = math.ceil(left * 1000) / 1000  # never tell a client to come back early
