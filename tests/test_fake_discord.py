@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import re
@@ -135,8 +136,9 @@ async def fake() -> AsyncIterator[FakeDiscord]:
         yield server
 
 
-@pytest.fixture
-async def bot(fake: FakeDiscord) -> AsyncIterator[PicassoLike]:
+@contextlib.asynccontextmanager
+async def running_bot(fake: FakeDiscord) -> AsyncIterator[PicassoLike]:
+    """A :class:`PicassoLike` logged in to ``fake`` and ready; closed on exit."""
     old_base = discord.http.Route.BASE
     discord.http.Route.BASE = fake.api_base
     client = PicassoLike()
@@ -151,6 +153,12 @@ async def bot(fake: FakeDiscord) -> AsyncIterator[PicassoLike]:
             await asyncio.wait_for(runner, 5)
         finally:
             discord.http.Route.BASE = old_base
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord) -> AsyncIterator[PicassoLike]:
+    async with running_bot(fake) as client:
+        yield client
 
 
 def channel_of(bot: PicassoLike) -> discord.TextChannel:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -310,3 +311,49 @@ async def test_invalid_requests_are_rejected_and_recorded(
     assert "unknown property 'bogus'" in fake.violations[2]
     assert "body.quality" in fake.violations[3]
     assert fake.violations[4] == "unknown endpoint: POST /v1/embeddings"
+
+
+async def test_image_rate_limit_is_a_moving_window(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fake.image_rate_limit = (2, 1.0)
+    first = await client.images.with_raw_response.generate(model=MODEL, prompt="a")
+    assert first.headers["x-ratelimit-limit-images"] == "2"
+    assert first.headers["x-ratelimit-remaining-images"] == "1"
+    await asyncio.sleep(0.4)  # the second image is younger: it holds its slot for longer
+    second = await client.images.with_raw_response.generate(model=MODEL, prompt="b")
+    assert second.headers["x-ratelimit-remaining-images"] == "0"
+    with pytest.raises(openai.RateLimitError) as limited:
+        await client.images.generate(model=MODEL, prompt="c")
+    error = limited.value
+    assert error.code == "rate_limit_exceeded" and error.type == "requests"
+    assert "Rate limit reached" in error.message and "images" in error.message
+    wait_ms = int(error.response.headers["retry-after-ms"])
+    assert 0 < wait_ms <= 1000 and int(error.response.headers["retry-after"]) >= 1
+    assert error.response.headers["x-ratelimit-remaining-images"] == "0"
+    await asyncio.sleep(wait_ms / 1000)
+    assert (await client.images.generate(model=MODEL, prompt="c")).data  # the first one left
+    with pytest.raises(openai.RateLimitError):  # a fixed window would have let this through
+        await client.images.generate(model=MODEL, prompt="d")
+    assert len(fake.rate_limited) == 2 and len(fake.image_times) == 3
+    assert fake.count("images") == 5 and fake.violations == []
+
+
+async def test_image_rate_limit_counts_images_not_chat(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fake.image_rate_limit = (3, 60.0)
+    for _ in range(3):
+        await client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}]
+        )
+    await client.moderations.create(model="omni-moderation-latest", input="x")
+    pair = await client.images.generate(model=MODEL, prompt="x", n=2)
+    assert pair.data is not None and len(pair.data) == 2
+    with pytest.raises(openai.RateLimitError) as limited:  # 2 + 2 images > 3
+        await client.images.edit(model=MODEL, image=("in.png", png(), "image/png"), prompt="y", n=2)
+    assert int(limited.value.response.headers["retry-after-ms"]) > 55_000
+    assert (await client.images.generate(model=MODEL, prompt="x")).data  # 2 + 1 fit
+    assert [r.endpoint for r in fake.rate_limited] == ["edits"] and len(fake.image_times) == 3
+    fake.image_rate_limit = None
+    assert (await client.images.generate(model=MODEL, prompt="z")).data

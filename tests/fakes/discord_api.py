@@ -16,7 +16,12 @@ Discord's rules (FACTS.md) are enforced: a broken rule is answered the way Disco
 *and* appended to :attr:`FakeDiscord.violations`. Split over ``tests/fakes/discord_*.py``:
 rules (errors, pings, visibility), limits (messages, modals, commands), payloads (objects),
 gateway, rest, webhooks (interaction responses), messages (the store), interactions
-(FakeInteraction and user input), users (what people do: commands, clicks, forms, posts).
+(FakeInteraction and user input), users (what people do: commands, clicks, forms, posts),
+ratelimits (REST buckets and 429s).
+
+Rate limits are on by default (``FakeDiscord(rate_limits=False)`` or ``fake.rate_limits =
+None`` switches them off; ``DiscordRateLimits(...)`` shrinks the windows); every 429 they
+serve is appended to :attr:`FakeDiscord.rate_limited`.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +43,7 @@ from tests.fakes.discord_interactions import (
     Recorded,
 )
 from tests.fakes.discord_payloads import FakeChannel, FakeGuild, FakeUser
+from tests.fakes.discord_ratelimits import DiscordRateLimits, RouteKind, route_kind
 from tests.fakes.discord_rest import API_PREFIX, FailRule, RestApi
 from tests.fakes.discord_rules import (
     DEFAULT_MEMBER_PERMISSIONS,
@@ -46,7 +53,13 @@ from tests.fakes.discord_rules import (
 )
 from tests.fakes.discord_users import UserActions
 
-__all__ = ["DEFAULT_MEMBER_PERMISSIONS", "FakeDiscord", "FakeInteraction", "Recorded"]
+__all__ = [
+    "DEFAULT_MEMBER_PERMISSIONS",
+    "DiscordRateLimits",
+    "FakeDiscord",
+    "FakeInteraction",
+    "Recorded",
+]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +83,7 @@ class FakeDiscord(UserActions):
         bot_user_id: int = 1000,
         bot_name: str = "Picasso",
         validate_spec: bool = True,
+        rate_limits: bool | DiscordRateLimits = True,
     ) -> None:
         self.application_id = application_id
         self.bot_user_id = bot_user_id
@@ -95,6 +109,12 @@ class FakeDiscord(UserActions):
         """Channels where the bot may not post (see :meth:`forbid_bot`)."""
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
+        self.rate_limits: DiscordRateLimits | None = DiscordRateLimits() if rate_limits else None
+        if isinstance(rate_limits, DiscordRateLimits):
+            self.rate_limits = rate_limits
+        """The REST rate limits enforced (Discord's by default); None switches them off."""
+        self.rate_limited: list[Recorded] = []
+        """Every request answered 429 by a rate limit (not injected faults)."""
         self.in_flight = 0
         self.spec: Any = None
         self.gateway = GatewayServer(self)
@@ -257,6 +277,11 @@ class FakeDiscord(UserActions):
         if self.bot_may_post(channel_id):
             return DEFAULT_MEMBER_PERMISSIONS
         return DEFAULT_MEMBER_PERMISSIONS & ~(SEND_MESSAGES | SEND_MESSAGES_IN_THREADS)
+
+    def request_counts(self) -> Counter[RouteKind]:
+        """REST calls so far per rate-limit family (``callback``, ``interaction_webhook``,
+        ``channel_messages``, ``other``), 429s included."""
+        return Counter(route_kind(r.method, r.path) for r in self.requests)
 
     def interaction_by_token(self, token: str) -> FakeInteraction | None:
         """The interaction whose webhook token this is."""

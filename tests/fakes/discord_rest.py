@@ -19,6 +19,7 @@ from aiohttp import BodyPartReader, web
 
 from tests.fakes.discord_interactions import Recorded
 from tests.fakes.discord_payloads import application_payload, guild_create_payload, member_payload
+from tests.fakes.discord_ratelimits import RateLimited, RateLimiter
 from tests.fakes.discord_rules import MAX_UPLOAD_BYTES, FormErrors, error_body
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ class RestApi:
         self.fake = fake
         self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
         self.faults: list[FailRule] = []
+        self.limiter = RateLimiter()
         self._register()
         from tests.fakes import discord_channels, discord_commands, discord_webhooks
 
@@ -210,14 +212,31 @@ class RestApi:
                 404, {"message": "404: Not Found", "code": 0}, "no such route in the fake"
             )
         call.params = match.groupdict()
-        if auth:
-            self._check_auth(call)
-        fault = self._take_fault(call)
-        if fault is not None:
-            return fault
-        self._check_spec(call)
-        status, body = await handler(call)
-        return status, body, {}
+        limits = self._admit(call)
+        try:
+            if auth:
+                self._check_auth(call)
+            fault = self._take_fault(call)
+            if fault is not None:
+                return fault[0], fault[1], {**limits, **fault[2]}
+            self._check_spec(call)
+            status, body = await handler(call)
+        except DiscordError as exc:
+            exc.headers = {**limits, **exc.headers}
+            raise
+        return status, body, limits
+
+    def _admit(self, call: Call) -> dict[str, str]:
+        """Count the call against its rate limits (if on); a full bucket answers 429."""
+        fake = self.fake
+        if fake.rate_limits is None:
+            return {}
+        try:
+            return self.limiter.admit(fake.rate_limits, call.method, call.path)
+        except RateLimited as exc:
+            log.info("rate limiting %s %s: %s", call.method, call.path, exc)
+            fake.rate_limited.append(call.record)
+            raise DiscordError(429, exc.body, headers=exc.headers) from None
 
     def _check_auth(self, call: Call) -> None:
         header = call.headers.get("Authorization", "")

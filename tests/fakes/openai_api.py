@@ -24,6 +24,7 @@ from typing import Any, Literal
 from aiohttp import BodyPartReader, web
 from PIL import Image, ImageDraw
 
+from tests.fakes.openai_ratelimits import ImageRateLimit, ImageWindow
 from tests.fakes.openapi_check import SpecValidator
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,13 @@ class FakeOpenAI:
     ``image_latency`` (seconds), ``flagged_words`` (moderation), ``flag_category``,
     ``noisy`` (noise images: large, incompressible PNGs) and ``image_size_px`` (square pixel
     size of every generated image instead of the requested ``size``).
+
+    ``image_rate_limit`` = ``(images, seconds)`` limits images (``n`` per request) on
+    ``/v1/images/*`` over a moving window (None, the default: no limit). Past it the answer
+    is OpenAI's 429 ``rate_limit_exceeded`` with ``retry-after-ms``/``retry-after``, and the
+    request is appended to :attr:`rate_limited`; every image answer carries
+    ``x-ratelimit-*-images`` headers. :attr:`image_times` holds one monotonic time per
+    accepted image.
     """
 
     def __init__(self, *, api_key: str = "sk-test-fake", image_size_px: int | None = None) -> None:
@@ -150,6 +158,9 @@ class FakeOpenAI:
         self.flagged_words: set[str] = set()
         self.flag_category = "violence"
         self.noisy = False
+        self.image_rate_limit: ImageRateLimit | None = None
+        self.rate_limited: list[Recorded] = []
+        self._image_window = ImageWindow()
         self._faults: dict[str, list[_Fault]] = {}
         self._validator = SpecValidator(SPEC_PATH, strip_prefix="/v1", unknown_properties="error")
         self._runner: web.AppRunner | None = None
@@ -161,6 +172,7 @@ class FakeOpenAI:
         """Start listening on a free port; sets :attr:`base_url`."""
         app = web.Application(client_max_size=256 * 1024**2)
         app.router.add_route("*", "/{tail:.*}", self._handle)
+        app.on_response_prepare.append(self._add_image_limit_headers)
         self._runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
         )
@@ -206,6 +218,11 @@ class FakeOpenAI:
         """
         fault = _Fault(mode, status, code, message, type, dict(headers or {}), delay, count)
         self._faults.setdefault(endpoint, []).append(fault)
+
+    @property
+    def image_times(self) -> list[float]:
+        """When each accepted image was requested (monotonic clock), in order."""
+        return self._image_window.times
 
     def count(self, endpoint: Endpoint) -> int:
         """Number of requests received on ``endpoint`` (whatever the answer was)."""
@@ -275,6 +292,9 @@ class FakeOpenAI:
             log.warning("rejected %s: %s", where, exc.message)
             self.violations.extend(problems or [f"{where}: {exc.message}"])
             return _error(400, "invalid_request_error", exc.message, exc.param, exc.code)
+        refused = self._admit_images(rec, body)
+        if refused is not None:
+            return refused
         fault = self._take_fault(rec.endpoint)
         streamed = str(body.get("stream", "")).lower() == "true"
         if fault is not None:
@@ -296,6 +316,29 @@ class FakeOpenAI:
         if rec.endpoint == "moderations":
             return _json(200, self._moderate(body))
         return self._models(request)
+
+    def _admit_images(self, rec: Recorded, body: dict[str, Any]) -> web.Response | None:
+        """Count an image request against :attr:`image_rate_limit`; a 429 if it is over."""
+        limit = self.image_rate_limit
+        if limit is None or rec.endpoint not in ("images", "edits"):
+            return None
+        n, now = int(body.get("n") or 1), time.monotonic()
+        wait = self._image_window.wait(limit, n, now)
+        if wait is None:
+            self._image_window.take(n, now)
+            return None
+        self.rate_limited.append(rec)
+        model = str(body.get("model") or "")
+        message, headers = self._image_window.refusal(limit, n, model, wait, now)
+        log.info("rate limiting %s: %s", rec.path, message)
+        return _error(429, "requests", message, code="rate_limit_exceeded", headers=headers)
+
+    async def _add_image_limit_headers(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> None:
+        limit = self.image_rate_limit
+        if limit is not None and ROUTES.get((request.method, request.path)) in ("images", "edits"):
+            response.headers.update(self._image_window.headers(limit, time.monotonic()))
 
     def _check_rules(self, endpoint: str, body: dict[str, Any], rec: Recorded) -> None:
         """Rules of the real API that the OpenAPI document only states in prose."""
