@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -15,6 +15,7 @@ from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.errors import PicassoError
 from bot.imaging.pipeline import Pipeline
 from bot.imaging.providers import OpenAIChat, OpenAIImages, OpenAIModerator
 from bot.jobs.progress import Reporter
@@ -24,6 +25,9 @@ from bot.jobs.service import JobService
 from bot.storage.database import make_engine, migrate
 from bot.storage.repository import Store
 from bot.studio import Clock, Studio, utc_now
+
+if TYPE_CHECKING:
+    from cogs.publisher import DiscordPublisher
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +136,7 @@ class Picasso(commands.AutoShardedBot):
         self._studio: Studio | None = None
         self._jobs: JobService | None = None
         self._reporter: Reporter | None = None
+        self._publisher: DiscordPublisher | None = None
         self._downloads: aiohttp.ClientSession | None = None
 
     @property
@@ -147,6 +152,13 @@ class Picasso(commands.AutoShardedBot):
         if self._jobs is None:
             raise RuntimeError("the bot has not been set up yet")
         return self._jobs
+
+    @property
+    def publisher(self) -> DiscordPublisher:
+        """How jobs show themselves on Discord (available once `setup_hook` ran)."""
+        if self._publisher is None:
+            raise RuntimeError("the bot has not been set up yet")
+        return self._publisher
 
     @property
     def pipeline(self) -> Pipeline:
@@ -183,12 +195,14 @@ class Picasso(commands.AutoShardedBot):
         settings = self.settings
         rate = RateLimit(settings.image_rate_limit) if settings.image_rate_limit else None
         scheduler = Scheduler(concurrency=settings.image_concurrency, rate=rate)
-        self._reporter = Reporter()
+        # Discord's refusals of a progress edit are ordinary: one warning line each.
+        self._reporter = Reporter(expected=(discord.HTTPException, PicassoError))
+        self._publisher = DiscordPublisher(self, self._reporter)
         runner = Runner(
             studio.store,
             studio.pipeline,
             scheduler,
-            DiscordPublisher(self, self._reporter),
+            self._publisher,
             downloads,
             now=studio.now,
             monotonic=time.monotonic,

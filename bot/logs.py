@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 import discord
@@ -10,13 +11,16 @@ import discord
 from bot.config import Secret, Settings
 
 MASK = "********"
+# Interaction tokens live in webhook and callback URLs (`/webhooks/<app id>/<token>/…`).
+INTERACTION_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[\w.-]{20,}")
 
 
 class RedactSecrets(logging.Filter):
     """Replaces secret values in a record's message and traceback with a mask.
 
     A last line of defence: code never logs secrets on purpose, but a library error
-    message might quote a header or URL that contains one.
+    message might quote a header or URL that contains one (interaction tokens travel in
+    webhook URLs, which discord.py logs at DEBUG).
     """
 
     def __init__(self, secrets: Iterable[Secret | None]) -> None:
@@ -26,7 +30,7 @@ class RedactSecrets(logging.Filter):
     def _mask(self, text: str) -> str:
         for value in self._values:
             text = text.replace(value, MASK)
-        return text
+        return INTERACTION_TOKEN.sub(rf"\1{MASK}", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -47,5 +51,6 @@ def setup_logging(settings: Settings) -> None:
     redact = RedactSecrets([settings.discord_token, settings.openai_api_key])
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
-    for noisy in ("httpx", "httpx2", "discord.gateway", "discord.http"):
+    # aiosqlite logs every statement with its parameters at DEBUG (interaction tokens too).
+    for noisy in ("httpx", "httpx2", "discord.gateway", "discord.http", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

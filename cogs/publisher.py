@@ -22,11 +22,12 @@ from bot.imaging.files import ImageFile, fit_to_limit
 from bot.imaging.pipeline import ImageResult, Stage
 from bot.jobs.progress import Reporter
 from bot.jobs.runner import Posted, Status
-from bot.storage.jobs import JobKind, JobRecord
+from bot.lineage import jump_url
+from bot.storage.jobs import LIVE, JobKind, JobRecord, JobSpec, JobState
 from cogs.audit import audit
 from cogs.components import cancel_view, result_view
 from cogs.errors import CANNOT_POST, NO_MENTIONS
-from cogs.render import Origin, result_embed, status_line
+from cogs.render import Origin, clip, join, result_embed, status_line
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -35,6 +36,11 @@ log = logging.getLogger(__name__)
 
 REQUEST_ENTITY_TOO_LARGE: Final = 40005
 ORIGINAL: Final = "@original"
+
+
+async def _edit_original(webhook: discord.Webhook, **fields: Any) -> discord.WebhookMessage:
+    """Edit an interaction's original response ("@original" stands where an id would)."""
+    return await webhook.edit_message(ORIGINAL, allowed_mentions=NO_MENTIONS, **fields)  # type: ignore[call-overload]
 
 
 def _too_large(error: discord.HTTPException) -> bool:
@@ -69,7 +75,7 @@ class DiscordPublisher:
         """Make the job's message show `fields`; the first show of a reply sends it."""
         webhook = self._webhook(job)
         if webhook is not None:
-            return await webhook.edit_message(ORIGINAL, allowed_mentions=NO_MENTIONS, **fields)  # type: ignore[call-overload]
+            return await _edit_original(webhook, **fields)
         delivery = job.delivery
         channel = self.bot.get_partial_messageable(delivery.channel_id, guild_id=job.guild_id)
         message_id = self._message_id(job)
@@ -106,8 +112,8 @@ class DiscordPublisher:
 
     async def progress(self, job: JobRecord, status: Status) -> None:
         """Show where the job is, coalesced; takes of a variation show only their result."""
-        if job.delivery.token is None and self._message_id(job) is None:
-            return  # nothing posted yet to show it on (a variation take)
+        if job.kind is JobKind.VARIATION:
+            return  # the batch's message sums the takes up (`variations`)
         refining = job.kind is JobKind.REFINE
         text = status_line(status, refining=refining)
         if status.preview is not None:
@@ -167,17 +173,23 @@ class DiscordPublisher:
         embed = result_embed(
             result, spec.requester_name, spec.requester_avatar, image.filename, origin
         )
-        return await self._show(
-            job,
-            content=None,
-            embed=embed,
-            attachments=[discord.File(io.BytesIO(image.data), image.filename)],
-            view=result_view(picture_id),
-        )
+        fields: dict[str, Any] = {
+            "content": None,
+            "embed": embed,
+            "attachments": [discord.File(io.BytesIO(image.data), image.filename)],
+            "view": result_view(picture_id),
+        }
+        if job.kind is JobKind.VARIATION:  # a take is a reply to the picture it varies
+            channel = self.bot.get_partial_messageable(job.delivery.channel_id)
+            return await self._send_reply(job, channel, fields)
+        return await self._show(job, **fields)
 
     async def sentence(self, job: JobRecord, text: str) -> None:
         """End the job's message in `text`: after a public "thinking…" the loading message
         goes and the sentence is told privately. Problems are logged, never raised."""
+        if job.kind is JobKind.VARIATION:
+            await self.variations(job)  # the take's sentence is in the summary
+            return
         await self.reporter.settle(job.id)
         try:
             webhook = self._webhook(job)
@@ -196,6 +208,51 @@ class DiscordPublisher:
         """The audit line, if the server keeps one."""
         self._messages.pop(job.id, None)
         await audit(self.bot, job, result, posted)
+        if job.kind is JobKind.VARIATION:
+            await self.variations(job)
+
+    async def variations(self, take: JobRecord, *, now: bool = False) -> None:
+        """Show where the takes of `take`'s batch are, on the press's own message: a link to
+        each posted take, why the others failed, which are still under way (coalesced;
+        `now`: sent before returning, e.g. before a follow-up that must not replace it)."""
+        webhook = self._webhook(take)
+        if take.batch is None or webhook is None:
+            return
+        takes = await self.bot.jobs.studio.store.batch_jobs(take.batch)
+        text = variations_summary(take.spec, takes)
+
+        async def send() -> None:
+            await _edit_original(webhook, content=text)
+
+        key = ("batch", take.batch)
+        if now:
+            await self.reporter.settle(key)
+            await send()
+        else:
+            self.reporter.show(key, text, send)
+
+
+def variations_summary(spec: JobSpec, takes: list[JobRecord]) -> str:
+    """One line about a batch of variations: a link to each posted take, the takes still
+    under way, and why the others failed (each reason once, with the takes it stopped)."""
+    parts: list[str] = []
+    failed: dict[str, list[str]] = {}
+    made = 0
+    for take in takes:
+        number = str((take.take or 0) + 1)
+        if take.state is JobState.DONE:
+            made += 1
+            url = jump_url(take.guild_id, take.delivery.channel_id, take.delivery.message_id)
+            parts.append(f"[take {number}]({url})")
+        elif take.state in LIVE:
+            parts.append(f"take {number}: painting…")
+        else:
+            failed.setdefault(take.outcome or "", []).append(number)
+    for reason, numbers in failed.items():
+        parts.append(f"{'take' if len(numbers) == 1 else 'takes'} {join(numbers)}: {reason}")
+    link = f"[this picture]({spec.origin_url})" if spec.origin_url else "a deleted picture"
+    head = f"🎲 {made} of {spec.takes or len(takes)} variations of {link}"
+    return clip(f"{head}: " + " · ".join(parts), 2000)
 
 
 def _with_note(result: ImageResult, note: str | None) -> ImageResult:

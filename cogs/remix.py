@@ -10,6 +10,7 @@ against a deadline well inside Discord's 3 s. Reply-to-refine is `cogs.replies`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any, Final
 
@@ -19,9 +20,9 @@ from discord.ext import commands
 from bot import lineage
 from bot.errors import PicassoError
 from bot.imaging.prompts import MAX_PROMPT_CHARS
-from bot.lineage import may_delete, may_remix, picture_url
+from bot.lineage import may_delete, may_remix
 from bot.policy import GuildSettings, Who, check_access
-from bot.storage.jobs import Delivery, JobKind
+from bot.storage.jobs import JobKind, JobRecord
 from bot.storage.tables import Picture
 from bot.studio import Order
 from cogs.components import (
@@ -116,7 +117,7 @@ class Remix(commands.Cog):
         if action == Action.REFINE:  # a modal must be the first response: no deferring
             await self._open_refine(interaction, picture_id)
             return
-        if action == Action.REROLL:
+        if action in (Action.REROLL, Action.VARY):
             await defer_public(interaction)
         else:
             await interaction.response.defer(thinking=True, ephemeral=True)
@@ -152,18 +153,19 @@ class Remix(commands.Cog):
         self, interaction: discord.Interaction, who: Who, picture: Picture, settings: GuildSettings
     ) -> None:
         """Takes on `picture`'s description, each its own job (own quota, cost and lineage),
-        each posted as a reply to the picture as soon as it is painted."""
+        each posted as a reply to the picture once painted; the press's message sums them up."""
         source = interaction.message
         if source is None:
             raise PicassoError(GONE)
         if not may_post_pictures(interaction):  # the takes are channel messages
             raise PicassoError(CANNOT_POST)
         check_access(settings, who, picture.description)
-        delivery = Delivery(
+        delivery = dataclasses.replace(
+            interaction_delivery(interaction, public=True),
             channel_id=source.channel.id,
             reply_to_id=source.id,
-            upload_limit=interaction.filesize_limit,
         )
+        admitted: list[JobRecord] = []
         refused: dict[str, list[str]] = {}
         for take in range(VARIATIONS):
             order = Order(
@@ -177,10 +179,16 @@ class Remix(commands.Cog):
                 **requester(interaction.user),
             )
             try:
-                await self.bot.jobs.submit(order, settings)
+                admitted.append(await self.bot.jobs.submit(order, settings))
             except PicassoError as error:
                 refused.setdefault(error.user_message, []).append(str(take + 1))
-        await reply(interaction, variations_line(picture, VARIATIONS, refused))
+        if not admitted:
+            raise PicassoError(next(iter(refused)))
+        await self.bot.publisher.variations(admitted[0], now=True)
+        if refused:
+            await interaction.followup.send(
+                refusal_line(refused), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
 
     async def _open_refine(self, interaction: discord.Interaction, picture_id: int) -> None:
         """Answer with the form — within Discord's 3 s, however slow the lookups behind it."""
@@ -285,16 +293,12 @@ class Remix(commands.Cog):
         await reply(interaction, "🗑️ Deleted the picture.")
 
 
-def variations_line(picture: Picture, n: int, refused: dict[str, list[str]]) -> str:
-    """What the person pressing 🎲 reads: how many takes are coming, and why not the others."""
-    link = f"[this picture]({picture_url(picture)})"
-    coming = n - sum(len(takes) for takes in refused.values())
-    parts = [f"🎲 {coming} of {n} variations of {link} are on the way"]
-    if coming:
-        parts[0] += " — each is posted as a reply to it"
-    for reason, takes in refused.items():
-        parts.append(f"{'take' if len(takes) == 1 else 'takes'} {join(takes)}: {reason}")
-    return " · ".join(parts) + ("" if parts[-1].endswith(".") else ".")
+def refusal_line(refused: dict[str, list[str]]) -> str:
+    """Why some takes of a variations press were not started (each reason once)."""
+    return " · ".join(
+        f"{'Take' if len(takes) == 1 else 'Takes'} {join(takes)} not started: {reason}"
+        for reason, takes in refused.items()
+    )
 
 
 def _ignore_outcome(lookup: asyncio.Future[Any]) -> None:

@@ -25,6 +25,14 @@ ALICE = 7001
 BOB = 7002
 
 StartBot = Callable[..., Awaitable[Picasso]]
+# Bots started by `start_bot` and not yet closed: helpers wait for their jobs to end.
+RUNNING: list[Picasso] = []
+
+
+async def jobs_ended(timeout: float = 10) -> None:  # noqa: ASYNC109 - a test deadline
+    """Wait until every running bot has finished its jobs (posted, recorded, settled)."""
+    for bot in RUNNING:
+        assert await bot.jobs.drain(timeout), "the bot's jobs did not end"
 
 
 @pytest.fixture
@@ -68,6 +76,7 @@ def bot_env(discord_fake: FakeDiscord, openai_fake: FakeOpenAI, tmp_path: Path) 
         "DISCORD_API_BASE_URL": discord_fake.api_base,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'picasso.db'}",
         "IMAGE_RETRIES": "0",
+        "SHUTDOWN_GRACE": "10",
     }
 
 
@@ -93,10 +102,13 @@ async def start_bot(
                 task.result()  # re-raise why the bot could not start
             raise AssertionError("the bot did not become ready")
         running.append((bot, task))
+        RUNNING.append(bot)
         return bot
 
     yield start
     for bot, task in running:
+        if bot in RUNNING:
+            RUNNING.remove(bot)
         await bot.close()
         with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
             await asyncio.wait_for(task, 5)
@@ -104,4 +116,6 @@ async def start_bot(
 
 async def stop_bot(bot: Picasso) -> None:
     """Close a bot started by `start_bot` (its fixture teardown tolerates a second close)."""
+    if bot in RUNNING:
+        RUNNING.remove(bot)
     await bot.close()

@@ -13,7 +13,7 @@ from PIL import Image
 
 from bot.app import Picasso
 from bot.policy import GuildSettings
-from tests.e2e.conftest import ALICE, CHANNEL_ID, GUILD_ID
+from tests.e2e.conftest import ALICE, CHANNEL_ID, GUILD_ID, jobs_ended
 from tests.fakes.discord_api import DEFAULT_MEMBER_PERMISSIONS, FakeDiscord, FakeInteraction
 from tests.fakes.discord_rules import FLAG_EPHEMERAL
 
@@ -94,8 +94,10 @@ def dump(value: Any) -> str:
 
 
 async def settled(interaction: FakeInteraction, timeout: float = 30) -> dict[str, Any]:  # noqa: ASYNC109
-    """Wait until the person sees a picture with its buttons or a sentence; return it."""
+    """Wait until the person sees a picture with its buttons or a sentence, and the bot has
+    finished its bookkeeping (the picture recorded and paid for); return what they see."""
     await interaction.wait_done(lambda i: is_final(i.shown), timeout=timeout)
+    await jobs_ended()
     assert interaction.shown is not None
     return interaction.shown
 
@@ -182,6 +184,7 @@ async def bot_reply_to(
         return None
 
     await discord_fake.wait_for(lambda: is_final(found()), seconds, what="the bot's reply")
+    await jobs_ended()
     reply = found()
     assert reply is not None
     return reply

@@ -40,7 +40,8 @@ async def test_imagine_defers_first_then_posts_the_picture(
 async def test_progress_stages_are_shown_while_painting(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    await start_bot()
+    openai_fake.image_latency = 2.5  # progress is shown at most once per 2 s: paint for longer
+    await start_bot(PARTIAL_IMAGES="0")
     interaction = await imagine(discord_fake, "a lighthouse in a storm")
     contents = [edit.get("content") or "" for edit in interaction.edits]
     writing = next(i for i, c in enumerate(contents) if c.startswith("🧠"))
@@ -51,10 +52,13 @@ async def test_progress_stages_are_shown_while_painting(
 async def test_streaming_model_shows_partial_previews(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
+    openai_fake.partial_latency = 1.2  # a preview, then another 1.2 s later, then the picture
     await start_bot(PARTIAL_IMAGES="2")
     interaction = await imagine(discord_fake, "a fox in snow")
     previews = [edit for edit in interaction.edits if "preview" in (edit.get("content") or "")]
-    assert len(previews) == 2
+    # One edit per 2 s at most: the first preview is shown, the second gives way to the
+    # picture that follows it.
+    assert [edit["content"] for edit in previews] == ["🎨 Painting your picture… (preview 1)"]
     assert all(edit["_files"] for edit in previews)
     generation = [r for r in openai_fake.requests if r.path.endswith("/images/generations")]
     assert generation[0].json is not None

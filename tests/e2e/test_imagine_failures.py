@@ -21,7 +21,7 @@ from tests.e2e.conftest import (
     OPENAI_KEY,
     StartBot,
 )
-from tests.e2e.pictures import image_of, imagine, settled
+from tests.e2e.pictures import dump, image_of, imagine, is_picture, settled
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.openai_api import FakeOpenAI
 
@@ -65,20 +65,23 @@ async def test_safety_rejection_mid_stream(
     assert interaction.shown["_files"] == []  # the partial preview does not stay up
 
 
-async def test_rate_limit_says_when_to_retry(
+async def test_a_rate_limit_pauses_painting_and_the_picture_still_comes(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
+    """A 429 that passes is waited out (retry-after), never told to the person as "busy"."""
     openai_fake.fail_next(
         "images",
         status=429,
         code="rate_limit_exceeded",
         type="requests",
-        headers={"retry-after": "7"},
+        headers={"retry-after-ms": "300"},
     )
     await start_bot()
     interaction = await imagine(discord_fake, "a quick sketch")
-    assert sentence(interaction) == "The image service is busy right now — try again in 7 s."
-    assert openai_fake.count("images") == 1  # IMAGE_RETRIES=0: no silent second bill
+    assert is_picture(interaction.original), dump(interaction.shown)
+    assert not any("busy" in (m.get("content") or "") for m in interaction.followups)
+    times = [r.at for r in openai_fake.requests if r.endpoint == "images"]
+    assert len(times) == 2 and times[1] - times[0] >= 0.3  # after the pause, not at once
 
 
 async def test_out_of_quota_is_busy_too(
@@ -210,7 +213,7 @@ async def test_unexpected_exception_still_answers_with_an_apology(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(bot.pipeline, "run", broken)
+    monkeypatch.setattr(bot.pipeline, "plan_imagine", broken)
     interaction = await imagine(discord_fake, "anything")
     assert sentence(interaction).startswith("Sorry — something went wrong on our side.")
     assert "RuntimeError: boom" in caplog.text
@@ -242,7 +245,7 @@ async def test_a_removed_loading_message_still_gets_its_sentence(
         await discord_fake.delete_message(asked.original)  # e.g. a moderator removed it
         raise ProviderUnavailable()
 
-    monkeypatch.setattr(bot.pipeline, "run", removed_then_failed)
+    monkeypatch.setattr(bot.pipeline, "plan_imagine", removed_then_failed)
     interaction = await imagine(discord_fake, "anything")
     assert sentence(interaction) == ProviderUnavailable.user_message
     # The bot tried to remove the loading message first: Discord said it was gone already.
@@ -257,7 +260,10 @@ async def test_a_request_that_waited_too_long_is_not_started(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Past the deadline Discord's token would expire before the picture: say so, paint nothing."""
-    monkeypatch.setattr("cogs.posting.START_WITHIN", timedelta(seconds=0.3))
+    # Start within 0.3 s of the request instead of within 10 min (the token lives 15).
+    monkeypatch.setattr(
+        "bot.jobs.runner.START_MARGIN", timedelta(minutes=15) - timedelta(seconds=0.3)
+    )
     openai_fake.image_latency = 1.0
     await start_bot(IMAGE_CONCURRENCY="1", PARTIAL_IMAGES="0")
     first = await imagine(discord_fake, "the first in line", wait=False)

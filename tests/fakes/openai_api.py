@@ -134,7 +134,7 @@ class FakeOpenAI:
 
     Knobs (plain attributes, change them any time): ``chat_reply`` (str, callable taking the
     request body, or None for a reply built from the last user message), ``chat_latency`` and
-    ``image_latency`` (seconds), ``flagged_words`` (moderation), ``flag_category``,
+    ``image_latency`` (seconds; ``partial_latency`` between streamed events), ``flagged_words`` (moderation), ``flag_category``,
     ``noisy`` (noise images: large, incompressible PNGs) and ``image_size_px`` (square pixel
     size of every generated image instead of the requested ``size``).
 
@@ -155,6 +155,7 @@ class FakeOpenAI:
         self.chat_reply: str | Callable[[dict[str, Any]], str | None] | None = None
         self.chat_latency = 0.0
         self.image_latency = 0.0
+        self.partial_latency = 0.0  # seconds before each streamed event (models stream slowly)
         self.flagged_words: set[str] = set()
         self.flag_category = "violence"
         self.noisy = False
@@ -451,6 +452,7 @@ class FakeOpenAI:
         partials = 1 if fault is not None else int(body.get("partial_images") or 0)
         resp = await _sse_start(request)
         for i in range(partials):
+            await asyncio.sleep(self.partial_latency)
             partial = await asyncio.to_thread(_b64_image, f"{seeds[0]}|{i}", width, height, fmt)
             event = {"type": f"{kind}.partial_image", "b64_json": partial, "partial_image_index": i}
             await resp.write(_sse({**event, "created_at": int(time.time()), **meta}))
@@ -458,6 +460,7 @@ class FakeOpenAI:
             error = {"type": "image_generation_user_error", "code": fault.code, "param": None}
             await resp.write(_sse({"type": "error", "error": {**error, "message": fault.message}}))
         for b in b64 if fault is None else ():
+            await asyncio.sleep(self.partial_latency)
             event = {"type": f"{kind}.completed", "b64_json": b, "created_at": int(time.time())}
             await resp.write(_sse({**event, "usage": usage, **meta}))
         await resp.write_eof()
