@@ -173,6 +173,7 @@ class Runner:
                     await self.publisher.progress(job, Status(Stage.EXPANDING))
                     plan = await self._plan(job)
                 await self.publisher.progress(job, Status(Stage.PAINTING))
+                await self.scheduler.pace()  # the provider's limit counts this very call
                 try:
                     return await self.pipeline.paint(spec.request, plan, spec.options, preview)
                 except ProviderBusy as busy:

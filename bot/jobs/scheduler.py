@@ -1,8 +1,9 @@
 """One fair, in-process scheduler that decides when each job may start painting.
 
 A job asks for a turn with a `Ticket`; the scheduler starts it when a painting slot is free,
-the provider's rate limit has room, no 429 pause is running and the person is under their
-cap. Among the jobs that may start, servers take turns (the one served least recently goes
+no 429 pause is running and the person is under their cap; right before each image call the
+job `pace()`s, which waits for room in the provider's rate limit (counted at the call, so the
+provider's window and ours agree however long the job took to plan). Among the jobs that may start, servers take turns (the one served least recently goes
 next), people within a server take turns the same way, and one person's jobs keep their order.
 While a job waits it is told its `Place` (position and an estimated wait) whenever that changes;
 places are worked out in one pass per loop iteration, however many changes it brought.
@@ -132,7 +133,7 @@ _Line = dict[_Person, deque[_Waiter]]  # a server's line: each person's own jobs
 
 
 class Scheduler:
-    """Starts painting turns fairly within the slots, the rate limit, pauses and caps."""
+    """Starts painting turns fairly within the slots, pauses and caps; paces provider calls."""
 
     def __init__(
         self,
@@ -164,6 +165,7 @@ class Scheduler:
         self._idle.set()
         self._timer: asyncio.TimerHandle | None = None
         self._moved = False  # the line changed since places were last given
+        self._pacing = asyncio.Event()  # set to make pacers look at the clock again
 
     @property
     def running(self) -> int:
@@ -193,6 +195,20 @@ class Scheduler:
             yield
         finally:
             self._release(waiter)
+
+    async def pace(self) -> None:
+        """Wait until the provider may take one more call (no 429 pause running, room in its
+        rate limit) and count the call: await it right before each image request."""
+        while True:
+            wait = self._paused_until - self._clock()
+            if wait <= 0:
+                wait = 0.0 if self._rate is None else self._rate.acquire()
+                if wait <= 0:
+                    return
+            self._pacing.clear()
+            with suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._pacing.wait()
 
     def cancel(self, job_id: int) -> bool:
         """Take a waiting job out of the line (its turn() raises JobCancelled); True if it was
@@ -242,6 +258,7 @@ class Scheduler:
 
     def poke(self) -> None:
         """Look at the clock and the line again now (e.g. after a fake clock moved)."""
+        self._pacing.set()
         self._pump()
 
     # The line
@@ -366,10 +383,6 @@ class Scheduler:
             waiter = self._next_eligible()
             if waiter is None:
                 return None
-            if self._rate is not None:
-                wait = self._rate.acquire()
-                if wait > 0:
-                    return now + wait
             self._start(waiter, now)
         return None
 

@@ -46,6 +46,7 @@ class Line:
         self.clock = FakeClock()
         self.scheduler = Scheduler(concurrency=concurrency, rate=rate, clock=self.clock)
         self.started: list[int] = []
+        self.paced: list[int] = []  # jobs whose image call the rate limit let through
         self.told: dict[int, list[Place]] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self._done: dict[int, asyncio.Event] = {}
@@ -70,6 +71,8 @@ class Line:
         async def job() -> None:
             async with self.scheduler.turn(ticket, on_wait, resume=resume):
                 self.started.append(job_id)
+                await self.scheduler.pace()
+                self.paced.append(job_id)
                 await self._done[job_id].wait()
 
         self.tasks[job_id] = asyncio.create_task(job())
@@ -182,22 +185,32 @@ async def test_a_cap_counts_the_persons_jobs_in_every_server() -> None:
     assert line.started == [1, 2]
 
 
-async def test_rate_limit_starts_a_window_then_waits_for_it_to_move() -> None:
+async def test_rate_limit_paces_calls_a_window_at_a_time() -> None:
     with time_machine.travel(1_000_000.0, tick=False) as traveller:
         line = Line(concurrency=20, rate=RateLimit("6 per 10 seconds"))
         for job in range(1, 19):
             await line.ask(job, user=job)
-        assert line.started == list(range(1, 7))
+        assert line.started == list(range(1, 19))  # turns are slots; calls are paced
+        assert line.paced == list(range(1, 7))
         traveller.shift(9.9)
         await line.advance(9.9)
-        assert len(line.started) == 6
+        assert len(line.paced) == 6
         traveller.shift(0.2)  # the first six hits leave the window
         await line.advance(0.2)
-        assert line.started == list(range(1, 13))
+        assert sorted(line.paced) == list(range(1, 13))
         traveller.shift(10.1)
         await line.advance(10.1)
-        assert line.started == list(range(1, 19))
+        assert sorted(line.paced) == list(range(1, 19))
         await line.finish_all()
+
+
+async def test_a_pause_holds_calls_of_turns_already_held(line: Line) -> None:
+    line.scheduler.pause(30)  # a call got a 429 while this job was planning
+    call = asyncio.create_task(line.scheduler.pace())
+    await line.advance(29.9)
+    assert not call.done()
+    await line.advance(0.1)
+    assert call.done() and call.exception() is None
 
 
 async def test_rate_limit_counts_a_moving_window() -> None:
@@ -389,14 +402,16 @@ async def test_places_and_eta_are_told_when_they_change() -> None:
 
 async def test_eta_counts_the_rate_limit_when_it_is_the_slower_part() -> None:
     with time_machine.travel(1_000_000.0, tick=False):
-        line = Line(concurrency=10, rate=RateLimit("1 per minute"))
+        line = Line(concurrency=2, rate=RateLimit("1 per minute"))
         await line.ask(1, user=1)
         await line.finish(1)  # measured a turn of 0 s
         await line.ask(2, user=2)
-        await line.ask(3, user=3)
+        await line.ask(3, user=3)  # 2 and 3 hold the slots
+        await line.ask(4, user=4)
+        await line.ask(5, user=5)
         assert line.scheduler.waiting() == [
-            (Ticket(2, 1, 2), Place(1, 60.0)),
-            (Ticket(3, 1, 3), Place(2, 120.0)),
+            (Ticket(4, 1, 4), Place(1, 60.0)),
+            (Ticket(5, 1, 5), Place(2, 120.0)),
         ]
         await line.finish_all()
 
