@@ -96,6 +96,9 @@ class Line:
         self.scheduler.close()
         for done in self._done.values():
             done.set()
+        await settle()
+        for task in self.tasks.values():
+            task.cancel()  # a job still pacing (waiting for the rate limit) stops there
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
 
 
