@@ -5,25 +5,15 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import signal
 import sys
 from pathlib import Path
 
 from PIL import Image
 
 from tests.e2e.conftest import DISCORD_TOKEN, GUILD_ID
+from tests.e2e.process import REPO, SETTINGS, BotProcess
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
-
-REPO = Path(__file__).resolve().parents[2]
-SETTINGS = (
-    "DISCORD_TOKEN",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "DISCORD_API_BASE_URL",
-    "DEV_GUILD_ID",
-    "DATABASE_URL",
-)
 
 
 async def run_cli(cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:
@@ -164,60 +154,6 @@ async def test_run_with_a_refused_token_is_one_line(tmp_path: Path) -> None:
         "picasso: Discord refused DISCORD_TOKEN (reset it in the developer portal)"
     )
     assert "not-the-right-token" not in err
-
-
-class BotProcess:
-    """`python -m bot` running in the background, its output collected line by line."""
-
-    def __init__(self, cwd: Path, **env: str) -> None:
-        self.cwd, self.env = cwd, env
-        self.lines: list[str] = []
-        self.process: asyncio.subprocess.Process | None = None
-        self._readers: list[asyncio.Task[None]] = []
-
-    async def __aenter__(self) -> BotProcess:
-        clean = {k: v for k, v in os.environ.items() if k not in SETTINGS}
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            cwd=self.cwd,
-            env={**clean, "PYTHONPATH": str(REPO), **self.env},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        assert self.process.stdout and self.process.stderr
-        self._readers = [
-            asyncio.create_task(self._read(s)) for s in (self.process.stdout, self.process.stderr)
-        ]
-        return self
-
-    async def _read(self, stream: asyncio.StreamReader) -> None:
-        async for line in stream:
-            self.lines.append(line.decode(errors="replace"))
-
-    async def wait_for_line(self, text: str, within: float = 30) -> None:
-        async with asyncio.timeout(within):
-            while not any(text in line for line in self.lines):
-                await asyncio.sleep(0.05)
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.process is not None
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(self.process.wait(), 30)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-            await asyncio.gather(*self._readers)
-            tail = "".join(self.lines[-40:])
-            raise AssertionError(f"the bot did not stop within 30 s of Ctrl-C:\n{tail}") from None
-        await asyncio.gather(*self._readers)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
 
 
 async def test_run_serves_imagine_and_never_logs_secrets(tmp_path: Path) -> None:
