@@ -13,7 +13,7 @@ import pytest
 import time_machine
 
 from bot.errors import JobCancelled, ShuttingDown, WaitedTooLong
-from bot.jobs.scheduler import Place, RateLimit, Scheduler, Ticket
+from bot.jobs.scheduler import RATE_MARGIN, Place, RateLimit, Scheduler, Ticket
 
 
 class FakeClock:
@@ -195,14 +195,14 @@ async def test_rate_limit_paces_calls_a_window_at_a_time() -> None:
             await line.ask(job, user=job)
         assert line.started == list(range(1, 19))  # turns are slots; calls are paced
         assert line.paced == list(range(1, 7))
-        traveller.shift(9.9)
-        await line.advance(9.9)
+        traveller.shift(10.2)  # the first six hits left the window, but not the margin yet
+        await line.advance(10.2)
         assert len(line.paced) == 6
-        traveller.shift(0.2)  # the first six hits leave the window
-        await line.advance(0.2)
+        traveller.shift(RATE_MARGIN)
+        await line.advance(RATE_MARGIN)
         assert sorted(line.paced) == list(range(1, 13))
-        traveller.shift(10.1)
-        await line.advance(10.1)
+        traveller.shift(10.3)
+        await line.advance(10.3)
         assert sorted(line.paced) == list(range(1, 19))
         await line.finish_all()
 
@@ -222,10 +222,11 @@ async def test_rate_limit_counts_a_moving_window() -> None:
         assert rate.acquire() == 0.0
         traveller.shift(4)
         assert rate.acquire() == 0.0
-        assert rate.acquire() == pytest.approx(6.0)  # the first hit leaves in 6 s
+        # The first hit leaves in 6 s; a call waits out the margin on top.
+        assert rate.acquire() == pytest.approx(6.0 + RATE_MARGIN)
         traveller.shift(6.5)
         assert rate.acquire() == 0.0
-        assert rate.acquire() == pytest.approx(3.5)  # now the one from t=4 is the oldest
+        assert rate.acquire() == pytest.approx(3.5 + RATE_MARGIN)  # now t=4's is the oldest
 
 
 def test_rate_limit_notation() -> None:
