@@ -144,7 +144,7 @@ class DiscordPublisher:
 
     async def picture(self, job: JobRecord, result: ImageResult, picture_id: int) -> Posted:
         """Post the picture with its buttons; once smaller if Discord refuses the upload."""
-        await self.reporter.settle(job.id)
+        await self.reporter.take_over(job.id)
         image = await fit_to_limit(result.image.data, job.delivery.upload_limit)
         for attempt in range(2):
             try:
@@ -190,7 +190,7 @@ class DiscordPublisher:
         if job.kind is JobKind.VARIATION:
             await self.variations(job)  # the take's sentence is in the summary
             return
-        await self.reporter.settle(job.id)
+        await self.reporter.take_over(job.id)
         try:
             webhook = self._webhook(job)
             if webhook is not None and job.delivery.public:
@@ -226,7 +226,7 @@ class DiscordPublisher:
 
         key = ("batch", take.batch)
         if now:
-            await self.reporter.settle(key)
+            await self.reporter.take_over(key)
             await send()
         else:
             self.reporter.show(key, text, send)

@@ -69,7 +69,7 @@ class Reporter:
         if message.worker is None:
             message.worker = asyncio.create_task(self._deliver(key, message))
 
-    async def settle(self, key: Hashable) -> None:
+    async def take_over(self, key: Hashable) -> None:
         """Drop what is pending for `key` and wait for a send of it in flight to end; a later
         show() for `key` starts fresh. Call it before posting the final result there."""
         message = self._messages.get(key)
@@ -100,7 +100,7 @@ class Reporter:
                     wait = message.sent_at + self._interval - self._clock()
                     if wait > 0:
                         await self._sleep(wait)
-                        continue  # newer updates may have come, or settle() dropped them
+                        continue  # newer updates may have come, or take_over() dropped them
                 shown, send = message.pending
                 message.pending = None
                 await self._send(key, message, shown, send)

@@ -3,8 +3,10 @@
 A job asks for a turn with a `Ticket`; the scheduler starts it when a painting slot is free,
 no 429 pause is running and the person is under their cap; right before each image call the
 job `pace()`s, which waits for room in the provider's rate limit (counted at the call, so the
-provider's window and ours agree however long the job took to plan). Among the jobs that may start, servers take turns (the one served least recently goes
-next), people within a server take turns the same way, and one person's jobs keep their order.
+provider's window and ours agree however long the job took to plan).
+
+Among the jobs that may start, servers take turns (the one served least recently goes next),
+people within a server take turns the same way, and one person's jobs keep their order.
 While a job waits it is told its `Place` (position and an estimated wait) whenever that changes;
 places are worked out in one pass per loop iteration, however many changes it brought.
 

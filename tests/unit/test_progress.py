@@ -1,5 +1,5 @@
 """The coalescing progress reporter: bursts become two sends, nothing is sent twice, one send
-in flight per message, settle() drops what is pending, failed sends are logged and swallowed.
+in flight per message, take_over() drops what is pending, failed sends are logged and swallowed.
 
 Time is fake: the reporter reads `FakeTime` as its clock and sleeps on it; tests move it.
 """
@@ -176,7 +176,7 @@ async def test_settle_drops_what_is_pending_and_the_next_show_starts_fresh(
     show(reporter, screen, "m", "a")
     await settle()
     show(reporter, screen, "m", "b")
-    await reporter.settle("m")
+    await reporter.take_over("m")
     await time.advance(5)
     assert screen.sent == [("m", "a")]
     show(reporter, screen, "m", "a")  # fresh: not compared with the old text, not delayed
@@ -189,7 +189,7 @@ async def test_settle_waits_for_the_send_in_flight(reporter: Reporter) -> None:
     screen.hold = asyncio.Event()
     show(reporter, screen, "m", "a")
     await settle()
-    settling = asyncio.create_task(reporter.settle("m"))
+    settling = asyncio.create_task(reporter.take_over("m"))
     await settle()
     assert not settling.done()
     screen.hold.set()
@@ -199,7 +199,7 @@ async def test_settle_waits_for_the_send_in_flight(reporter: Reporter) -> None:
 
 
 async def test_settle_of_an_unknown_message_returns(reporter: Reporter) -> None:
-    await reporter.settle("never shown")
+    await reporter.take_over("never shown")
 
 
 async def test_an_expected_failure_is_one_warning_and_the_text_is_sent_again(

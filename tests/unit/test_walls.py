@@ -62,3 +62,29 @@ def test_the_domain_opens_no_shared_client(path: Path) -> None:
     if path == ENGINE_FACTORY:
         opened -= {"create_async_engine"}
     assert not opened, f"{path.name} creates {sorted(opened)}: take it as an argument instead"
+
+
+COGS = sorted((ROOT / "cogs").rglob("*.py"))
+# The way of one request lives in bot/jobs: cogs build a job and submit it, nothing more.
+MAKING_AND_MONEY = {
+    "admit",
+    "reserve",
+    "settle",
+    "release",
+    "submit_job",
+    "begin_posting",
+    "complete_job",
+    "end_job",
+    "plan_imagine",
+    "plan_prompt",
+    "plan_refine",
+    "paint",
+    "variation_prompts",
+    "turn",
+}
+
+
+@pytest.mark.parametrize("path", COGS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_the_cogs_neither_make_pictures_nor_settle_money(path: Path) -> None:
+    called = called_names(ast.parse(path.read_text(), str(path))) & MAKING_AND_MONEY
+    assert not called, f"{path.name} calls {sorted(called)}: submit a job instead"
