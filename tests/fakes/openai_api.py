@@ -135,8 +135,9 @@ class FakeOpenAI:
     Knobs (plain attributes, change them any time): ``chat_reply`` (str, callable taking the
     request body, or None for a reply built from the last user message), ``chat_latency`` and
     ``image_latency`` (seconds; ``partial_latency`` before each streamed event),
-    ``flagged_words`` (moderation), ``flag_category``, ``noisy`` (noise images: large, incompressible PNGs) and ``image_size_px`` (square pixel
-    size of every generated image instead of the requested ``size``).
+    ``flagged_words`` (moderation), ``flag_category``, ``noisy`` (noise images: large,
+    incompressible PNGs) and ``image_size_px`` (square pixel size of every generated image
+    instead of the requested ``size``).
 
     ``image_rate_limit`` = ``(images, seconds)`` limits images (``n`` per request) on
     ``/v1/images/*`` over a moving window (None, the default: no limit). Past it the answer
