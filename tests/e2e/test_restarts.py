@@ -139,5 +139,6 @@ async def test_sigkill_mid_picture_then_a_restart_paints_it_and_counts_it_once(
             # Exact: one picture, nothing left reserved, charged once.
             assert (usage.pictures, usage.reserved_micros) == (1, 0) and usage.spent_micros > 0
             history = await store.history(ALICE, GUILD_ID, limit=10)
+            assert asked.original is not None
             assert len(history) == 1 and history[0].message_id == int(asked.original["id"])
         assert not any(is_sentence(m) for m in asked.followups)
