@@ -72,7 +72,7 @@ class Settings:
     discord_api_base_url: str | None = None
     image_timeout: float = 300.0
     chat_timeout: float = 30.0
-    image_retries: int = 1
+    image_retries: int = 0
     image_concurrency: int = 4
     image_rate_limit: str | None = None  # the provider's limit, e.g. "50 per minute"
     shutdown_grace: float = 90.0

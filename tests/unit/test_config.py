@@ -43,6 +43,9 @@ def test_imagine_command_does_not_need_a_discord_token() -> None:
         ("PARTIAL_IMAGES", "9"),
         ("DATABASE_URL", "mysql://x"),
         ("IMAGE_PRICES", "{not json"),
+        ("IMAGE_RATE_LIMIT", "fast please"),
+        ("IMAGE_RATE_LIMIT", "0 per minute"),
+        ("SHUTDOWN_GRACE", "-1"),
     ],
 )
 def test_malformed_value_names_the_variable(name: str, value: str) -> None:
@@ -84,3 +87,20 @@ def test_log_filter_masks_secret_values(caplog: pytest.LogCaptureFixture) -> Non
         logger.exception("header was %s", "Bearer sk-secret-123456")
     assert "sk-secret-123456" not in caplog.text
     assert "********" in caplog.text
+
+
+def test_the_provider_limit_is_written_as_the_limits_library_reads_it() -> None:
+    assert load_settings(BASE).image_rate_limit is None  # no pacing unless asked
+    paced = load_settings({**BASE, "IMAGE_RATE_LIMIT": "6 per 10 seconds"})
+    assert paced.image_rate_limit == "6 per 10 seconds"
+    assert load_settings({**BASE, "SHUTDOWN_GRACE": "5"}).shutdown_grace == 5
+
+
+def test_log_filter_masks_interaction_tokens_in_urls(caplog: pytest.LogCaptureFixture) -> None:
+    token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ"
+    caplog.handler.addFilter(RedactSecrets([]))
+    logging.getLogger("test.redact").warning(
+        "PATCH https://discord.com/api/v10/webhooks/123/%s/messages/@original", token
+    )
+    assert token not in caplog.text
+    assert "/webhooks/123/********/messages/@original" in caplog.text
