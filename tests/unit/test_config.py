@@ -44,7 +44,7 @@ def test_imagine_command_does_not_need_a_discord_token() -> None:
         ("DATABASE_URL", "mysql://x"),
         ("IMAGE_PRICES", "{not json"),
         ("IMAGE_RATE_LIMIT", "fast please"),
-        ("IMAGE_RATE_LIMIT", "0 per minute"),
+        ("IMAGE_RATE_LIMIT", "0 per hour"),
         ("SHUTDOWN_GRACE", "-1"),
     ],
 )
