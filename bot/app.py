@@ -258,7 +258,8 @@ class Picasso(commands.AutoShardedBot):
         if self._jobs is not None:
             await self._jobs.stop(self.settings.shutdown_grace)
         if self._reporter is not None:
-            await self._reporter.close()
+            # A last progress edit may wait out Discord's pacing: let it go before leaving.
+            await self._reporter.drain(timeout=3)
         await super().close()
         if self.openai is not None:
             await self.openai.close()

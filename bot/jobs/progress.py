@@ -84,6 +84,14 @@ class Reporter:
                 message.worker.cancel()
                 message.worker = None
 
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 - a deadline, not an error
+        """Let pending sends go out (e.g. "restarting" notices at a stop) for up to `timeout`
+        seconds, then cancel what is left."""
+        workers = [m.worker for m in self._messages.values() if m.worker is not None]
+        if workers:
+            await asyncio.wait(workers, timeout=timeout)
+        await self.close()
+
     async def close(self) -> None:
         """Cancel everything pending or in flight, and forget every message."""
         workers = [m.worker for m in self._messages.values() if m.worker is not None]

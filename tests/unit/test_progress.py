@@ -248,3 +248,21 @@ async def test_close_cancels_what_is_pending(reporter: Reporter, time: FakeTime)
     await reporter.close()
     await time.advance(5)
     assert screen.sent == [("m", "a")]
+
+
+async def test_drain_lets_a_delayed_send_go_out_before_closing() -> None:
+    sleeps: list[float] = []
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:  # time passes as soon as it is waited for
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    reporter = Reporter(interval=2.0, clock=lambda: now[0], sleep=sleep)
+    screen = Screen()
+    show(reporter, screen, "m", "⏳ In line")
+    await settle()
+    show(reporter, screen, "m", "⏳ The bot is restarting")
+    await reporter.drain(timeout=5)
+    assert screen.sent == [("m", "⏳ In line"), ("m", "⏳ The bot is restarting")]
+    assert sleeps == [2.0]  # it waited its turn, then went out before the close
