@@ -97,6 +97,7 @@ class RecordingPublisher:
         self.sentences: list[tuple[int, str]] = []
         self.recorded_posts: list[tuple[int, Posted]] = []
         self.refuse: PicassoError | None = None
+        self.refuse_record: Exception | None = None  # `recorded` should never raise; can it?
         self._message_ids = itertools.count(9001)
 
     async def progress(self, job: JobRecord, status: Status) -> None:
@@ -113,6 +114,8 @@ class RecordingPublisher:
 
     async def recorded(self, job: JobRecord, result: ImageResult, posted: Posted) -> None:
         self.recorded_posts.append((job.id, posted))
+        if self.refuse_record is not None:
+            raise self.refuse_record
 
     def said(self, job_id: int) -> list[str]:
         """The sentences one job ended with."""

@@ -18,12 +18,19 @@ import aiohttp
 import pytest
 
 from bot.config import Secret
-from bot.errors import JobCancelled, PicassoError, ShuttingDown, WaitedTooLong
+from bot.errors import JobCancelled, PicassoError, ProviderBusy, ShuttingDown, WaitedTooLong
 from bot.imaging.pipeline import ImageRequest, Pipeline, Stage
 from bot.imaging.pricing import DEFAULT_PRICES
 from bot.jobs.runner import Runner
 from bot.jobs.scheduler import Scheduler
-from bot.jobs.service import MAX_ATTEMPTS, NOT_YOURS, RESTARTED, STARTED, JobService
+from bot.jobs.service import (
+    MAX_ATTEMPTS,
+    NOT_WAITING,
+    NOT_YOURS,
+    RESTARTED,
+    STARTED,
+    JobService,
+)
 from bot.policy import GuildSettings, LimitKind, LimitReached, Refused, Who, limit_sentence
 from bot.storage.database import make_engine, migrate
 from bot.storage.jobs import Delivery, JobKind, JobRecord, JobState
@@ -91,8 +98,14 @@ class Rig:
         return [(job_id, status.stage) for job_id, status in self.publisher.statuses]
 
 
-def make_rig(store: Store, downloads: aiohttp.ClientSession, *, concurrency: int = 1) -> Rig:
-    images = ScriptedImages()
+def make_rig(
+    store: Store,
+    downloads: aiohttp.ClientSession,
+    *,
+    concurrency: int = 1,
+    images: ScriptedImages | None = None,
+) -> Rig:
+    images = images or ScriptedImages()
     pipeline = Pipeline(ScriptedChat(), images, prices=DEFAULT_PRICES)
     studio = Studio(store, pipeline, DEFAULT_PRICES, clock=lambda: NOW)
     clock = FakeClock()
@@ -204,6 +217,58 @@ async def test_only_the_requester_may_cancel_and_only_while_it_waits(rig: Rig) -
     assert rig.publisher.sentences == []
 
 
+async def test_a_queued_job_outside_this_line_is_cancelled_here(rig: Rig) -> None:
+    """Left queued by an earlier run (or about to enter the line): no runner waits for it."""
+    job = await rig.studio.admit(order())
+
+    await rig.service.cancel(job.id, ALICE)
+
+    assert (await rig.state(job)).state is JobState.CANCELLED
+    assert rig.publisher.said(job.id) == [JobCancelled.user_message]
+    assert await rig.ledger_state(job) == "released"
+    with pytest.raises(PicassoError) as again:
+        await rig.service.cancel(job.id, ALICE)
+    assert again.value.user_message == NOT_WAITING
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cancel() reads the job, then ends it in another transaction without checking it "
+    "is still queued; a runner that starts it in between paints and posts a cancelled job, "
+    "free of charge (begin_posting/complete_job revive ended jobs)",
+)
+async def test_a_job_that_starts_while_being_cancelled_is_either_cancelled_or_paid_for(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig.paint()
+    job = await rig.studio.admit(order())
+    read, go_on = asyncio.Event(), asyncio.Event()
+    job_of = rig.store.job
+
+    async def read_then_stall(job_id: int) -> JobRecord | None:
+        record = await job_of(job_id)
+        read.set()
+        await go_on.wait()  # meanwhile its turn comes and the runner starts it
+        return record
+
+    monkeypatch.setattr(rig.store, "job", read_then_stall)
+    cancelling = asyncio.create_task(rig.service.cancel(job.id, ALICE))
+    await read.wait()
+    assert await rig.service.recover() == 1  # its runner starts (as submit() would start it)
+    await until(lambda: (job.id, Stage.EXPANDING) in rig.stages())
+    go_on.set()
+    refusal = (await asyncio.gather(cancelling, return_exceptions=True))[0]
+    await rig.drained()
+
+    ended = await rig.state(job)
+    if ended.state is JobState.CANCELLED:
+        assert rig.publisher.posted(job.id) == [] and rig.images.calls == []
+    else:
+        assert isinstance(refusal, PicassoError) and refusal.user_message == STARTED
+        assert ended.state is JobState.DONE and rig.publisher.sentences == []
+        assert await rig.ledger_state(job) == "settled"
+
+
 async def test_stop_lets_the_running_job_post_and_keeps_the_waiting_one_queued(
     rig: Rig,
 ) -> None:
@@ -232,6 +297,27 @@ async def test_stop_lets_the_running_job_post_and_keeps_the_waiting_one_queued(
     assert len(rig.images.calls) == 1
     with pytest.raises(ShuttingDown):
         await rig.service.submit(order(user=BOB))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a job waiting out a provider 429 is `running` in the database; stop() leaves it "
+    "running instead of queued, so the next start treats it as cut short by a crash",
+)
+async def test_stop_keeps_a_job_waiting_out_a_429_queued(
+    store: Store, downloads: aiohttp.ClientSession
+) -> None:
+    images = ScriptedImages({0: ProviderBusy(30, passing=True)})
+    rig = make_rig(store, downloads, images=images)
+    job = await rig.service.submit(order())
+    await until(lambda: len(images.calls) == 1 and rig.scheduler.place(job.id) is not None)
+
+    await rig.service.stop(grace=1)
+
+    assert any(s.restarting for job_id, s in rig.publisher.statuses if job_id == job.id)
+    assert await rig.ledger_state(job) == "reserved"
+    kept = await rig.state(job)
+    assert kept.state is JobState.QUEUED
 
 
 @dataclass

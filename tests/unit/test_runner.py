@@ -214,6 +214,19 @@ async def test_a_refused_post_ends_in_one_sentence_and_costs_nothing(make_rig: M
     await assert_released(rig, job)
 
 
+async def test_a_job_posted_and_paid_for_is_never_ended_again(make_rig: MakeRig) -> None:
+    rig = make_rig()
+    rig.publisher.refuse_record = RuntimeError("the audit channel is gone")
+    job = await rig.admit(order())
+
+    await rig.runner.run(job)
+
+    done = await rig.state(job)
+    assert done.state is JobState.DONE
+    assert rig.publisher.sentences == []  # no apology under a posted picture
+    assert await rig.ledger_state(job) == "settled"
+
+
 async def test_an_unexpected_error_ends_in_the_apology_and_logs_its_traceback(
     make_rig: MakeRig,
     caplog: pytest.LogCaptureFixture,
@@ -309,10 +322,11 @@ async def test_the_takes_of_one_batch_share_one_chat_call_for_their_prompts(
         for take in range(3)
     ]
 
-    await rig.runner.run(takes[2])  # the first take to start writes every take's prompt
+    # Two takes start at once: one writes every take's prompt, the other waits and reads its own.
+    await asyncio.gather(rig.runner.run(takes[2]), rig.runner.run(takes[0]))
     stored = await rig.store.batch_jobs("press-1")
     assert [job.prompt for job in stored] == ["A red cat.", "A blue cat.", "A green cat."]
-    await asyncio.gather(rig.runner.run(takes[0]), rig.runner.run(takes[1]))
+    await rig.runner.run(takes[1])
 
     assert len(rig.chat.asked) == 1
     assert sorted(prompt for prompt, _ in rig.images.calls) == [
