@@ -1,14 +1,19 @@
-"""Test doubles for unit tests: chat and image models, a progress recorder, a wait helper."""
+"""Test doubles for unit tests: chat and image models, a progress recorder, a job publisher,
+a wait helper."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 
-from bot.imaging.pipeline import Stage
+from bot.errors import PicassoError
+from bot.imaging.pipeline import ImageResult, Stage
 from bot.imaging.pricing import Usage
 from bot.imaging.prompts import ChatMessages
 from bot.imaging.providers import GeneratedImage, PreviewCallback
+from bot.jobs.runner import Posted, Status
+from bot.storage.jobs import JobRecord
 
 
 class ScriptedChat:
@@ -68,6 +73,59 @@ class RecordingImages:
         return await self._made(prompt, image, model)
 
 
+class ScriptedImages(RecordingImages):
+    """RecordingImages that raises `errors[n]` on its n-th call (0-based), after any `hold`."""
+
+    def __init__(self, errors: dict[int, Exception] | None = None, usage: Usage | None = None):
+        super().__init__(usage)
+        self.errors = dict(errors or {})
+
+    async def _made(self, prompt: str, parent: bytes | None, model: str | None) -> GeneratedImage:
+        error = self.errors.pop(len(self.calls), None)
+        image = await super()._made(prompt, parent, model)
+        if error is not None:
+            raise error
+        return image
+
+
+class RecordingPublisher:
+    """A job Publisher that keeps every call (by job id); `refuse` makes picture posts fail."""
+
+    def __init__(self) -> None:
+        self.statuses: list[tuple[int, Status]] = []
+        self.pictures: list[tuple[int, int]] = []  # (job id, picture id)
+        self.sentences: list[tuple[int, str]] = []
+        self.recorded_posts: list[tuple[int, Posted]] = []
+        self.refuse: PicassoError | None = None
+        self.refuse_record: Exception | None = None  # `recorded` should never raise; can it?
+        self._message_ids = itertools.count(9001)
+
+    async def progress(self, job: JobRecord, status: Status) -> None:
+        self.statuses.append((job.id, status))
+
+    async def picture(self, job: JobRecord, result: ImageResult, picture_id: int) -> Posted:
+        self.pictures.append((job.id, picture_id))
+        if self.refuse is not None:
+            raise self.refuse
+        return Posted(job.delivery.channel_id, next(self._message_ids), f"https://cdn/{picture_id}")
+
+    async def sentence(self, job: JobRecord, text: str) -> None:
+        self.sentences.append((job.id, text))
+
+    async def recorded(self, job: JobRecord, result: ImageResult, posted: Posted) -> None:
+        self.recorded_posts.append((job.id, posted))
+        if self.refuse_record is not None:
+            raise self.refuse_record
+
+    def said(self, job_id: int) -> list[str]:
+        """The sentences one job ended with."""
+        return [text for job, text in self.sentences if job == job_id]
+
+    def posted(self, job_id: int) -> list[int]:
+        """The picture ids one job tried to post."""
+        return [picture for job, picture in self.pictures if job == job_id]
+
+
 class Recorder:
     """A Progress that keeps every stage it is told."""
 
@@ -86,3 +144,13 @@ async def until(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(1):
         while not condition():
             await asyncio.sleep(0)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
