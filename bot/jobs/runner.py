@@ -28,7 +28,7 @@ from bot.errors import (
 from bot.imaging.files import DownloadFailed, as_png, fetch_image
 from bot.imaging.pipeline import ImageLoader, ImageResult, Pipeline, Plan, Stage
 from bot.jobs.scheduler import Place, Scheduler, Ticket
-from bot.storage.jobs import JobKind, JobRecord, JobState, NewPicture
+from bot.storage.jobs import JobEnded, JobKind, JobRecord, JobState, NewPicture
 from bot.storage.repository import Store
 
 log = logging.getLogger(__name__)
@@ -122,9 +122,11 @@ class Runner:
         try:
             result = await self._make(job)
             await self._publish(job, result)
-        except _Gone:
-            log.info("job %d ended elsewhere before it started", job.id)
+        except (_Gone, JobEnded):
+            log.info("job %d ended elsewhere (cancelled) before it was posted", job.id)
         except ShuttingDown:
+            # Queued again even if it had started (it was waiting out a provider 429).
+            await self.store.requeue_job(job.id)
             log.info("job %d stays queued for the next start", job.id)
             await self.publisher.progress(job, Status(Stage.QUEUED, restarting=True))
         except JobCancelled as error:
@@ -251,18 +253,23 @@ class Runner:
         log.info("job %d posted picture %d (message %d)", job.id, picture_id, posted.message_id)
         await self.publisher.recorded(job, result, posted)
 
-    async def end(self, job: JobRecord, state: JobState, error: BaseException) -> None:
+    async def end(
+        self, job: JobRecord, state: JobState, error: BaseException, *, only_queued: bool = False
+    ) -> bool:
         """End an unfinished job as failed or cancelled, with its sentence; its reservation
-        is released with it. (Does nothing if the job has ended already.)"""
+        is released with it. False (nothing done) if the job had ended already, or, with
+        `only_queued`, had started."""
         text = error.user_message if isinstance(error, PicassoError) else APOLOGY
+        ending = self.store.end_job(job, state, text, self._now(), only_queued=only_queued)
         try:
             # Shielded: a shutdown cancelling the task must not lose the release.
-            ended = await asyncio.shield(self.store.end_job(job, state, text, self._now()))
+            ended = await asyncio.shield(ending)
         except Exception:
             log.exception("could not end job %d; the next start will", job.id)
-            return
+            return False
         if ended:
             await self.publisher.sentence(job, text)
+        return ended
 
 
 def _new_picture(job: JobRecord, result: ImageResult) -> NewPicture:

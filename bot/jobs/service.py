@@ -65,9 +65,10 @@ class JobService:
             raise PicassoError(STARTED)
         if self.runner.scheduler.cancel(job_id):
             return  # its runner ends it, with the sentence
-        # Not waiting in this process's line (about to, or somewhere else): end it here;
-        # a runner that gets to it later finds it ended and leaves it.
-        await self.runner.end(job, JobState.CANCELLED, JobCancelled())
+        # Not waiting in this process's line (about to, or just given its turn): end it here
+        # if it has still not started; a runner that gets to it later finds it ended.
+        if not await self.runner.end(job, JobState.CANCELLED, JobCancelled(), only_queued=True):
+            raise PicassoError(STARTED)
 
     async def recover(self) -> int:
         """Resume what an earlier run left unfinished; returns how many jobs were resumed."""

@@ -45,6 +45,10 @@ class JobState(StrEnum):
 LIVE: Final = (JobState.QUEUED, JobState.RUNNING, JobState.POSTING)
 
 
+class JobEnded(Exception):
+    """The job ended elsewhere (e.g. cancelled) while this step was about to move it on."""
+
+
 class JobKind(StrEnum):
     """How the job makes its picture (a refine may end as an `edit` picture)."""
 
@@ -360,17 +364,22 @@ class Jobs(Accounting):
 
     async def begin_posting(self, job: JobRecord, picture: NewPicture, now: datetime) -> int:
         """running → posting, with the picture's row made (without its message) so that
-        its buttons can carry its id in the one message that posts it. Returns the id."""
+        its buttons can carry its id in the one message that posts it. Returns the id.
+
+        Raises `JobEnded` (and records nothing) if the job is no longer running.
+        """
         async with self._writing() as session:
             await self._drop_pending_picture(session, job.id)
             row = Picture(**dataclasses.asdict(picture), created_at=now)
             session.add(row)
             await session.flush()
-            await session.execute(
+            moved = await session.execute(
                 update(JobRow)
-                .where(JobRow.id == job.id)
+                .where((JobRow.id == job.id) & (JobRow.state == JobState.RUNNING.value))
                 .values(state=JobState.POSTING.value, picture_id=row.id)
             )
+            if not moved.rowcount:  # type: ignore[attr-defined]
+                raise JobEnded(f"job {job.id} ended before its picture was posted")
             return row.id
 
     async def complete_job(
@@ -393,13 +402,21 @@ class Jobs(Accounting):
             await self._end(session, job.id, JobState.DONE, None, now, message_id=message_id)
 
     async def end_job(
-        self, job: JobRecord, state: JobState, outcome: str | None, now: datetime
+        self,
+        job: JobRecord,
+        state: JobState,
+        outcome: str | None,
+        now: datetime,
+        *,
+        only_queued: bool = False,
     ) -> bool:
         """End an unfinished job as failed or cancelled: its reservation is released and any
-        picture row it began is dropped, in one transaction. False if it had ended already."""
+        picture row it began is dropped, in one transaction. False if it had ended already
+        (or, with `only_queued`, if it had started)."""
         assert state in (JobState.FAILED, JobState.CANCELLED)
+        states = (JobState.QUEUED,) if only_queued else LIVE
         async with self._writing() as session:
-            ended = await self._end(session, job.id, state, outcome, now)
+            ended = await self._end(session, job.id, state, outcome, now, states=states)
             if ended:
                 await self._drop_pending_picture(session, job.id)
                 await self._close(session, job.reservation, RELEASED, 0, None, now)
@@ -412,11 +429,13 @@ class Jobs(Accounting):
         state: JobState,
         outcome: str | None,
         now: datetime,
+        *,
+        states: Sequence[JobState] = LIVE,
         **values: Any,
     ) -> bool:
         ended = await session.execute(
             update(JobRow)
-            .where((JobRow.id == job_id) & JobRow.state.in_([s.value for s in LIVE]))
+            .where((JobRow.id == job_id) & JobRow.state.in_([s.value for s in states]))
             .values(state=state.value, outcome=outcome, token=None, finished_at=now, **values)
         )
         return bool(ended.rowcount)  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.policy import LimitKind, LimitReached
-from bot.storage.jobs import JobKind, JobState
+from bot.storage.jobs import JobEnded, JobKind, JobState
 from bot.storage.repository import Periods, Store
 from tests.storage.records import GUILD, TOKEN, limits, new_job, new_picture
 
@@ -108,6 +108,22 @@ async def test_ending_releases_everything_and_drops_an_unposted_picture(
     assert (usage.pictures, usage.reserved_micros, usage.spent_micros) == (0, 0, 0)
     # The quota and the cooldown are given back: the next request is admitted at once.
     await store.submit_job(new_job(ALICE), rules, EST, NOW + timedelta(seconds=1))
+
+
+async def test_a_job_ended_elsewhere_is_not_posted(store: Store) -> None:
+    job = await store.submit_job(new_job(ALICE), limits(), EST, NOW)
+    assert await store.end_job(job, JobState.CANCELLED, "cancelled", NOW, only_queued=True)
+    with pytest.raises(JobEnded):
+        await store.begin_posting(job, new_picture(1, user=ALICE), NOW)
+    assert await store.history(ALICE, GUILD, limit=5) == []  # no picture row was left
+
+
+async def test_only_a_queued_job_is_ended_when_only_queued_ones_may_be(store: Store) -> None:
+    job = await store.submit_job(new_job(ALICE), limits(), EST, NOW)
+    await store.start_job(job.id, NOW)
+    assert not await store.end_job(job, JobState.CANCELLED, "cancelled", NOW, only_queued=True)
+    running = await store.job(job.id)
+    assert running is not None and running.state is JobState.RUNNING
 
 
 async def test_the_first_take_to_write_the_batch_prompts_wins(store: Store) -> None:

@@ -231,12 +231,6 @@ async def test_a_queued_job_outside_this_line_is_cancelled_here(rig: Rig) -> Non
     assert again.value.user_message == NOT_WAITING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cancel() reads the job, then ends it in another transaction without checking it "
-    "is still queued; a runner that starts it in between paints and posts a cancelled job, "
-    "free of charge (begin_posting/complete_job revive ended jobs)",
-)
 async def test_a_job_that_starts_while_being_cancelled_is_either_cancelled_or_paid_for(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -299,11 +293,6 @@ async def test_stop_lets_the_running_job_post_and_keeps_the_waiting_one_queued(
         await rig.service.submit(order(user=BOB))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a job waiting out a provider 429 is `running` in the database; stop() leaves it "
-    "running instead of queued, so the next start treats it as cut short by a crash",
-)
 async def test_stop_keeps_a_job_waiting_out_a_429_queued(
     store: Store, downloads: aiohttp.ClientSession
 ) -> None:
