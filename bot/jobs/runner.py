@@ -89,10 +89,6 @@ def start_by(job: JobRecord) -> datetime | None:
     return expires - START_MARGIN
 
 
-class _Gone(Exception):
-    """The job ended elsewhere (cancelled) before it could start."""
-
-
 class Runner:
     """Runs job records to their end."""
 
@@ -122,7 +118,7 @@ class Runner:
         try:
             result = await self._make(job)
             await self._publish(job, result)
-        except (_Gone, JobEnded):
+        except JobEnded:
             log.info("job %d ended elsewhere (cancelled) before it was posted", job.id)
         except ShuttingDown:
             # Queued again even if it had started (it was waiting out a provider 429).
@@ -171,7 +167,7 @@ class Runner:
             async with self.scheduler.turn(ticket, waiting, resume=resume):
                 if plan is None:
                     if not await self.store.start_job(job.id, self._now()):
-                        raise _Gone()
+                        raise JobEnded(f"job {job.id} ended before it started")
                     await self.publisher.progress(job, Status(Stage.EXPANDING))
                     plan = await self._plan(job)
                 await self.publisher.progress(job, Status(Stage.PAINTING))
