@@ -14,7 +14,7 @@ from bot.storage.accounting import Periods
 from bot.storage.database import make_engine
 from bot.storage.jobs import JobState
 from bot.storage.repository import Store
-from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, DISCORD_TOKEN, GUILD_ID
+from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, bot_env
 from tests.e2e.pictures import is_picture, is_private, is_sentence
 from tests.e2e.process import BotProcess
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
@@ -33,17 +33,12 @@ async def fakes() -> AsyncIterator[tuple[FakeDiscord, FakeOpenAI]]:
         assert discord_fake.rate_limited == []
 
 
-def bot_env(tmp_path: Path, discord_fake: FakeDiscord, openai_fake: FakeOpenAI) -> dict[str, str]:
-    return {
-        "DISCORD_TOKEN": DISCORD_TOKEN,
-        "OPENAI_API_KEY": openai_fake.api_key,
-        "OPENAI_BASE_URL": openai_fake.base_url,
-        "DISCORD_API_BASE_URL": discord_fake.api_base,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'picasso.db'}",
-        "IMAGE_RETRIES": "0",
-        "IMAGE_CONCURRENCY": "1",
-        "PARTIAL_IMAGES": "0",
-    }
+def process_env(
+    tmp_path: Path, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> dict[str, str]:
+    """The bot's settings: one picture painted at a time, no previews, the usual grace."""
+    env = bot_env(discord_fake, openai_fake, tmp_path)
+    return env | {"IMAGE_CONCURRENCY": "1", "PARTIAL_IMAGES": "0", "SHUTDOWN_GRACE": "90"}
 
 
 @asynccontextmanager
@@ -74,7 +69,7 @@ async def test_sigterm_finishes_the_painting_keeps_the_waiting_and_exits_0(
     tmp_path: Path,
 ) -> None:
     async with fakes() as (discord_fake, openai_fake):
-        env = bot_env(tmp_path, discord_fake, openai_fake)
+        env = process_env(tmp_path, discord_fake, openai_fake)
         openai_fake.image_latency = 2.0
         async with BotProcess(tmp_path, **env) as bot:
             await bot.wait_for_line("logged in as")
@@ -113,7 +108,7 @@ async def test_sigkill_mid_picture_then_a_restart_paints_it_and_counts_it_once(
     tmp_path: Path,
 ) -> None:
     async with fakes() as (discord_fake, openai_fake):
-        env = bot_env(tmp_path, discord_fake, openai_fake)
+        env = process_env(tmp_path, discord_fake, openai_fake)
         openai_fake.image_latency = 30.0  # the picture is being painted when the bot dies
         async with BotProcess(tmp_path, **env) as bot:
             await bot.wait_for_line("logged in as")

@@ -9,123 +9,45 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from bot.config import Secret
 from bot.errors import JobCancelled, PicassoError, ProviderBusy, ShuttingDown, WaitedTooLong
-from bot.imaging.pipeline import ImageRequest, Pipeline, Stage
-from bot.imaging.pricing import DEFAULT_PRICES
-from bot.jobs.runner import Runner
-from bot.jobs.scheduler import Scheduler
+from bot.imaging.pipeline import Stage
 from bot.jobs.service import (
     MAX_ATTEMPTS,
     NOT_WAITING,
     NOT_YOURS,
     RESTARTED,
     STARTED,
-    JobService,
 )
-from bot.policy import GuildSettings, LimitKind, LimitReached, Refused, Who, limit_sentence
-from bot.storage.database import make_engine, migrate
-from bot.storage.jobs import Delivery, JobKind, JobRecord, JobState
+from bot.policy import GuildSettings, LimitKind, LimitReached, Refused, limit_sentence
+from bot.storage.jobs import Delivery, JobRecord, JobState
 from bot.storage.repository import GUILD_WIDE, Store
-from bot.studio import Order, Studio
+from bot.studio import Studio
 from tests.storage.records import new_picture
-from tests.unit.doubles import FakeClock, RecordingPublisher, ScriptedChat, ScriptedImages, until
+from tests.unit.doubles import ScriptedImages, until
+from tests.unit.jobs_rig import (
+    ALICE,
+    BOB,
+    GUILD,
+    NOW,
+    REPLY,
+    TODAY,
+    Rig,
+    make_rig,
+    opened,
+    order,
+    token_delivery,
+)
 
 pytestmark = pytest.mark.timeout(10)  # a lost wake-up fails, it does not hang
 
-GUILD, CHANNEL, ALICE, BOB = 4242, 1, 1001, 1002
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-TODAY = "2026-11-26"
-TOKEN = "interaction-token-" + "x" * 40
 ROOMY = GuildSettings(user_running=5, user_queued=5)
-
-
-def token_delivery(expires_in: timedelta = timedelta(minutes=15)) -> Delivery:
-    """Shown on an interaction whose token expires `expires_in` after NOW."""
-    return Delivery(CHANNEL, token=Secret(TOKEN), token_expires_at=NOW + expires_in, public=True)
-
-
-REPLY = Delivery(CHANNEL, reply_to_id=77, message_id=78)  # a reply: no token, no deadline
-
-
-def order(*, user: int = ALICE, delivery: Delivery | None = None) -> Order:
-    return Order(
-        JobKind.IMAGINE,
-        Who(user, GUILD, CHANNEL),
-        ImageRequest("a cat"),
-        delivery or token_delivery(),
-    )
-
-
-@dataclass
-class Rig:
-    """A job service over a real store, with doubles at its edges."""
-
-    store: Store
-    studio: Studio
-    scheduler: Scheduler
-    service: JobService
-    images: ScriptedImages
-    publisher: RecordingPublisher
-
-    async def state(self, job: JobRecord) -> JobRecord:
-        stored = await self.store.job(job.id)
-        assert stored is not None
-        return stored
-
-    async def ledger_state(self, job: JobRecord) -> str:
-        entry = await self.store.ledger_entry(job.reservation.id)
-        assert entry is not None
-        return entry.state
-
-    async def drained(self) -> None:
-        assert await self.service.drain(timeout=5)
-
-    def paint(self) -> None:
-        """Let held image calls finish."""
-        if self.images.hold is not None:
-            self.images.hold.set()
-
-    def stages(self) -> list[tuple[int, Stage]]:
-        return [(job_id, status.stage) for job_id, status in self.publisher.statuses]
-
-
-def make_rig(
-    store: Store,
-    downloads: aiohttp.ClientSession,
-    *,
-    concurrency: int = 1,
-    images: ScriptedImages | None = None,
-) -> Rig:
-    images = images or ScriptedImages()
-    pipeline = Pipeline(ScriptedChat(), images, prices=DEFAULT_PRICES)
-    studio = Studio(store, pipeline, DEFAULT_PRICES, clock=lambda: NOW)
-    clock = FakeClock()
-    scheduler = Scheduler(concurrency=concurrency, clock=clock)
-    publisher = RecordingPublisher()
-    runner = Runner(
-        store, pipeline, scheduler, publisher, downloads, now=studio.now, monotonic=clock
-    )
-    return Rig(store, studio, scheduler, JobService(studio, runner), images, publisher)
-
-
-@asynccontextmanager
-async def opened(path: Path) -> AsyncIterator[Store]:
-    """A migrated Store on the SQLite file at `path`, its engine disposed afterwards."""
-    engine = make_engine(f"sqlite+aiosqlite:///{path}")
-    await migrate(engine)
-    try:
-        yield Store(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

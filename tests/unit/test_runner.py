@@ -10,15 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 import aiohttp
 import pytest
 
-from bot.config import Secret
 from bot.errors import (
     APOLOGY,
     ProviderBusy,
@@ -26,72 +24,36 @@ from bot.errors import (
     UploadFailed,
     WaitedTooLong,
 )
-from bot.imaging.pipeline import ImageRequest, Pipeline, Stage
+from bot.imaging.pipeline import Stage
 from bot.imaging.pricing import DEFAULT_PRICES, Usage, cost_micros, price_for
-from bot.jobs.runner import START_MARGIN, Runner
-from bot.jobs.scheduler import Scheduler
-from bot.policy import Who
-from bot.storage.database import make_engine, migrate
-from bot.storage.jobs import Delivery, JobKind, JobRecord, JobState
+from bot.jobs.runner import START_MARGIN
+from bot.storage.jobs import JobKind, JobRecord, JobState
 from bot.storage.repository import GUILD_WIDE, Store
-from bot.studio import Order, Studio
 from tests.storage.records import post_picture
-from tests.unit.doubles import FakeClock, RecordingPublisher, ScriptedChat, ScriptedImages, until
+from tests.unit.doubles import ScriptedChat, ScriptedImages, until
+from tests.unit.jobs_rig import (
+    ALICE,
+    BOB,
+    GUILD,
+    NOW,
+    TODAY,
+    Rig,
+    make_rig,
+    opened,
+    order,
+    token_delivery,
+)
 
 pytestmark = pytest.mark.timeout(10)  # a lost wake-up fails, it does not hang
 
-GUILD, CHANNEL, ALICE, BOB = 4242, 1, 1001, 1002
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-TODAY = "2026-11-26"
-TOKEN = "interaction-token-" + "x" * 40
 USAGE = Usage(text_in=100, image_in=0, image_out=1000)
 COST = cost_micros(USAGE, price_for("gpt-image-2", DEFAULT_PRICES))  # the real cost, not the hold
 
 
-def token_delivery(expires_in: timedelta = timedelta(minutes=15)) -> Delivery:
-    """Shown on an interaction whose token expires `expires_in` after NOW."""
-    return Delivery(CHANNEL, token=Secret(TOKEN), token_expires_at=NOW + expires_in, public=True)
-
-
-def order(kind: JobKind = JobKind.IMAGINE, *, user: int = ALICE, **given: object) -> Order:
-    fields: dict[str, object] = {"request": ImageRequest("a cat"), "delivery": token_delivery()}
-    fields.update(given)
-    return Order(kind, Who(user, GUILD, CHANNEL), **fields)  # type: ignore[arg-type]
-
-
-@dataclass
-class Rig:
-    """A runner over a real store, with doubles at its edges."""
-
-    store: Store
-    studio: Studio
-    scheduler: Scheduler
-    runner: Runner
-    chat: ScriptedChat
-    images: ScriptedImages
-    publisher: RecordingPublisher
-    clock: FakeClock
-
-    async def admit(self, wanted: Order) -> JobRecord:
-        return await self.studio.admit(wanted)
-
-    async def state(self, job: JobRecord) -> JobRecord:
-        stored = await self.store.job(job.id)
-        assert stored is not None
-        return stored
-
-    async def ledger_state(self, job: JobRecord) -> str:
-        entry = await self.store.ledger_entry(job.reservation.id)
-        assert entry is not None
-        return entry.state
-
-
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'picasso.db'}")
-    await migrate(engine)
-    yield Store(engine)
-    await engine.dispose()
+    async with opened(tmp_path / "picasso.db") as made:
+        yield made
 
 
 @pytest.fixture
@@ -111,24 +73,17 @@ class MakeRig(Protocol):
 
 
 @pytest.fixture
-def make_rig(store: Store, downloads: aiohttp.ClientSession) -> MakeRig:
+def rig_here(store: Store, downloads: aiohttp.ClientSession) -> MakeRig:
+    """Rigs on the test's database; images report USAGE unless the test gives its own."""
+
     def make(
         *,
         concurrency: int = 1,
         chat: ScriptedChat | None = None,
         images: ScriptedImages | None = None,
     ) -> Rig:
-        chat = chat or ScriptedChat()
         images = images or ScriptedImages(usage=USAGE)
-        pipeline = Pipeline(chat, images, prices=DEFAULT_PRICES)
-        studio = Studio(store, pipeline, DEFAULT_PRICES, clock=lambda: NOW)
-        clock = FakeClock()
-        scheduler = Scheduler(concurrency=concurrency, clock=clock)
-        publisher = RecordingPublisher()
-        runner = Runner(
-            store, pipeline, scheduler, publisher, downloads, now=studio.now, monotonic=clock
-        )
-        return Rig(store, studio, scheduler, runner, chat, images, publisher, clock)
+        return make_rig(store, downloads, concurrency=concurrency, chat=chat, images=images)
 
     return make
 
@@ -143,8 +98,8 @@ async def assert_released(rig: Rig, job: JobRecord) -> None:
         assert (used.pictures, used.reserved_micros, used.spent_micros) == (0, 0, 0)
 
 
-async def test_a_painted_job_is_posted_once_and_charged_its_real_cost(make_rig: MakeRig) -> None:
-    rig = make_rig()
+async def test_a_painted_job_is_posted_once_and_charged_its_real_cost(rig_here: MakeRig) -> None:
+    rig = rig_here()
     parent = await post_picture(rig.store, 1, NOW, user=BOB, guild=GUILD)
     job = await rig.admit(order(JobKind.REROLL, prompt="A cat, painted again.", parent_id=parent))
     assert job.reservation.estimate_micros > COST  # so that settling shows the real cost
@@ -185,9 +140,9 @@ async def test_a_painted_job_is_posted_once_and_charged_its_real_cost(make_rig: 
 
 
 async def test_a_failed_paint_ends_in_its_sentence_and_releases_everything(
-    make_rig: MakeRig,
+    rig_here: MakeRig,
 ) -> None:
-    rig = make_rig(images=ScriptedImages({0: ProviderUnavailable()}, usage=USAGE))
+    rig = rig_here(images=ScriptedImages({0: ProviderUnavailable()}, usage=USAGE))
     job = await rig.admit(order())
 
     await rig.runner.run(job)
@@ -199,8 +154,8 @@ async def test_a_failed_paint_ends_in_its_sentence_and_releases_everything(
     await assert_released(rig, job)
 
 
-async def test_a_refused_post_ends_in_one_sentence_and_costs_nothing(make_rig: MakeRig) -> None:
-    rig = make_rig()
+async def test_a_refused_post_ends_in_one_sentence_and_costs_nothing(rig_here: MakeRig) -> None:
+    rig = rig_here()
     rig.publisher.refuse = UploadFailed()
     job = await rig.admit(order())
 
@@ -214,8 +169,8 @@ async def test_a_refused_post_ends_in_one_sentence_and_costs_nothing(make_rig: M
     await assert_released(rig, job)
 
 
-async def test_a_job_posted_and_paid_for_is_never_ended_again(make_rig: MakeRig) -> None:
-    rig = make_rig()
+async def test_a_job_posted_and_paid_for_is_never_ended_again(rig_here: MakeRig) -> None:
+    rig = rig_here()
     rig.publisher.refuse_record = RuntimeError("the audit channel is gone")
     job = await rig.admit(order())
 
@@ -228,11 +183,11 @@ async def test_a_job_posted_and_paid_for_is_never_ended_again(make_rig: MakeRig)
 
 
 async def test_an_unexpected_error_ends_in_the_apology_and_logs_its_traceback(
-    make_rig: MakeRig,
+    rig_here: MakeRig,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     surprise = RuntimeError("the disk is on fire")
-    rig = make_rig(images=ScriptedImages({0: surprise}, usage=USAGE))
+    rig = rig_here(images=ScriptedImages({0: surprise}, usage=USAGE))
     job = await rig.admit(order())
 
     with caplog.at_level(logging.ERROR, logger="bot.jobs.runner"):
@@ -248,9 +203,9 @@ async def test_an_unexpected_error_ends_in_the_apology_and_logs_its_traceback(
 
 
 async def test_a_passing_429_pauses_everyone_and_the_same_job_paints_first_after(
-    make_rig: MakeRig,
+    rig_here: MakeRig,
 ) -> None:
-    rig = make_rig(images=ScriptedImages({0: ProviderBusy(0.05, passing=True)}, usage=USAGE))
+    rig = rig_here(images=ScriptedImages({0: ProviderBusy(0.05, passing=True)}, usage=USAGE))
     first = await rig.admit(order())
     second = await rig.admit(order(user=BOB))
     runs = [asyncio.create_task(rig.runner.run(job)) for job in (first, second)]
@@ -274,9 +229,9 @@ async def test_a_passing_429_pauses_everyone_and_the_same_job_paints_first_after
     assert (again.state, again.attempts) == (JobState.DONE, 1)
 
 
-async def test_a_429_out_of_quota_ends_in_the_busy_sentence(make_rig: MakeRig) -> None:
+async def test_a_429_out_of_quota_ends_in_the_busy_sentence(rig_here: MakeRig) -> None:
     busy = ProviderBusy(30, passing=False)
-    rig = make_rig(images=ScriptedImages({0: busy}, usage=USAGE))
+    rig = rig_here(images=ScriptedImages({0: busy}, usage=USAGE))
     job = await rig.admit(order())
 
     await rig.runner.run(job)
@@ -292,11 +247,11 @@ async def test_a_429_out_of_quota_ends_in_the_busy_sentence(make_rig: MakeRig) -
     [(START_MARGIN - timedelta(seconds=1), False), (START_MARGIN + timedelta(seconds=1), True)],
 )
 async def test_a_job_starts_only_while_its_token_leaves_time_to_answer(
-    make_rig: MakeRig,
+    rig_here: MakeRig,
     expires_in: timedelta,
     painted: bool,
 ) -> None:
-    rig = make_rig()
+    rig = rig_here()
     job = await rig.admit(order(delivery=token_delivery(expires_in)))
 
     await rig.runner.run(job)
@@ -312,9 +267,9 @@ async def test_a_job_starts_only_while_its_token_leaves_time_to_answer(
 
 
 async def test_the_takes_of_one_batch_share_one_chat_call_for_their_prompts(
-    make_rig: MakeRig,
+    rig_here: MakeRig,
 ) -> None:
-    rig = make_rig(
+    rig = rig_here(
         concurrency=2, chat=ScriptedChat("1. A red cat.\n2. A blue cat.\n3. A green cat.")
     )
     takes = [
