@@ -51,18 +51,6 @@ ROOMY = GuildSettings(user_running=5, user_queued=5)
 
 
 @pytest.fixture
-async def downloads() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with opened(tmp_path / "picasso.db") as made:
-        yield made
-
-
-@pytest.fixture
 async def rig(store: Store, downloads: aiohttp.ClientSession) -> AsyncIterator[Rig]:
     made = make_rig(store, downloads)
     made.images.hold = asyncio.Event()

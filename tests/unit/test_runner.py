@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Protocol
 
 import aiohttp
@@ -39,7 +37,6 @@ from tests.unit.jobs_rig import (
     TODAY,
     Rig,
     make_rig,
-    opened,
     order,
     token_delivery,
 )
@@ -48,18 +45,6 @@ pytestmark = pytest.mark.timeout(10)  # a lost wake-up fails, it does not hang
 
 USAGE = Usage(text_in=100, image_in=0, image_out=1000)
 COST = cost_micros(USAGE, price_for("gpt-image-2", DEFAULT_PRICES))  # the real cost, not the hold
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with opened(tmp_path / "picasso.db") as made:
-        yield made
-
-
-@pytest.fixture
-async def downloads() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 class MakeRig(Protocol):
