@@ -168,7 +168,8 @@ class Runner:
                 if plan is None:
                     if not await self.store.start_job(job.id, self._now()):
                         raise JobEnded(f"job {job.id} ended before it started")
-                    await self.publisher.progress(job, Status(Stage.EXPANDING))
+                    if _writes_a_prompt(job):
+                        await self.publisher.progress(job, Status(Stage.EXPANDING))
                     plan = await self._plan(job)
                 await self.publisher.progress(job, Status(Stage.PAINTING))
                 await self.scheduler.pace()  # the provider's limit counts this very call
@@ -266,6 +267,13 @@ class Runner:
         if ended:
             await self.publisher.sentence(job, text)
         return ended
+
+
+def _writes_a_prompt(job: JobRecord) -> bool:
+    """Whether planning asks the chat model for a prompt (rerolls paint theirs as it is)."""
+    if job.kind is JobKind.IMAGINE:
+        return job.spec.request.expand
+    return job.kind is JobKind.REFINE
 
 
 def _new_picture(job: JobRecord, result: ImageResult) -> NewPicture:

@@ -121,7 +121,7 @@ async def test_a_painted_job_is_posted_once_and_charged_its_real_cost(rig_here: 
     used = await rig.store.usage(GUILD, ALICE, TODAY)
     assert (used.pictures, used.reserved_micros, used.spent_micros) == (1, 0, COST)
     stages = [status.stage for job_id, status in rig.publisher.statuses if job_id == job.id]
-    assert stages == [Stage.EXPANDING, Stage.PAINTING]
+    assert stages == [Stage.PAINTING]  # a reroll paints its prompt: no "writing a prompt"
 
 
 async def test_a_failed_paint_ends_in_its_sentence_and_releases_everything(
