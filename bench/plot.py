@@ -24,8 +24,11 @@ def draw(results: dict[str, Result], path: Path) -> None:
     panels = [name for name in ("burst", "stream", "pacing", "rss") if name in results]
     if not panels:
         return
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
-    for ax, name in zip(axes[0], panels, strict=True):
+    rows = (len(panels) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(11, 4 * rows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, panels, strict=False):
         result = results[name]
         if name == "burst":
             seconds = sorted(result.series["picture_s"])
@@ -41,17 +44,20 @@ def draw(results: dict[str, Result], path: Path) -> None:
             ax.axvline(result.params["seconds"], ls=":", c="grey", label="stream ends")
             ax.set(xlabel="seconds", ylabel="requests")
         elif name == "pacing":
+            window = result.params["limit_seconds"]
             windows = result.series["images_per_window"]
-            refused = result.figures["provider_429s"]
-            ax.bar(range(1, len(windows) + 1), windows, label=f"accepted ({refused} refused 429)")
+            starts = [n * window for n in range(len(windows))]
+            ax.bar(starts, windows, width=window * 0.95, align="edge", label="accepted per window")
             ax.axhline(result.params["limit_images"], c="red", ls="--", label="provider limit")
-            ax.set(xlabel=f"window ({result.params['limit_seconds']:g} s each)", ylabel="images")
+            refused = result.series["refused_times_s"]
+            ax.plot(refused, [0.3] * len(refused), "rx", label=f"refused 429 ({len(refused)})")
+            ax.set(xlabel="seconds after the first accepted image", ylabel="images")
         else:
             jobs, rss = zip(*result.series["rss_mb_by_jobs"], strict=True)
             ax.plot(jobs, rss, marker="o", label="VmRSS")
             ax.axhline(100, c="red", ls="--", label="idle target")
             ax.set(xlabel="jobs done", ylabel="MB", ylim=(0, max(max(rss) * 1.2, 110)))
-        ax.set_title(result.title, fontsize=8, wrap=True)
+        ax.set_title(f"{name}: {result.title}", fontsize=8, wrap=True)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -95,11 +95,11 @@ async def run_burst(options: Options) -> Result:
 async def _sample_queue(
     stage: Stage, fired: list[FakeInteraction], started: float, samples: list[list[float]]
 ) -> None:
-    """Every 0.5 s: [seconds since start, requests without a picture yet, jobs waiting]."""
+    """Every 0.1 s: [seconds since start, requests without a picture yet, jobs waiting]."""
     while True:
         outstanding = sum(1 for i in fired if not has_picture(i))
         samples.append([round(time.monotonic() - started, 2), outstanding, stage.scheduler_waiting])
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.1)
 
 
 def _bounded(samples: list[list[float]], span: float, slack: int) -> bool:
@@ -178,7 +178,7 @@ async def run_stream(options: Options) -> Result:
     ]
     result.series = {"queue": samples, "picture_s": pictures}
     result.notes = [
-        "queue: requests acknowledged but not yet showing their picture, sampled every 0.5 s; "
+        "queue: requests acknowledged but not yet showing their picture, sampled every 0.1 s; "
         "bounded = in the last third of the stream it never exceeds the first third's peak "
         "plus IMAGE_CONCURRENCY; growth = least-squares slope over the stream.",
     ]
