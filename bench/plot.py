@@ -39,8 +39,8 @@ def draw(results: dict[str, Result], path: Path) -> None:
             ax.set(xlabel="seconds after /imagine", ylabel="% of requests", ylim=(0, 100))
         elif name == "stream":
             t, queue, waiting = zip(*result.series["queue"], strict=True)
-            ax.plot(t, queue, label="without picture yet")
-            ax.plot(t, waiting, label="waiting for a slot")
+            ax.plot(t, queue, drawstyle="steps-post", label="without picture yet")
+            ax.plot(t, waiting, drawstyle="steps-post", label="waiting for a slot")
             ax.axvline(result.params["seconds"], ls=":", c="grey", label="stream ends")
             ax.set(xlabel="seconds", ylabel="requests")
         elif name == "pacing":
@@ -50,8 +50,10 @@ def draw(results: dict[str, Result], path: Path) -> None:
             ax.bar(starts, windows, width=window * 0.95, align="edge", label="accepted per window")
             ax.axhline(result.params["limit_images"], c="red", ls="--", label="provider limit")
             refused = result.series["refused_times_s"]
-            ax.plot(refused, [0.3] * len(refused), "rx", label=f"refused 429 ({len(refused)})")
+            above = result.params["limit_images"] + 0.5
+            ax.plot(refused, [above] * len(refused), "rx", label=f"refused 429 ({len(refused)})")
             ax.set(xlabel="seconds after the first accepted image", ylabel="images")
+            ax.set_ylim(0, above + 1.5)
         else:
             jobs, rss = zip(*result.series["rss_mb_by_jobs"], strict=True)
             ax.plot(jobs, rss, marker="o", label="VmRSS")

@@ -167,7 +167,7 @@ async def run_stream(options: Options) -> Result:
         "throughput_per_s": round(len(pictures) / total, 2),
         "queue_peak": max((s[1] for s in samples), default=0),
         "scheduler_waiting_peak": max((s[2] for s in samples), default=0),
-        "queue_growth_per_s": round(_growth(samples, span), 3),
+        "queue_growth_per_s": round(_growth(samples, span), 3) + 0.0,  # never "-0"
         "queue_bounded": _bounded(samples, span, options.concurrency),
         **_calls(counts, len(pictures)),
         "discord_429s": discord_429s,
