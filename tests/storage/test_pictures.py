@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
+from bot.storage.database import HEAD_REVISION, MIGRATIONS, make_engine, migrate, schema_revision
 from bot.storage.repository import Store
 from bot.storage.tables import Base
 from tests.storage.records import GUILD, post_picture
@@ -74,3 +78,33 @@ async def test_the_migrations_build_exactly_the_tables(store: Store) -> None:
     """A column or index added to tables.py without a migration fails here."""
     async with store._engine.connect() as connection:
         assert await connection.run_sync(_differences) == []
+
+
+def test_the_head_revision_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+async def test_a_database_at_head_is_not_migrated_again_nor_alembic_loaded(
+    tmp_path: Path,
+) -> None:
+    """A running bot stays lean: Alembic is loaded only when there is something to migrate."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'picasso.db'}"
+    engine = make_engine(url)
+    await migrate(engine)
+    assert await schema_revision(engine) == HEAD_REVISION
+    await engine.dispose()
+    script = (
+        "import asyncio, sys\n"
+        "from bot.storage.database import make_engine, migrate\n"
+        f"asyncio.run(migrate(make_engine({url!r})))\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    done = subprocess.run(  # noqa: ASYNC221 - a fresh interpreter, a second or so
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "False", done.stderr
