@@ -57,7 +57,6 @@ class DiscordPublisher:
     def __init__(self, bot: Picasso, reporter: Reporter) -> None:
         self.bot = bot
         self.reporter = reporter
-        self._messages: dict[int, int] = {}  # job id → the reply the bot sent for it
 
     # --- where a job is shown ----------------------------------------------------------------
 
@@ -68,26 +67,18 @@ class DiscordPublisher:
         payload: Any = {"id": self.bot.application_id, "type": 3, "token": token.get()}
         return discord.Webhook.from_state(payload, self.bot._connection)
 
-    def _message_id(self, job: JobRecord) -> int | None:
-        return self._messages.get(job.id) or job.delivery.message_id
-
     async def _show(self, job: JobRecord, **fields: Any) -> discord.Message:
-        """Make the job's message show `fields`; the first show of a reply sends it."""
+        """Make the job's message show `fields`: the interaction's response while its token
+        lives, else the bot's own message (a reply-to-refine's "✏️ Refining…")."""
         webhook = self._webhook(job)
         if webhook is not None:
             return await _edit_original(webhook, **fields)
         delivery = job.delivery
-        channel = self.bot.get_partial_messageable(delivery.channel_id, guild_id=job.guild_id)
-        message_id = self._message_id(job)
-        if message_id is not None:
-            message = channel.get_partial_message(message_id)
-            return await message.edit(allowed_mentions=NO_MENTIONS, **fields)
-        if delivery.reply_to_id is None:
+        if delivery.message_id is None:
             raise NowhereToShow(detail=f"job {job.id}: its interaction token expired")
-        sent = await self._send_reply(job, channel, fields)
-        self._messages[job.id] = sent.id
-        await self.bot.jobs.studio.store.set_job_message(job.id, sent.id)
-        return sent
+        channel = self.bot.get_partial_messageable(delivery.channel_id, guild_id=job.guild_id)
+        message = channel.get_partial_message(delivery.message_id)
+        return await message.edit(allowed_mentions=NO_MENTIONS, **fields)
 
     async def _send_reply(
         self, job: JobRecord, channel: discord.PartialMessageable, fields: dict[str, Any]
@@ -206,7 +197,6 @@ class DiscordPublisher:
 
     async def recorded(self, job: JobRecord, result: ImageResult, posted: Posted) -> None:
         """The audit line, if the server keeps one."""
-        self._messages.pop(job.id, None)
         await audit(self.bot, job, result, posted)
         if job.kind is JobKind.VARIATION:
             await self.variations(job)

@@ -347,10 +347,6 @@ class Jobs(Accounting):
             job_id, (JobState.RUNNING, JobState.POSTING), state=JobState.QUEUED.value
         )
 
-    async def set_job_message(self, job_id: int, message_id: int) -> None:
-        """The bot's own message that shows the job (a reply, once sent)."""
-        await self._move(job_id, LIVE, message_id=message_id)
-
     async def set_batch_prompts(self, batch: str, prompts: Sequence[str]) -> None:
         """Give each take of `batch` its prompt, unless it has one already (first wins)."""
         async with self._writing() as session:

@@ -138,11 +138,3 @@ async def test_the_first_take_to_write_the_batch_prompts_wins(store: Store) -> N
     batch = await store.batch_jobs("b1")
     assert [job.id for job in batch] == [job.id for job in takes]
     assert [job.prompt for job in batch] == ["one", "two", "three"]
-
-
-async def test_a_reply_job_remembers_the_message_it_shows_on(store: Store) -> None:
-    job = await store.submit_job(new_job(ALICE, token=False), limits(), EST, NOW)
-    assert job.delivery.token is None and job.delivery.reply_to_id == 77
-    await store.set_job_message(job.id, 999)
-    stored = await store.job(job.id)
-    assert stored is not None and stored.delivery.message_id == 999
