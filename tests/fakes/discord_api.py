@@ -135,7 +135,9 @@ class FakeDiscord(UserActions):
         app.router.add_get("/attachments/{cid}/{aid}/{name}", self._serve_attachment)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        # A real service takes any number of connections at once; the default backlog of
+        # 128 would make a burst's later connections wait out a 1 s SYN retry.
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.http_base = f"http://{host}:{port}"
