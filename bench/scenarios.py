@@ -24,6 +24,7 @@ from bench.stage import (
 from tests.fakes.discord_api import FakeInteraction
 
 DISCORD_ACK_WINDOW_MS = 3000.0  # Discord drops an interaction not answered within 3 s
+BURST_ACK_P99_MS = 100.0  # the goal for a burst: everyone sees "thinking…" at once
 KINDS = ("callback", "interaction_webhook", "channel_messages", "other")
 
 
@@ -83,7 +84,10 @@ async def run_burst(options: Options) -> Result:
         "discord_429s": discord_429s,
         "provider_429s": provider_429s,
     }
-    result.targets = [Target("ack_max_ms", DISCORD_ACK_WINDOW_MS)]
+    result.targets = [
+        Target("ack_p99_ms", BURST_ACK_P99_MS),
+        Target("ack_max_ms", DISCORD_ACK_WINDOW_MS),
+    ]
     result.series = {"ack_s": acks, "picture_s": pictures}
     result.notes = [
         "ack: INTERACTION_CREATE sent → the deferral reached the fake Discord; "
