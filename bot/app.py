@@ -19,8 +19,9 @@ from bot.errors import PicassoError
 from bot.imaging.pipeline import Pipeline
 from bot.imaging.providers import OpenAIChat, OpenAIImages, OpenAIModerator
 from bot.jobs.progress import Reporter
+from bot.jobs.ratelimit import RateLimit
 from bot.jobs.runner import Runner
-from bot.jobs.scheduler import RateLimit, Scheduler
+from bot.jobs.scheduler import Scheduler
 from bot.jobs.service import JobService
 from bot.storage.database import make_engine, migrate
 from bot.storage.repository import Store

@@ -187,11 +187,10 @@ def _rate_limit(env: Mapping[str, str]) -> str | None:
     raw = _optional(env, "IMAGE_RATE_LIMIT")
     if raw is None:
         return None
-    from limits import parse
+    from bot.jobs.ratelimit import RateLimit
 
     try:
-        if parse(raw).amount < 1:
-            raise ValueError("a limit of no images")
+        RateLimit(raw)
     except ValueError:
         raise ConfigError(
             "IMAGE_RATE_LIMIT", 'must read like "50 per minute" or "6 per 10 seconds"'

@@ -25,7 +25,7 @@ from bot.policy import (
     limits_for,
     shape_request,
 )
-from bot.storage.jobs import Delivery, JobKind, JobRecord, JobSpec, NewJob
+from bot.storage.job_records import Delivery, JobKind, JobRecord, JobSpec, NewJob
 from bot.storage.repository import GUILD_WIDE, Periods, Store, Usage
 
 log = logging.getLogger(__name__)

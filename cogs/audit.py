@@ -10,7 +10,7 @@ import discord
 from bot.imaging.pipeline import ImageResult
 from bot.jobs.runner import Posted
 from bot.lineage import jump_url
-from bot.storage.jobs import JobRecord
+from bot.storage.job_records import JobRecord
 from cogs.errors import NO_MENTIONS
 from cogs.render import clip
 

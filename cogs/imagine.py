@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.imaging.pipeline import MAX_DESCRIPTION_CHARS, Quality, Size, check_description
 from bot.imaging.prompts import Style
 from bot.policy import default_request
-from bot.storage.jobs import JobKind
+from bot.storage.job_records import JobKind
 from bot.studio import Order
 from cogs.context import QualityChoice, SizeChoice, who_from_interaction
 from cogs.errors import defer_public

@@ -11,7 +11,7 @@ import discord
 from bot.config import Secret
 from bot.errors import PicassoError
 from bot.lineage import picture_url, request_of
-from bot.storage.jobs import Delivery
+from bot.storage.job_records import Delivery
 from bot.storage.tables import Picture
 from cogs.render import clip
 

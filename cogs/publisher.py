@@ -23,7 +23,7 @@ from bot.imaging.pipeline import ImageResult, Stage
 from bot.jobs.progress import Reporter
 from bot.jobs.runner import Posted, Status
 from bot.lineage import jump_url
-from bot.storage.jobs import LIVE, JobKind, JobRecord, JobSpec, JobState
+from bot.storage.job_records import LIVE, JobKind, JobRecord, JobSpec, JobState
 from cogs.audit import audit
 from cogs.components import cancel_view, result_view
 from cogs.errors import CANNOT_POST, NO_MENTIONS

@@ -22,7 +22,7 @@ from bot.errors import PicassoError
 from bot.imaging.prompts import MAX_PROMPT_CHARS
 from bot.lineage import may_delete, may_remix
 from bot.policy import GuildSettings, Who, check_access
-from bot.storage.jobs import JobKind, JobRecord
+from bot.storage.job_records import JobKind, JobRecord
 from bot.storage.tables import Picture
 from bot.studio import Order
 from cogs.components import (

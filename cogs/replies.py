@@ -20,7 +20,7 @@ from discord.ext import commands
 from bot import lineage
 from bot.errors import PicassoError
 from bot.lineage import may_remix
-from bot.storage.jobs import DEFAULT_UPLOAD_LIMIT, Delivery, JobKind
+from bot.storage.job_records import DEFAULT_UPLOAD_LIMIT, Delivery, JobKind
 from bot.storage.tables import Picture
 from bot.studio import Order
 from cogs.context import who_from_message

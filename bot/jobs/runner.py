@@ -28,7 +28,7 @@ from bot.errors import (
 from bot.imaging.files import DownloadFailed, as_png, fetch_image
 from bot.imaging.pipeline import ImageLoader, ImageResult, Pipeline, Plan, Stage
 from bot.jobs.scheduler import Place, Scheduler, Ticket
-from bot.storage.jobs import JobEnded, JobKind, JobRecord, JobState, NewPicture
+from bot.storage.job_records import JobEnded, JobKind, JobRecord, JobState, NewPicture
 from bot.storage.repository import Store
 
 log = logging.getLogger(__name__)

@@ -29,21 +29,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar
 
-import limits
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
-
 from bot.errors import JobCancelled, PicassoError, ShuttingDown, WaitedTooLong
+from bot.jobs.ratelimit import RateLimit
 
 log = logging.getLogger(__name__)
 
 _RECENT_TURNS = 20  # how many measured turn durations the ETA averages
-_MIN_RATE_WAIT = 0.001  # `limits` refuses a hit at the window's exact edge; look again just after
 _STAMPS_KEPT = 4096  # beyond this many remembered servers or people, forget the long-served ones
-# The provider counts a call when it arrives, we when we send it: between the two lie a few
-# milliseconds that vary (the event loop, the network). A call that would fill the window
-# waits this much longer, so two calls a window apart can never arrive inside one.
-RATE_MARGIN = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,48 +58,6 @@ class Place:
 
 
 WaitCallback = Callable[[Place], Awaitable[None]]
-
-
-class RateLimit:
-    """The provider's limit in the notation of the `limits` library ("6 per 10 seconds",
-    "50 per minute"), counted over a moving window."""
-
-    def __init__(self, spec: str) -> None:
-        try:
-            items = limits.parse_many(spec)
-        except ValueError:
-            raise ValueError(
-                f"rate limit {spec!r} is not understood; write it like '6 per 10 seconds' "
-                "or '50 per minute'"
-            ) from None
-        if len(items) != 1 or items[0].amount < 1:
-            raise ValueError(f"rate limit {spec!r} must be one limit of at least 1 call")
-        self._spec = spec
-        self._item = items[0]
-        self._window = MovingWindowRateLimiter(MemoryStorage())
-        self._sent: deque[float] = deque(maxlen=self._item.amount)  # this process's last calls
-
-    def acquire(self) -> float:
-        """Take one hit now and return 0.0, or take nothing and return the seconds until a
-        hit will be possible (a full window also waits out `RATE_MARGIN`)."""
-        now = time.time()
-        if len(self._sent) == self._sent.maxlen:
-            early = self._sent[0] + self._item.get_expiry() + RATE_MARGIN - now
-            if early > 0:
-                return early
-        if self._window.hit(self._item):
-            self._sent.append(now)
-            return 0.0
-        stats = self._window.get_window_stats(self._item)
-        return max(stats.reset_time + RATE_MARGIN - now, _MIN_RATE_WAIT)
-
-    @property
-    def per_second(self) -> float:
-        """Calls allowed per second on average (amount / window), for estimates."""
-        return self._item.amount / self._item.get_expiry()
-
-    def __str__(self) -> str:
-        return self._spec
 
 
 _Person = tuple[int | None, int]  # (server, user): people take turns within a server

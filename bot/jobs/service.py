@@ -16,7 +16,7 @@ from typing import Final
 from bot.errors import JobCancelled, PicassoError, ShuttingDown, WaitedTooLong
 from bot.jobs.runner import Runner, start_by
 from bot.policy import GuildSettings, Refused
-from bot.storage.jobs import JobRecord, JobState
+from bot.storage.job_records import JobRecord, JobState
 from bot.studio import Order, Studio
 
 log = logging.getLogger(__name__)

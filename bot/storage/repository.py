@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 
 from bot.policy import GuildSettings
 from bot.storage.accounting import DMS, GUILD_WIDE, Periods, Reservation, Usage
-from bot.storage.jobs import Jobs, NewPicture
+from bot.storage.job_records import NewPicture
+from bot.storage.jobs import Jobs
 from bot.storage.tables import GuildConfig, Picture
 
 __all__ = ["DMS", "GUILD_WIDE", "NewPicture", "Periods", "Reservation", "Store", "Usage"]

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from bot.jobs.service import NOT_YOURS
-from bot.storage.jobs import JobState
+from bot.storage.job_records import JobState
 from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot, jobs_ended
 from tests.e2e.pictures import button_ids, dump, imagine, is_picture, is_private, use_settings
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction

@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.errors import ShuttingDown
 from bot.storage.accounting import Periods
 from bot.storage.database import make_engine
-from bot.storage.jobs import JobState
+from bot.storage.job_records import JobState
 from bot.storage.repository import Store
 from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, bot_env
 from tests.e2e.pictures import is_picture, is_private, is_sentence

@@ -7,7 +7,7 @@ from datetime import datetime
 from bot.config import Secret
 from bot.imaging.pipeline import ImageRequest
 from bot.policy import Limits
-from bot.storage.jobs import Delivery, JobKind, JobSpec, NewJob, NewPicture
+from bot.storage.job_records import Delivery, JobKind, JobSpec, NewJob, NewPicture
 from bot.storage.repository import Store
 
 GUILD = 4242

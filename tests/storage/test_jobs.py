@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.policy import LimitKind, LimitReached
-from bot.storage.jobs import JobEnded, JobKind, JobState
+from bot.storage.job_records import JobEnded, JobKind, JobState
 from bot.storage.repository import Periods, Store
 from tests.storage.records import GUILD, TOKEN, limits, new_job, new_picture
 

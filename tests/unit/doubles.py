@@ -13,7 +13,7 @@ from bot.imaging.pricing import Usage
 from bot.imaging.prompts import ChatMessages
 from bot.imaging.providers import GeneratedImage, PreviewCallback
 from bot.jobs.runner import Posted, Status
-from bot.storage.jobs import JobRecord
+from bot.storage.job_records import JobRecord
 
 
 class ScriptedChat:

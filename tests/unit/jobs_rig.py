@@ -21,7 +21,7 @@ from bot.jobs.scheduler import Scheduler
 from bot.jobs.service import JobService
 from bot.policy import Who
 from bot.storage.database import make_engine, migrate
-from bot.storage.jobs import Delivery, JobKind, JobRecord
+from bot.storage.job_records import Delivery, JobKind, JobRecord
 from bot.storage.repository import Store
 from bot.studio import Order, Studio
 from tests.unit.doubles import FakeClock, RecordingPublisher, ScriptedChat, ScriptedImages

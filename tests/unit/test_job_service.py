@@ -26,7 +26,7 @@ from bot.jobs.service import (
     STARTED,
 )
 from bot.policy import GuildSettings, LimitKind, LimitReached, Refused, limit_sentence
-from bot.storage.jobs import Delivery, JobRecord, JobState
+from bot.storage.job_records import Delivery, JobRecord, JobState
 from bot.storage.repository import GUILD_WIDE, Store
 from bot.studio import Studio
 from tests.storage.records import new_picture

@@ -25,7 +25,7 @@ from bot.errors import (
 from bot.imaging.pipeline import Stage
 from bot.imaging.pricing import DEFAULT_PRICES, Usage, cost_micros, price_for
 from bot.jobs.runner import START_MARGIN
-from bot.storage.jobs import JobKind, JobRecord, JobState
+from bot.storage.job_records import JobKind, JobRecord, JobState
 from bot.storage.repository import GUILD_WIDE, Store
 from tests.storage.records import post_picture
 from tests.unit.doubles import ScriptedChat, ScriptedImages, until

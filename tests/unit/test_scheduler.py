@@ -13,7 +13,8 @@ import pytest
 import time_machine
 
 from bot.errors import JobCancelled, ShuttingDown, WaitedTooLong
-from bot.jobs.scheduler import RATE_MARGIN, Place, RateLimit, Scheduler, Ticket
+from bot.jobs.ratelimit import RATE_MARGIN, RateLimit
+from bot.jobs.scheduler import Place, Scheduler, Ticket
 
 
 class FakeClock:
