@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.process import REPO
+from tests.e2e.process import REPO
 
 TOP = 12
 _Func = tuple[str, int, str]  # (file, line, name) as pstats keys functions

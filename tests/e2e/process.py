@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Self
 
 REPO = Path(__file__).resolve().parents[2]
 # Settings a developer's environment may hold; a bot under test gets only what a test gives.
@@ -24,18 +25,19 @@ SETTINGS = (
 class BotProcess:
     """`python -m bot` running in the background, its output collected line by line."""
 
+    command: tuple[str, ...] = ("-m", "bot")  # what `python` runs
+
     def __init__(self, cwd: Path, **env: str) -> None:
         self.cwd, self.env = cwd, env
         self.lines: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
         self._readers: list[asyncio.Task[None]] = []
 
-    async def __aenter__(self) -> BotProcess:
+    async def __aenter__(self) -> Self:
         clean = {k: v for k, v in os.environ.items() if k not in SETTINGS}
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot",
+            *self.command,
             cwd=self.cwd,
             env={**clean, "PYTHONPATH": str(REPO), **self.env},
             stdout=asyncio.subprocess.PIPE,
@@ -52,8 +54,11 @@ class BotProcess:
             self.lines.append(line.decode(errors="replace"))
 
     async def wait_for_line(self, text: str, within: float = 30) -> None:
+        """Until the bot has logged a line containing `text` (it must not exit first)."""
         async with asyncio.timeout(within):
             while not any(text in line for line in self.lines):
+                if self.process is not None and self.process.returncode is not None:
+                    raise AssertionError("the bot exited:\n" + "".join(self.lines[-40:]))
                 await asyncio.sleep(0.05)
 
     async def stop(self, signum: int = signal.SIGINT, within: float = 30) -> int:
