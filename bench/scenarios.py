@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from dataclasses import dataclass
 
 from bench.figures import Result, Target, latency_ms, ms
 from bench.options import Options
@@ -46,10 +47,22 @@ def _calls(counts: Counter[str], pictures: int) -> dict[str, float]:
     return figures
 
 
-async def run_burst(options: Options) -> Result:
-    """`requests` /imagine at once, one person each."""
+@dataclass
+class _Burst:
+    """What one burst left behind: the interactions, how long until every picture showed,
+    and the REST calls and 429s from its start until the bot's jobs had all ended."""
+
+    interactions: list[FakeInteraction]
+    total: float
+    counts: Counter[str]
+    discord_429s: int
+    provider_429s: int
+
+
+async def _fire(options: Options, requests: int) -> _Burst:
+    """`requests` /imagine at once, one person each, until every job has ended."""
     setup = Setup(
-        people=options.requests,
+        people=requests,
         concurrency=options.concurrency,
         image_latency=options.image_latency,
         partial_images=options.partial_images,
@@ -57,12 +70,23 @@ async def run_burst(options: Options) -> Result:
     async with Stage(setup) as stage:
         started = time.monotonic()
         interactions = await burst(stage.discord, stage.people)
-        await wait_pictures(interactions, _deadline(options.requests, options))
+        await wait_pictures(interactions, _deadline(requests, options))
         total = time.monotonic() - started
         await stage.drain()
-        counts = calls_since(stage.discord, started)
-        discord_429s = discord_429s_since(stage.discord, started)
-        provider_429s = len(stage.openai.rate_limited)
+        return _Burst(
+            interactions,
+            total,
+            calls_since(stage.discord, started),
+            discord_429s_since(stage.discord, started),
+            len(stage.openai.rate_limited),
+        )
+
+
+async def run_burst(options: Options) -> Result:
+    """`requests` /imagine at once, one person each."""
+    fired = await _fire(options, options.requests)
+    interactions, total, counts = fired.interactions, fired.total, fired.counts
+    discord_429s, provider_429s = fired.discord_429s, fired.provider_429s
     acks, pictures = ack_latencies(interactions), picture_latencies(interactions)
     result = Result(
         "burst",
@@ -191,20 +215,9 @@ async def run_stream(options: Options) -> Result:
 
 async def run_calls(options: Options) -> Result:
     """Discord REST calls per picture, and 429s, for a burst against Discord's limits."""
-    setup = Setup(
-        people=options.calls_requests,
-        concurrency=options.concurrency,
-        image_latency=options.image_latency,
-        partial_images=options.partial_images,
-    )
-    async with Stage(setup) as stage:
-        started = time.monotonic()
-        interactions = await burst(stage.discord, stage.people)
-        await wait_pictures(interactions, _deadline(options.calls_requests, options))
-        await stage.drain()
-        counts = calls_since(stage.discord, started)
-        discord_429s = discord_429s_since(stage.discord, started)
-    pictures = sum(1 for i in interactions if has_picture(i))
+    fired = await _fire(options, options.calls_requests)
+    counts, discord_429s = fired.counts, fired.discord_429s
+    pictures = sum(1 for i in fired.interactions if has_picture(i))
     result = Result(
         "calls",
         f"Discord calls per picture: {options.calls_requests} × /imagine at once, "

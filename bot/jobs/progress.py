@@ -50,12 +50,6 @@ class Reporter:
         self._sleep = sleep
         self._expected = expected
         self._messages: dict[Hashable, _Message] = {}
-        self._sent = 0
-
-    @property
-    def sent(self) -> int:
-        """How many sends were made."""
-        return self._sent
 
     def show(self, key: Hashable, shown: Hashable, send: Send) -> None:
         """Make message `key` show `shown` (what the person will read, used only to compare)
@@ -120,7 +114,6 @@ class Reporter:
         message.shown = shown
         message.sent_at = self._clock()
         message.flight = asyncio.get_running_loop().create_future()
-        self._sent += 1
         try:
             await send()
         except self._expected as error:

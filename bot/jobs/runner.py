@@ -203,16 +203,21 @@ class Runner:
         """A variation's prompt: the first take to start writes them all (one chat call)."""
         if job.prompt is not None or job.batch is None:
             return job.prompt or job.spec.request.description
-        async with self._batch_locks.setdefault(job.batch, asyncio.Lock()):
-            stored = await self.store.job(job.id)
-            if stored is not None and stored.prompt is not None:
-                return stored.prompt
-            spec = job.spec
-            prompts = await self.pipeline.variation_prompts(
-                spec.request, spec.takes or 1, spec.options
-            )
-            await self.store.set_batch_prompts(job.batch, prompts)
-            return prompts[job.take or 0]
+        lock = self._batch_locks.setdefault(job.batch, asyncio.Lock())
+        try:
+            async with lock:
+                stored = await self.store.job(job.id)
+                if stored is not None and stored.prompt is not None:
+                    return stored.prompt
+                spec = job.spec
+                prompts = await self.pipeline.variation_prompts(
+                    spec.request, spec.takes or 1, spec.options
+                )
+                await self.store.set_batch_prompts(job.batch, prompts)
+                return prompts[job.take or 0]
+        finally:
+            if not lock.locked():  # the last take through: later ones find their prompt
+                self._batch_locks.pop(job.batch, None)
 
     def _parent_loader(self, job: JobRecord) -> ImageLoader | None:
         urls = job.spec.image_urls

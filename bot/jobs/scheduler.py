@@ -124,8 +124,6 @@ class Scheduler:
         self._turns: deque[float] = deque(maxlen=_RECENT_TURNS)
         self._paused_until = -math.inf
         self._closed = False
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._timer: asyncio.TimerHandle | None = None
         self._moved = False  # the line changed since places were last given
         self._pacing = asyncio.Event()  # set to make pacers look at the clock again
@@ -210,15 +208,6 @@ class Scheduler:
         self._order = []
         self._arm(None)
 
-    async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - a deadline, not an error
-        """Wait until no turn is held; False if `timeout` (real seconds) passed first."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
-
     def poke(self) -> None:
         """Look at the clock and the line again now (e.g. after a fake clock moved)."""
         self._pacing.set()
@@ -289,7 +278,6 @@ class Scheduler:
         user = waiter.ticket.user_id
         self._running += 1
         self._running_by_user[user] = self._running_by_user.get(user, 0) + 1
-        self._idle.clear()
         if not waiter.resumed:  # a resumed job already had its turn; it costs no new one
             stamp = next(self._stamps)
             self._server_served[waiter.server] = self._person_served[waiter.person] = stamp
@@ -306,8 +294,6 @@ class Scheduler:
             self._running_by_user[user] = left
         else:
             del self._running_by_user[user]
-        if self._running == 0:
-            self._idle.set()
         if len(self._person_served) > _STAMPS_KEPT:
             _forget_old(self._person_served, (p for line in self._lines.values() for p in line))
             _forget_old(self._server_served, self._lines)

@@ -215,7 +215,8 @@ class Jobs(Accounting):
         Raises `JobEnded` (and records nothing) if the job is no longer running.
         """
         async with self._writing() as session:
-            await self._drop_pending_picture(session, job.id)
+            if job.picture_id is not None:  # read back after a crash mid-post: start afresh
+                await self._drop_pending_picture(session, job.id)
             row = Picture(**dataclasses.asdict(picture), created_at=now)
             session.add(row)
             await session.flush()

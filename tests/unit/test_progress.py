@@ -100,7 +100,7 @@ async def test_a_burst_becomes_the_first_at_once_and_the_latest_after_the_interv
     await time.advance(0.125)  # 2 s after the first send
     assert screen.sent == [("m", "position 1"), ("m", "position 10")]
     await time.advance(10)
-    assert reporter.sent == 2
+    assert len(screen.sent) == 2  # nothing more came later
 
 
 async def test_show_schedules_the_send_and_never_awaits_it(reporter: Reporter) -> None:
@@ -142,7 +142,7 @@ async def test_what_a_message_shows_or_is_about_to_show_is_not_sent_again(
     show(reporter, screen, "m", "c")  # back to what it shows: the pending "d" is moot
     await time.advance(5)
     assert screen.sent == [("m", "a"), ("m", "b"), ("m", "c")]
-    assert reporter.sent == 3
+    assert len(screen.sent) == 3
 
 
 async def test_messages_are_paced_separately(reporter: Reporter) -> None:
@@ -237,7 +237,6 @@ async def test_an_unexpected_failure_is_logged_with_its_traceback_and_swallowed(
     bug, refused = caplog.records
     assert bug.levelno == logging.ERROR and bug.exc_info is not None
     assert refused.levelno == logging.WARNING and refused.exc_info is None
-    assert reporter.sent == 2
 
 
 async def test_close_cancels_what_is_pending(reporter: Reporter, time: FakeTime) -> None:

@@ -120,7 +120,6 @@ async def test_at_most_concurrency_turns_are_held() -> None:
     await line.finish(2, 3, 4, 5)
     assert line.started == [1, 2, 3, 4, 5]
     assert line.scheduler.running == 0
-    assert await line.scheduler.drain(0)
 
 
 async def test_a_flood_from_one_person_does_not_delay_another_persons_single_request(
@@ -342,9 +341,9 @@ async def test_close_fails_waiters_and_lets_running_turns_finish(line: Line) -> 
     assert isinstance(failure(line.tasks[2]), ShuttingDown)
     assert isinstance(failure(await line.ask(3, user=3)), ShuttingDown)
     assert line.scheduler.waiting() == []
-    assert not await line.scheduler.drain(0)
+    assert line.scheduler.running == 1  # the held turn goes on after close()
     await line.finish(1)
-    assert await line.scheduler.drain(0)
+    assert line.scheduler.running == 0
     assert line.started == [1]
     assert failure(line.tasks[1]) is None
 
