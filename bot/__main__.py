@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
-    from bot.imaging.pipeline import Quality, Size
     from bot.imaging.prompts import Style
+    from bot.models import Quality, Size
 
     parser = argparse.ArgumentParser(prog="picasso", description="Picasso, the /imagine bot.")
     commands = parser.add_subparsers(dest="command")

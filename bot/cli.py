@@ -15,8 +15,7 @@ import openai
 from bot.app import Picasso, make_openai, make_pipeline, open_store, prepare_discord
 from bot.config import Settings
 from bot.errors import PicassoError
-from bot.imaging.pipeline import ImageRequest, Quality, Size, Stage
-from bot.imaging.prompts import Style
+from bot.models import ImageRequest, Quality, Size, Stage, Style
 
 log = logging.getLogger(__name__)
 

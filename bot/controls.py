@@ -13,16 +13,8 @@ from collections.abc import Collection, Iterable
 from typing import Final, Literal
 
 from bot.errors import PicassoError
-from bot.imaging.prompts import Style
-from bot.policy import (
-    BLOCKED_WORDS_MAX,
-    STYLE_GUIDE_MAX,
-    ChannelMode,
-    GuildSettings,
-    MaxSize,
-    RefineMode,
-    RemixWho,
-)
+from bot.models import ChannelMode, GuildSettings, MaxSize, RefineMode, RemixWho, Style
+from bot.policy import BLOCKED_WORDS_MAX, STYLE_GUIDE_MAX
 
 MAX_LISTED_CHANNELS: Final = 100
 MAX_LISTED_ROLES: Final = 50

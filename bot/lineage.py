@@ -1,6 +1,6 @@
 """Recorded pictures as things to iterate on: who may, what to ask for again, where they are.
 
-Plain functions of a stored `Picture` (bot/storage/tables.py), settings and ids; no Discord.
+Plain functions of a `PictureRecord` (bot/models.py), settings and ids; no Discord.
 """
 
 from __future__ import annotations
@@ -9,12 +9,9 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from bot.imaging.pipeline import ImageRequest, Quality, Size
-from bot.imaging.prompts import Style
-from bot.policy import GuildSettings, Who
-from bot.storage.tables import Picture
+from bot.models import GuildSettings, PictureRecord, Who
 
-# Picture.kind values: how a picture came to be.
+# PictureRecord.kind values: how a picture came to be.
 IMAGINE: Final = "imagine"
 REROLL: Final = "reroll"
 REFINE: Final = "refine"
@@ -45,23 +42,12 @@ _MESSAGE_LINK = re.compile(
 _NUMBER = re.compile(r"^#?(\d{1,20})$")
 
 
-def request_of(picture: Picture) -> ImageRequest:
-    """The request that made `picture` (description and parameters), to paint again."""
-    return ImageRequest(
-        description=picture.description,
-        size=Size[picture.size.upper()],
-        quality=Quality(picture.quality),
-        style=Style.from_label(picture.style) or Style.NONE,
-        expand=True,
-    )
-
-
-def may_remix(settings: GuildSettings, who: Who, picture: Picture) -> bool:
+def may_remix(settings: GuildSettings, who: Who, picture: PictureRecord) -> bool:
     """May `who` reroll, refine or vary `picture` under the server's `remix` setting?"""
     return settings.remix == "anyone" or who.is_admin or who.user_id == picture.requester_id
 
 
-def may_delete(who: Who, picture: Picture) -> bool:
+def may_delete(who: Who, picture: PictureRecord) -> bool:
     """Only the requester and server admins may delete a picture."""
     return who.is_admin or who.user_id == picture.requester_id
 
@@ -73,7 +59,7 @@ def jump_url(guild_id: int | None, channel_id: int, message_id: int | None) -> s
     return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
 
 
-def picture_url(picture: Picture) -> str | None:
+def picture_url(picture: PictureRecord) -> str | None:
     """The link to where `picture` is posted (None once deleted)."""
     return jump_url(picture.guild_id, picture.channel_id, picture.message_id)
 

@@ -1,6 +1,6 @@
 """May this person draw here, now, and with what? Pure functions of settings and usage.
 
-`GuildSettings` is a server's configuration (stored as JSON). `check_access` answers the
+`GuildSettings` (bot.models) is a server's configuration. `check_access` answers the
 questions that need no counting (channel, role, DM, blocked words); `shape_request` applies
 the server's defaults and ceilings to a request. Counting limits (quotas, budgets, cooldowns)
 are enforced atomically by the storage layer with the numbers from `Limits`.
@@ -9,25 +9,19 @@ are enforced atomically by the storage layer with the numbers from `Limits`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import Enum
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from bot.errors import PicassoError
-from bot.imaging.pipeline import ImageRequest, Quality, RefineMode, Size
-from bot.imaging.prompts import Style
+from bot.formatting import duration, plural, usd, zone_name
+from bot.models import QUALITY_ORDER, GuildSettings, ImageRequest, Quality, Size, Style, Who
 
 STYLE_GUIDE_MAX: Final = 300
 BLOCKED_WORDS_MAX: Final = 200
-QUALITY_ORDER: Final = (Quality.LOW, Quality.MEDIUM, Quality.HIGH)
-
-ChannelMode = Literal["all", "allow", "deny"]
-MaxSize = Literal["square", "any"]
-RemixWho = Literal["requester", "anyone"]
 
 
 class Refused(PicassoError):
@@ -66,34 +60,6 @@ class LimitReached(Refused):
             self.kind, self.limit, wait_seconds=self.wait_seconds, now=now
         )
         return again
-
-
-def plural(count: int, noun: str) -> str:
-    """`1 picture`, `2 pictures`."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def usd(micros: int) -> str:
-    """Money for people: `$5.00`, `$0.0816` (cents when they are exact, else up to 4 places)."""
-    dollars = micros / 1_000_000
-    if micros % 10_000 == 0:
-        return f"${dollars:,.2f}"
-    whole, cents = f"{dollars:,.4f}".split(".")
-    return f"${whole}.{cents.rstrip('0').ljust(2, '0')}"
-
-
-def duration(delta: timedelta) -> str:
-    """A wait rounded up to the minute: `3 h 12 min`, `5 h`, `1 min`."""
-    minutes = max(1, math.ceil(delta.total_seconds() / 60))
-    hours, minutes = divmod(minutes, 60)
-    if not hours:
-        return f"{minutes} min"
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-
-
-def zone_name(moment: datetime) -> str:
-    """The name of an aware moment's zone (`UTC`, `Europe/Paris`)."""
-    return str(getattr(moment.tzinfo, "key", None) or moment.tzname() or "UTC")
 
 
 def next_midnight(now: datetime) -> datetime:
@@ -151,72 +117,6 @@ def limit_sentence(
         f"This server's daily image budget of {usd(limit)} "
         f"has too little left for this picture{resets}."
     )
-
-
-@dataclass(frozen=True, slots=True)
-class GuildSettings:
-    """Everything a server admin can set. None means "no limit" / "the bot's default"."""
-
-    user_daily_pictures: int | None = None
-    guild_daily_pictures: int | None = None
-    cooldown_seconds: int = 0
-    user_running: int = 2
-    user_queued: int = 3
-    guild_daily_usd: float | None = None
-    guild_monthly_usd: float | None = None
-    user_daily_usd: float | None = None
-    channel_mode: ChannelMode = "all"
-    channel_ids: tuple[int, ...] = ()
-    allow_dms: bool = True
-    allowed_role_ids: tuple[int, ...] = ()
-    exempt_role_ids: tuple[int, ...] = ()
-    moderation: bool = True
-    default_size: str = Size.SQUARE.name.lower()
-    max_size: MaxSize = "any"
-    default_quality: str = Quality.AUTO.value
-    max_quality: str = Quality.HIGH.value
-    allowed_styles: tuple[str, ...] = ()
-    model: str | None = None
-    expand_default: bool = True
-    refine_mode: RefineMode = "reimagine"
-    remix: RemixWho = "anyone"
-    style_guide: str = ""
-    blocked_words: tuple[str, ...] = ()
-    audit_channel_id: int | None = None
-
-    def to_json(self) -> str:
-        """The stored form."""
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str | None) -> GuildSettings:
-        """Settings from their stored form; unknown keys (from a newer version) are ignored."""
-        if not text:
-            return cls()
-        raw: dict[str, Any] = json.loads(text)
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        values: dict[str, Any] = {
-            name: tuple(value) if isinstance(value, list) else value
-            for name, value in raw.items()
-            if name in known
-        }
-        return cls(**values)
-
-    def replace(self, **changes: Any) -> GuildSettings:
-        """A copy with `changes` applied."""
-        return dataclasses.replace(self, **changes)
-
-
-@dataclass(frozen=True, slots=True)
-class Who:
-    """The person asking, where they ask from: plain ids, no Discord objects."""
-
-    user_id: int
-    guild_id: int | None
-    channel_id: int
-    parent_channel_id: int | None = None  # a thread's parent channel
-    role_ids: frozenset[int] = field(default_factory=frozenset)
-    is_admin: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,18 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from bot.imaging.pipeline import ImageRequest, Pipeline, RunOptions
+from bot.imaging.pipeline import Pipeline
 from bot.imaging.pricing import ModelPrice, cost_micros, estimate_usage, price_for
-from bot.policy import (
-    GuildSettings,
-    LimitReached,
-    Limits,
-    Who,
-    check_access,
-    is_exempt,
-    limits_for,
-    shape_request,
-)
+from bot.models import GuildSettings, ImageRequest, RunOptions, Who
+from bot.policy import LimitReached, Limits, check_access, is_exempt, limits_for, shape_request
 from bot.storage.job_records import Delivery, JobKind, JobRecord, JobSpec, NewJob
 from bot.storage.repository import GUILD_WIDE, Periods, Store, Usage
 

@@ -19,7 +19,9 @@ from discord.ext import commands
 
 from bot import controls
 from bot.controls import BadSetting, BudgetToRemove, LimitToRemove
-from bot.policy import STYLE_GUIDE_MAX, GuildSettings, zone_name
+from bot.formatting import zone_name
+from bot.models import GuildSettings
+from bot.policy import STYLE_GUIDE_MAX
 from cogs import admin_text as text
 from cogs.context import Listable, QualityChoice, SizeChoice, is_server_admin
 from cogs.errors import NO_MENTIONS, NotAllowed, defer_private

@@ -10,18 +10,12 @@ from typing import Final
 
 import discord
 
-from bot.policy import (
-    GuildSettings,
-    duration,
-    next_midnight,
-    plural,
-    until,
-    usd,
-    zone_name,
-)
+from bot.formatting import clip, duration, join, plural, usd, zone_name
+from bot.models import GuildSettings
+from bot.policy import next_midnight, until
 from bot.storage.repository import Usage
 from bot.studio import Standing
-from cogs.render import EMBED_COLOUR, clip, join
+from cogs.render import EMBED_COLOUR
 
 SHOWN_MENTIONS: Final = 20
 MESSAGE_LIMIT: Final = 2000

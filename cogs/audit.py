@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.formatting import clip
 from bot.imaging.pipeline import ImageResult
 from bot.jobs.runner import Posted
 from bot.lineage import jump_url
 from bot.storage.job_records import JobRecord
 from cogs.errors import NO_MENTIONS
-from cogs.render import clip
 
 if TYPE_CHECKING:
     from bot.app import Picasso

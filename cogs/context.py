@@ -7,7 +7,7 @@ from typing import Literal
 import discord
 from discord import app_commands
 
-from bot.policy import Who
+from bot.models import Who
 
 # Option choices offered by more than one command (/imagine, /imagine-admin defaults).
 SizeChoice = Literal["square", "portrait", "landscape"]

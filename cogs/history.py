@@ -16,11 +16,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import PicassoError
+from bot.formatting import clip
 from bot.lineage import KIND_LABELS, parse_picture_ref, picture_url
-from bot.storage.tables import Picture
+from bot.models import PictureRecord
 from cogs.components import HistoryPageButton, history_view
 from cogs.errors import NO_MENTIONS, reply, user_message
-from cogs.render import EMBED_COLOUR, clip
+from cogs.render import EMBED_COLOUR
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -38,7 +39,7 @@ def _when(moment: datetime) -> str:
     return discord.utils.format_dt(aware, "R")
 
 
-def picture_line(picture: Picture) -> str:
+def picture_line(picture: PictureRecord) -> str:
     """One picture in a listing: number, when, how, what, and a jump link."""
     what = picture.instruction or picture.description
     url = picture_url(picture)
@@ -47,7 +48,7 @@ def picture_line(picture: Picture) -> str:
     return f"`#{picture.id}` {_when(picture.created_at)} · {label} · “{clip(what, 80)}” · {where}"
 
 
-def page_embed(pictures: Sequence[Picture], page: int) -> discord.Embed:
+def page_embed(pictures: Sequence[PictureRecord], page: int) -> discord.Embed:
     """A page of someone's pictures, newest first."""
     if pictures:
         text = "\n".join(picture_line(picture) for picture in pictures)
@@ -60,7 +61,7 @@ def page_embed(pictures: Sequence[Picture], page: int) -> discord.Embed:
     return embed
 
 
-def chain_embed(chain: Sequence[Picture]) -> discord.Embed:
+def chain_embed(chain: Sequence[PictureRecord]) -> discord.Embed:
     """Where a picture came from: its ancestors, oldest first, the picture itself last."""
     steps = [f"{n}. {picture_line(picture)}" for n, picture in enumerate(reversed(chain), 1)]
     if len(steps) > CHAIN_SHOWN:
@@ -131,7 +132,7 @@ class History(commands.Cog):
         except Exception as error:
             await reply(interaction, user_message(error))
 
-    async def _find(self, kind: str, number: int) -> Picture | None:
+    async def _find(self, kind: str, number: int) -> PictureRecord | None:
         store = self.bot.studio.store
         found = await store.picture_by_message(number)
         if found is None and kind == "number":
@@ -149,7 +150,7 @@ class History(commands.Cog):
             allowed_mentions=NO_MENTIONS,
         )
 
-    async def _show_chain(self, interaction: discord.Interaction, picture: Picture) -> None:
+    async def _show_chain(self, interaction: discord.Interaction, picture: PictureRecord) -> None:
         chain = await self.bot.studio.store.ancestry(picture.id)
         await interaction.edit_original_response(
             content=None, embed=chain_embed(chain), allowed_mentions=NO_MENTIONS

@@ -9,8 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.imaging.pipeline import MAX_DESCRIPTION_CHARS, Quality, Size, check_description
-from bot.imaging.prompts import Style
+from bot.models import MAX_DESCRIPTION_CHARS, Quality, Size, Style, check_description
 from bot.policy import default_request
 from bot.storage.job_records import JobKind
 from bot.studio import Order

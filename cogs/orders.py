@@ -10,10 +10,10 @@ import discord
 
 from bot.config import Secret
 from bot.errors import PicassoError
-from bot.lineage import picture_url, request_of
+from bot.formatting import clip
+from bot.lineage import picture_url
+from bot.models import PictureRecord
 from bot.storage.job_records import Delivery
-from bot.storage.tables import Picture
-from cogs.render import clip
 
 MAX_INSTRUCTION_CHARS: Final = 500
 # Discord lets a bot answer an interaction through its token for 15 minutes.
@@ -47,7 +47,7 @@ def requester(user: discord.abc.User) -> dict[str, Any]:
     return {"requester_name": user.display_name, "requester_avatar": user.display_avatar.url}
 
 
-def from_picture(picture: Picture, live: discord.Message | None = None) -> dict[str, Any]:
+def from_picture(picture: PictureRecord, live: discord.Message | None = None) -> dict[str, Any]:
     """What a new picture made from `picture` starts from: its request, its link and the
     URLs its file can be fetched from (`live`, the posted message, has the freshest one)."""
     fresh = live.attachments[0].url if live and live.attachments else None
@@ -55,14 +55,14 @@ def from_picture(picture: Picture, live: discord.Message | None = None) -> dict[
         fresh = None
     urls = tuple(dict.fromkeys(url for url in (fresh, picture.image_url) if url))
     return {
-        "request": request_of(picture),
+        "request": picture.request,
         "parent_id": picture.id,
         "origin_url": picture_url(picture),
         "image_urls": urls,
     }
 
 
-def prompt_text(picture: Picture) -> str:
+def prompt_text(picture: PictureRecord) -> str:
     """What the 📝 Prompt button shows: the description and the full prompt."""
     head = f"📝 Prompt for “{clip(picture.description, 200)}”:\n"
     return clip(head + picture.prompt, 2000)

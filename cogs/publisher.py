@@ -18,16 +18,18 @@ import discord
 
 from bot import lineage
 from bot.errors import PicassoError, UploadFailed
+from bot.formatting import clip, join
 from bot.imaging.files import ImageFile, fit_to_limit
-from bot.imaging.pipeline import ImageResult, Stage
+from bot.imaging.pipeline import ImageResult
 from bot.jobs.progress import Reporter
 from bot.jobs.runner import Posted, Status
 from bot.lineage import jump_url
+from bot.models import Stage
 from bot.storage.job_records import LIVE, JobKind, JobRecord, JobSpec, JobState
 from cogs.audit import audit
 from cogs.components import cancel_view, result_view
 from cogs.errors import CANNOT_POST, NO_MENTIONS
-from cogs.render import Origin, clip, join, result_embed, status_line
+from cogs.render import Origin, result_embed, status_line
 
 if TYPE_CHECKING:
     from bot.app import Picasso

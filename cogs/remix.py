@@ -19,11 +19,12 @@ from discord.ext import commands
 
 from bot import lineage
 from bot.errors import PicassoError
+from bot.formatting import join
 from bot.imaging.prompts import MAX_PROMPT_CHARS
 from bot.lineage import may_delete, may_remix
-from bot.policy import GuildSettings, Who, check_access
+from bot.models import GuildSettings, PictureRecord, Who
+from bot.policy import check_access
 from bot.storage.job_records import JobKind, JobRecord
-from bot.storage.tables import Picture
 from bot.studio import Order
 from cogs.components import (
     Action,
@@ -44,7 +45,6 @@ from cogs.orders import (
     prompt_text,
     requester,
 )
-from cogs.render import join
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -71,7 +71,7 @@ class RefineModal(discord.ui.Modal):
     before a restart still works after it.
     """
 
-    def __init__(self, picture: Picture) -> None:
+    def __init__(self, picture: PictureRecord) -> None:
         super().__init__(
             title="Refine this picture", custom_id=modal_custom_id(picture.id), timeout=FORM_TTL
         )
@@ -136,7 +136,11 @@ class Remix(commands.Cog):
             await reply(interaction, user_message(error))
 
     async def _reroll(
-        self, interaction: discord.Interaction, who: Who, picture: Picture, settings: GuildSettings
+        self,
+        interaction: discord.Interaction,
+        who: Who,
+        picture: PictureRecord,
+        settings: GuildSettings,
     ) -> None:
         """Paint `picture`'s prompt again, as a new picture."""
         order = Order(
@@ -150,7 +154,11 @@ class Remix(commands.Cog):
         await self.bot.jobs.submit(order, settings)
 
     async def _vary(
-        self, interaction: discord.Interaction, who: Who, picture: Picture, settings: GuildSettings
+        self,
+        interaction: discord.Interaction,
+        who: Who,
+        picture: PictureRecord,
+        settings: GuildSettings,
     ) -> None:
         """Takes on `picture`'s description, each its own job (own quota, cost and lineage),
         each posted as a reply to the picture once painted; the press's message sums them up."""
@@ -258,7 +266,7 @@ class Remix(commands.Cog):
 
     # --- lookups -----------------------------------------------------------------------------
 
-    async def _picture(self, interaction: discord.Interaction, picture_id: int) -> Picture:
+    async def _picture(self, interaction: discord.Interaction, picture_id: int) -> PictureRecord:
         """The picture a component belongs to (it must still be the message clicked on)."""
         picture = await self.bot.studio.store.picture(picture_id)
         message = interaction.message
@@ -268,7 +276,7 @@ class Remix(commands.Cog):
 
     async def _remixable(
         self, interaction: discord.Interaction, picture_id: int
-    ) -> tuple[Picture, Who, GuildSettings]:
+    ) -> tuple[PictureRecord, Who, GuildSettings]:
         """The picture, who pressed and the server's settings — if this person may remix it."""
         picture = await self._picture(interaction, picture_id)
         who = who_from_interaction(interaction)

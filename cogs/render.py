@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import discord
 
 from bot import lineage
-from bot.imaging.pipeline import ImageResult, Stage
+from bot.formatting import clip, eta_text
+from bot.imaging.pipeline import ImageResult
 from bot.jobs.runner import Status
+from bot.models import Stage
 
 EMBED_COLOUR = discord.Colour(0xE8A33D)
 TITLE_LIMIT = 256
@@ -18,25 +18,6 @@ DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
 # Discord caps all text in a message's embeds together; leave room for the short fields.
 PROMPT_BUDGET = 3500
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def join(items: Sequence[str], word: str = "and") -> str:
-    """`a`, `a and b`, `a, b and c`."""
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {word} {items[-1]}"
-
-
-def eta_text(seconds: float) -> str:
-    """A wait as people read it: `about 40 s`, `about 3 min` (coarse, so it changes rarely)."""
-    if seconds < 60:
-        return f"about {max(10, math.ceil(seconds / 10) * 10)} s"
-    return f"about {math.ceil(seconds / 60)} min"
 
 
 def status_line(status: Status, *, refining: bool = False) -> str:

@@ -20,8 +20,8 @@ from discord.ext import commands
 from bot import lineage
 from bot.errors import PicassoError
 from bot.lineage import may_remix
+from bot.models import PictureRecord
 from bot.storage.job_records import DEFAULT_UPLOAD_LIMIT, Delivery, JobKind
-from bot.storage.tables import Picture
 from bot.studio import Order
 from cogs.context import who_from_message
 from cogs.errors import NO_MENTIONS, user_message
@@ -101,7 +101,7 @@ class Replies(commands.Cog):
         self,
         message: discord.Message,
         me: discord.ClientUser,
-        picture: Picture,
+        picture: PictureRecord,
         answer: _Answer,
         live: discord.Message | None,
     ) -> None:

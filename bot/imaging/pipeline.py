@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from enum import Enum
-from typing import Literal, Protocol
+from typing import Protocol
 
 from bot.errors import Misconfigured, ModerationBlocked, PicassoError
 from bot.imaging.files import DownloadFailed
@@ -18,7 +17,6 @@ from bot.imaging.pricing import ModelPrice, Usage, cost_micros, estimate_usage, 
 from bot.imaging.prompts import (
     ChatMessages,
     Revision,
-    Style,
     clean_expansion,
     expansion_messages,
     parse_revision,
@@ -29,59 +27,9 @@ from bot.imaging.prompts import (
     with_change,
 )
 from bot.imaging.providers import ChatModel, GeneratedImage, ImageModel, Moderator, PreviewCallback
+from bot.models import ImageRequest, RefineMode, RunOptions, Stage
 
 log = logging.getLogger(__name__)
-
-MAX_DESCRIPTION_CHARS = 1000
-
-
-class Size(Enum):
-    """Picture shapes offered to users, mapped to the API's size strings."""
-
-    SQUARE = "1024x1024"
-    PORTRAIT = "1024x1536"
-    LANDSCAPE = "1536x1024"
-
-
-class Quality(Enum):
-    """Quality levels offered to users (the API's own names)."""
-
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    AUTO = "auto"
-
-
-class Stage(Enum):
-    """Where a request is, in this order; QUEUED only while it waits (again as its place moves)."""
-
-    QUEUED = "queued"
-    EXPANDING = "expanding"
-    PAINTING = "painting"
-
-
-@dataclass(frozen=True, slots=True)
-class ImageRequest:
-    """What a person asked for."""
-
-    description: str
-    size: Size = Size.SQUARE
-    quality: Quality = Quality.AUTO
-    style: Style = Style.NONE
-    expand: bool = True
-
-    def __post_init__(self) -> None:
-        check_description(self.description)
-
-
-def check_description(text: str) -> None:
-    """Raise `PicassoError` with the user's sentence if `text` can't be a description."""
-    if not text.strip():
-        raise PicassoError("Describe the picture you want — the description can't be empty.")
-    if len(text) > MAX_DESCRIPTION_CHARS:
-        raise PicassoError(
-            f"That description is too long — keep it under {MAX_DESCRIPTION_CHARS} characters."
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +49,6 @@ class ImageResult:
     def cost_usd(self) -> float:
         """What the picture cost, in dollars."""
         return self.cost_micros / 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    """Per-server choices for one run."""
-
-    model: str | None = None
-    style_guide: str = ""
-    moderate: bool = False
 
 
 class Progress(Protocol):
@@ -135,7 +74,6 @@ class SilentProgress:
 
 
 ImageLoader = Callable[[], Awaitable[bytes]]
-RefineMode = Literal["reimagine", "edit", "auto"]
 
 EXPANSION_FALLBACK_NOTE = (
     "The prompt writer gave no usable answer, so your words were used as written."

@@ -8,39 +8,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
 from typing import Final
+
+from bot.models import Style
 
 # Longest expanded prompt we accept; longer output is treated as a failed expansion.
 MAX_PROMPT_CHARS: Final = 1500
 # Token budget for the chat model's answer: a paragraph is ~200 tokens, but reasoning models
 # spend part of this budget thinking first, and an exhausted budget leaves the answer empty.
 MAX_COMPLETION_TOKENS: Final = 2000
-
-
-class Style(Enum):
-    """Style presets offered by /imagine: value = the phrase given to the prompt writer."""
-
-    NONE = ""
-    PHOTO = "a realistic photograph (camera, lens and lighting described like a photographer)"
-    ILLUSTRATION = "a clean digital illustration"
-    ANIME = "an anime-style illustration"
-    OIL_PAINTING = "an oil painting with visible brushwork"
-    WATERCOLOR = "a soft watercolor painting"
-    PIXEL_ART = "pixel art with a limited palette"
-    RENDER_3D = "a polished 3D render"
-
-    @property
-    def label(self) -> str:
-        """Human name shown in Discord."""
-        return {"NONE": "none", "RENDER_3D": "3D render"}.get(
-            self.name, self.name.lower().replace("_", " ")
-        )
-
-    @classmethod
-    def from_label(cls, label: str) -> Style | None:
-        """The style whose `label` is `label` (as stored and offered), else None."""
-        return next((style for style in cls if style.label == label), None)
 
 
 EXPAND_INSTRUCTIONS: Final = """\

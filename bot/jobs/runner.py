@@ -26,9 +26,10 @@ from bot.errors import (
     ShuttingDown,
 )
 from bot.imaging.files import DownloadFailed, as_png, fetch_image
-from bot.imaging.pipeline import ImageLoader, ImageResult, Pipeline, Plan, Stage
+from bot.imaging.pipeline import ImageLoader, ImageResult, Pipeline, Plan
 from bot.jobs.scheduler import Place, Scheduler, Ticket
-from bot.storage.job_records import JobEnded, JobKind, JobRecord, JobState, NewPicture
+from bot.models import NewPicture, Stage
+from bot.storage.job_records import JobEnded, JobKind, JobRecord, JobState
 from bot.storage.repository import Store
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ from typing import Final
 
 from bot.errors import JobCancelled, PicassoError, ShuttingDown, WaitedTooLong
 from bot.jobs.runner import Runner, start_by
-from bot.policy import GuildSettings, Refused
+from bot.models import GuildSettings
+from bot.policy import Refused
 from bot.storage.job_records import JobRecord, JobState
 from bot.studio import Order, Studio
 

@@ -12,8 +12,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from bot.config import Secret
-from bot.imaging.pipeline import ImageRequest, Quality, RefineMode, RunOptions, Size
-from bot.imaging.prompts import Style
+from bot.models import ImageRequest, RefineMode, RunOptions
 from bot.storage.accounting import Reservation
 
 DEFAULT_UPLOAD_LIMIT: Final = 10 * 1024 * 1024  # unboosted servers and DMs
@@ -69,7 +68,7 @@ class JobSpec:
         document = dataclasses.asdict(self) | {
             "request": {
                 "description": request.description,
-                "size": request.size.name.lower(),
+                "size": request.size.label,
                 "quality": request.quality.value,
                 "style": request.style.label,
                 "expand": request.expand,
@@ -84,13 +83,7 @@ class JobSpec:
         raw: dict[str, Any] = json.loads(text)
         request = raw.pop("request")
         return cls(
-            request=ImageRequest(
-                description=request["description"],
-                size=Size[request["size"].upper()],
-                quality=Quality(request["quality"]),
-                style=Style.from_label(request["style"]) or Style.NONE,
-                expand=request["expand"],
-            ),
+            request=ImageRequest.stored(**request),
             options=RunOptions(**raw.pop("options")),
             image_urls=tuple(raw.pop("image_urls")),
             **raw,
@@ -130,25 +123,6 @@ class NewJob:
     parent_id: int | None = None
     batch: str | None = None
     take: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NewPicture:
-    """What is recorded about a picture before it is posted (where it lands comes later)."""
-
-    guild_id: int | None
-    channel_id: int
-    requester_id: int
-    parent_id: int | None
-    kind: str
-    description: str
-    prompt: str
-    instruction: str | None
-    size: str
-    quality: str
-    style: str
-    model: str
-    cost_micros: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Secret
+from bot.models import NewPicture
 from bot.policy import LimitKind, LimitReached, Limits
 from bot.storage.accounting import RELEASED, SETTLED, Accounting, Periods, Reservation
 from bot.storage.job_records import (
@@ -29,7 +30,6 @@ from bot.storage.job_records import (
     JobSpec,
     JobState,
     NewJob,
-    NewPicture,
 )
 from bot.storage.tables import JobRow, Ledger, Picture
 

@@ -6,19 +6,20 @@ The accounting half (reservations, settling, usage) lives in `bot.storage.accoun
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
+from typing import overload
 
 from sqlalchemy import select, update
 
-from bot.policy import GuildSettings
+from bot.models import GuildSettings, PictureRecord
 from bot.storage.accounting import DMS, GUILD_WIDE, Periods, Reservation, Usage
-from bot.storage.job_records import NewPicture
 from bot.storage.jobs import Jobs
 from bot.storage.tables import GuildConfig, Picture
 
-__all__ = ["DMS", "GUILD_WIDE", "NewPicture", "Periods", "Reservation", "Store", "Usage"]
+__all__ = ["DMS", "GUILD_WIDE", "Periods", "Reservation", "Store", "Usage"]
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +72,17 @@ class Store(Jobs):
 
     # --- pictures ----------------------------------------------------------------------------
 
-    async def picture(self, picture_id: int) -> Picture | None:
+    async def picture(self, picture_id: int) -> PictureRecord | None:
         """A picture by id."""
         async with self._sessions() as session:
-            return await session.get(Picture, picture_id)
+            return _record(await session.get(Picture, picture_id))
 
-    async def picture_by_message(self, message_id: int) -> Picture | None:
+    async def picture_by_message(self, message_id: int) -> PictureRecord | None:
         """The picture posted as `message_id`, if that message is one of ours."""
         async with self._sessions() as session:
-            return await session.scalar(select(Picture).where(Picture.message_id == message_id))
+            return _record(
+                await session.scalar(select(Picture).where(Picture.message_id == message_id))
+            )
 
     async def forget_message(self, message_id: int) -> None:
         """The message is gone: keep the lineage row but drop its message id."""
@@ -90,23 +93,38 @@ class Store(Jobs):
 
     async def history(
         self, user_id: int, guild_id: int | None, *, limit: int, offset: int = 0
-    ) -> Sequence[Picture]:
+    ) -> list[PictureRecord]:
         """A user's pictures in a server (or everywhere for None), newest first."""
         query = select(Picture).where(Picture.requester_id == user_id)
         if guild_id is not None:
             query = query.where(Picture.guild_id == guild_id)
         query = query.order_by(Picture.created_at.desc(), Picture.id.desc())
         async with self._sessions() as session:
-            return (await session.scalars(query.limit(limit).offset(offset))).all()
+            rows = (await session.scalars(query.limit(limit).offset(offset))).all()
+        return [_record(row) for row in rows]
 
-    async def ancestry(self, picture_id: int, *, limit: int = 50) -> list[Picture]:
+    async def ancestry(self, picture_id: int, *, limit: int = 50) -> list[PictureRecord]:
         """The chain from a picture back to its first ancestor, the picture itself first."""
-        chain: list[Picture] = []
+        chain: list[PictureRecord] = []
         async with self._sessions() as session:
             current = await session.get(Picture, picture_id)
             while current is not None and len(chain) < limit:
-                chain.append(current)
+                chain.append(_record(current))
                 if current.parent_id is None:
                     break
                 current = await session.get(Picture, current.parent_id)
         return chain
+
+
+@overload
+def _record(row: Picture) -> PictureRecord: ...
+@overload
+def _record(row: None) -> None: ...
+def _record(row: Picture | None) -> PictureRecord | None:
+    """The frozen record of a picture row (the rest of the bot never sees ORM rows)."""
+    if row is None:
+        return None
+    return PictureRecord(**{name: getattr(row, name) for name in _PICTURE_FIELDS})
+
+
+_PICTURE_FIELDS = tuple(field.name for field in dataclasses.fields(PictureRecord))

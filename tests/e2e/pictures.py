@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from bot.app import Picasso
-from bot.policy import GuildSettings
+from bot.models import GuildSettings
 from tests.e2e.conftest import ALICE, CHANNEL_ID, GUILD_ID, jobs_ended
 from tests.fakes.discord_api import DEFAULT_MEMBER_PERMISSIONS, FakeDiscord, FakeInteraction
 from tests.fakes.discord_rules import FLAG_EPHEMERAL

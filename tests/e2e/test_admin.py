@@ -6,7 +6,7 @@ from typing import Any, cast
 
 import pytest
 
-from bot.policy import GuildSettings
+from bot.models import GuildSettings
 from tests.e2e.admin_kit import (
     EXACT_PRICES,
     NOT_ADMIN,

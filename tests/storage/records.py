@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.config import Secret
-from bot.imaging.pipeline import ImageRequest
+from bot.models import ImageRequest, NewPicture
 from bot.policy import Limits
-from bot.storage.job_records import Delivery, JobKind, JobSpec, NewJob, NewPicture
+from bot.storage.job_records import Delivery, JobKind, JobSpec, NewJob
 from bot.storage.repository import Store
 
 GUILD = 4242

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.errors import PicassoError
-from bot.policy import GuildSettings
+from bot.models import GuildSettings
 from bot.storage.database import migrate
 from bot.storage.repository import Store
 from bot.storage.tables import GuildConfig

@@ -8,11 +8,12 @@ import itertools
 from collections.abc import Callable
 
 from bot.errors import PicassoError
-from bot.imaging.pipeline import ImageResult, Stage
+from bot.imaging.pipeline import ImageResult
 from bot.imaging.pricing import Usage
 from bot.imaging.prompts import ChatMessages
 from bot.imaging.providers import GeneratedImage, PreviewCallback
 from bot.jobs.runner import Posted, Status
+from bot.models import Stage
 from bot.storage.job_records import JobRecord
 
 

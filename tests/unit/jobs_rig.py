@@ -14,12 +14,12 @@ from typing import Any
 import aiohttp
 
 from bot.config import Secret
-from bot.imaging.pipeline import ImageRequest, Pipeline, Stage
+from bot.imaging.pipeline import Pipeline
 from bot.imaging.pricing import DEFAULT_PRICES
 from bot.jobs.runner import Runner
 from bot.jobs.scheduler import Scheduler
 from bot.jobs.service import JobService
-from bot.policy import Who
+from bot.models import ImageRequest, Stage, Who
 from bot.storage.database import make_engine, migrate
 from bot.storage.job_records import Delivery, JobKind, JobRecord
 from bot.storage.repository import Store

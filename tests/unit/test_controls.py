@@ -6,7 +6,8 @@ import pytest
 
 from bot import controls
 from bot.controls import BadSetting
-from bot.policy import BLOCKED_WORDS_MAX, STYLE_GUIDE_MAX, GuildSettings
+from bot.models import GuildSettings
+from bot.policy import BLOCKED_WORDS_MAX, STYLE_GUIDE_MAX
 
 BASE = GuildSettings()
 

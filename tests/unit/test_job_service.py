@@ -17,7 +17,6 @@ import aiohttp
 import pytest
 
 from bot.errors import JobCancelled, PicassoError, ProviderBusy, ShuttingDown, WaitedTooLong
-from bot.imaging.pipeline import Stage
 from bot.jobs.service import (
     MAX_ATTEMPTS,
     NOT_WAITING,
@@ -25,7 +24,8 @@ from bot.jobs.service import (
     RESTARTED,
     STARTED,
 )
-from bot.policy import GuildSettings, LimitKind, LimitReached, Refused, limit_sentence
+from bot.models import GuildSettings, Stage
+from bot.policy import LimitKind, LimitReached, Refused, limit_sentence
 from bot.storage.job_records import Delivery, JobRecord, JobState
 from bot.storage.repository import GUILD_WIDE, Store
 from bot.studio import Studio

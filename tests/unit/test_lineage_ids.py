@@ -7,18 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import PicassoError
-from bot.imaging.pipeline import Quality, Size
-from bot.imaging.prompts import Style
 from bot.lineage import (
     PictureRef,
     jump_url,
     may_delete,
     may_remix,
     parse_picture_ref,
-    request_of,
 )
-from bot.policy import GuildSettings, Who
-from bot.storage.tables import Picture
+from bot.models import GuildSettings, PictureRecord, Quality, Size, Style, Who
 from cogs.components import (
     Action,
     history_custom_id,
@@ -36,7 +32,7 @@ BIGGEST_SNOWFLAKE = 2**64 - 1
 ALICE, BOB = 7001, 7002
 
 
-def picture(**changes: object) -> Picture:
+def picture(**changes: object) -> PictureRecord:
     values: dict[str, object] = {
         "id": 12,
         "guild_id": 5001,
@@ -57,7 +53,7 @@ def picture(**changes: object) -> Picture:
         "created_at": datetime.now(UTC),
     }
     values.update(changes)
-    return Picture(**values)
+    return PictureRecord(**values)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -121,14 +117,14 @@ def test_remix_setting_decides_who_may_iterate() -> None:
 
 
 def test_a_recorded_picture_gives_back_its_request() -> None:
-    request = request_of(picture())
+    request = picture().request
     assert (request.description, request.size, request.quality, request.style) == (
         "a fox",
         Size.LANDSCAPE,
         Quality.HIGH,
         Style.OIL_PAINTING,
     )
-    assert request_of(picture(style="retired style")).style is Style.NONE
+    assert picture(style="retired style").request.style is Style.NONE
 
 
 def test_jump_urls() -> None:

@@ -8,16 +8,11 @@ from bot.errors import Misconfigured, ModerationBlocked, ProviderTimeout
 from bot.imaging.pipeline import (
     EXPANSION_FALLBACK_NOTE,
     EXPANSION_UNAVAILABLE_NOTE,
-    ImageRequest,
     Pipeline,
     Plan,
-    Quality,
-    RunOptions,
-    Size,
-    Stage,
 )
 from bot.imaging.pricing import DEFAULT_PRICES, Usage, cost_micros, estimate_usage, price_for
-from bot.imaging.prompts import Style
+from bot.models import ImageRequest, Quality, RunOptions, Size, Stage, Style
 from tests.unit.doubles import Recorder, RecordingImages, ScriptedChat
 
 

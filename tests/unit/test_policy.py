@@ -7,25 +7,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.imaging.pipeline import ImageRequest, Quality, Size
-from bot.imaging.prompts import Style
+from bot.formatting import duration, usd
+from bot.models import GuildSettings, ImageRequest, Quality, Size, Style, Who
 from bot.policy import (
-    GuildSettings,
     LimitKind,
     LimitReached,
     Refused,
-    Who,
     blocked_word_in,
     check_access,
     default_request,
-    duration,
     limit_sentence,
     limits_for,
     next_midnight,
     next_month,
     shape_request,
     until,
-    usd,
 )
 
 GUILD, CHANNEL, OTHER, THREAD = 1, 10, 11, 12

@@ -8,13 +8,8 @@ from bot.imaging.pricing import (
     estimate_usage,
     price_for,
 )
-from bot.imaging.prompts import (
-    MAX_PROMPT_CHARS,
-    Style,
-    clean_expansion,
-    expansion_messages,
-    plain_prompt,
-)
+from bot.imaging.prompts import MAX_PROMPT_CHARS, clean_expansion, expansion_messages, plain_prompt
+from bot.models import Style
 
 
 def test_cost_applies_each_rate_to_its_tokens() -> None:

@@ -17,19 +17,17 @@ from bot.imaging.pipeline import (
     EDIT_FALLBACK_NOTE,
     REVISION_FALLBACK_NOTE,
     REVISION_UNAVAILABLE_NOTE,
-    ImageRequest,
     ImageResult,
     Pipeline,
-    RefineMode,
 )
 from bot.imaging.prompts import (
     MAX_PROMPT_CHARS,
-    Style,
     parse_revision,
     parse_variations,
     refine_messages,
     variation_messages,
 )
+from bot.models import ImageRequest, RefineMode, Style
 from tests.unit.doubles import RecordingImages, ScriptedChat
 
 

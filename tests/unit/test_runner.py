@@ -22,9 +22,9 @@ from bot.errors import (
     UploadFailed,
     WaitedTooLong,
 )
-from bot.imaging.pipeline import Stage
 from bot.imaging.pricing import DEFAULT_PRICES, Usage, cost_micros, price_for
 from bot.jobs.runner import START_MARGIN
+from bot.models import Stage
 from bot.storage.job_records import JobKind, JobRecord, JobState
 from bot.storage.repository import GUILD_WIDE, Store
 from tests.storage.records import post_picture

@@ -1,0 +1,244 @@
+"""The value types and frozen records everything else speaks: what a person asks for
+(`ImageRequest` and its parts), who asks from where (`Who`), what a server has set
+(`GuildSettings`) and a recorded picture (`PictureRecord`).
+
+Plain Python only: no database, no provider, no Discord. Slash-command choices, the CLI's
+options and the stored forms are all derived from the enums and literals here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any, Final, Literal
+
+from bot.errors import PicassoError
+
+MAX_DESCRIPTION_CHARS: Final = 1000
+
+
+class Size(Enum):
+    """Picture shapes offered to people, mapped to the API's size strings."""
+
+    SQUARE = "1024x1024"
+    PORTRAIT = "1024x1536"
+    LANDSCAPE = "1536x1024"
+
+    @property
+    def label(self) -> str:
+        """The name people pick and settings store: `square`, `portrait`, `landscape`."""
+        return self.name.lower()
+
+
+class Quality(Enum):
+    """Quality levels offered to people (the API's own names); "auto" lets the model pick."""
+
+    AUTO = "auto"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+# The qualities that can be a server's ceiling, cheapest first.
+QUALITY_ORDER: Final = (Quality.LOW, Quality.MEDIUM, Quality.HIGH)
+
+
+class Style(Enum):
+    """Style presets offered by /imagine: value = the phrase given to the prompt writer."""
+
+    NONE = ""
+    PHOTO = "a realistic photograph (camera, lens and lighting described like a photographer)"
+    ILLUSTRATION = "a clean digital illustration"
+    ANIME = "an anime-style illustration"
+    OIL_PAINTING = "an oil painting with visible brushwork"
+    WATERCOLOR = "a soft watercolor painting"
+    PIXEL_ART = "pixel art with a limited palette"
+    RENDER_3D = "a polished 3D render"
+
+    @property
+    def label(self) -> str:
+        """Human name shown in Discord."""
+        return {"NONE": "none", "RENDER_3D": "3D render"}.get(
+            self.name, self.name.lower().replace("_", " ")
+        )
+
+    @classmethod
+    def from_label(cls, label: str) -> Style | None:
+        """The style whose `label` is `label` (as stored and offered), else None."""
+        return next((style for style in cls if style.label == label), None)
+
+
+class Stage(Enum):
+    """Where a request is, in this order; QUEUED only while it waits (again as its place moves)."""
+
+    QUEUED = "queued"
+    EXPANDING = "expanding"
+    PAINTING = "painting"
+
+
+RefineMode = Literal["reimagine", "edit", "auto"]
+ChannelMode = Literal["all", "allow", "deny"]
+MaxSize = Literal["square", "any"]
+RemixWho = Literal["requester", "anyone"]
+
+
+def check_description(text: str) -> None:
+    """Raise `PicassoError` with the user's sentence if `text` can't be a description."""
+    if not text.strip():
+        raise PicassoError("Describe the picture you want — the description can't be empty.")
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise PicassoError(
+            f"That description is too long — keep it under {MAX_DESCRIPTION_CHARS} characters."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRequest:
+    """What a person asked for."""
+
+    description: str
+    size: Size = Size.SQUARE
+    quality: Quality = Quality.AUTO
+    style: Style = Style.NONE
+    expand: bool = True
+
+    def __post_init__(self) -> None:
+        check_description(self.description)
+
+    @classmethod
+    def stored(
+        cls, description: str, size: str, quality: str, style: str, *, expand: bool = True
+    ) -> ImageRequest:
+        """A request from its stored form (size and style by label, quality by value)."""
+        return cls(
+            description=description,
+            size=Size[size.upper()],
+            quality=Quality(quality),
+            style=Style.from_label(style) or Style.NONE,
+            expand=expand,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Per-server choices for one run."""
+
+    model: str | None = None
+    style_guide: str = ""
+    moderate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """The person asking, where they ask from: plain ids, no Discord objects."""
+
+    user_id: int
+    guild_id: int | None
+    channel_id: int
+    parent_channel_id: int | None = None  # a thread's parent channel
+    role_ids: frozenset[int] = field(default_factory=frozenset)
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """Everything a server admin can set. None means "no limit" / "the bot's default"."""
+
+    user_daily_pictures: int | None = None
+    guild_daily_pictures: int | None = None
+    cooldown_seconds: int = 0
+    user_running: int = 2
+    user_queued: int = 3
+    guild_daily_usd: float | None = None
+    guild_monthly_usd: float | None = None
+    user_daily_usd: float | None = None
+    channel_mode: ChannelMode = "all"
+    channel_ids: tuple[int, ...] = ()
+    allow_dms: bool = True
+    allowed_role_ids: tuple[int, ...] = ()
+    exempt_role_ids: tuple[int, ...] = ()
+    moderation: bool = True
+    default_size: str = Size.SQUARE.label
+    max_size: MaxSize = "any"
+    default_quality: str = Quality.AUTO.value
+    max_quality: str = Quality.HIGH.value
+    allowed_styles: tuple[str, ...] = ()
+    model: str | None = None
+    expand_default: bool = True
+    refine_mode: RefineMode = "reimagine"
+    remix: RemixWho = "anyone"
+    style_guide: str = ""
+    blocked_words: tuple[str, ...] = ()
+    audit_channel_id: int | None = None
+
+    def to_json(self) -> str:
+        """The stored form."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> GuildSettings:
+        """Settings from their stored form; unknown keys (from a newer version) are ignored."""
+        if not text:
+            return cls()
+        raw: dict[str, Any] = json.loads(text)
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {
+            name: tuple(value) if isinstance(value, list) else value
+            for name, value in raw.items()
+            if name in known
+        }
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> GuildSettings:
+        """A copy with `changes` applied."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class NewPicture:
+    """What is recorded about a picture before it is posted (where it lands comes later)."""
+
+    guild_id: int | None
+    channel_id: int
+    requester_id: int
+    parent_id: int | None
+    kind: str  # how it came to be: see `bot.lineage` (imagine, reroll, refine, edit, …)
+    description: str
+    prompt: str
+    instruction: str | None
+    size: str
+    quality: str
+    style: str
+    model: str
+    cost_micros: int
+
+
+@dataclass(frozen=True, slots=True)
+class PictureRecord:
+    """A recorded picture: what made it, where it is posted (None once deleted), its parent."""
+
+    id: int
+    guild_id: int | None
+    channel_id: int
+    message_id: int | None
+    requester_id: int
+    parent_id: int | None
+    kind: str
+    description: str
+    prompt: str
+    instruction: str | None
+    size: str
+    quality: str
+    style: str
+    model: str
+    cost_micros: int
+    image_url: str | None
+    created_at: datetime
+
+    @property
+    def request(self) -> ImageRequest:
+        """The request that made this picture (description and parameters), to paint again."""
+        return ImageRequest.stored(self.description, self.size, self.quality, self.style)
