@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import discord
 import openai
+from discord import app_commands
 from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,21 +27,12 @@ from bot.jobs.service import JobService
 from bot.storage.database import make_engine, migrate
 from bot.storage.repository import Store
 from bot.studio import Clock, Studio, utc_now
-
-if TYPE_CHECKING:
-    from cogs.publisher import DiscordPublisher
+from cogs.common.answering import reply, user_message
+from cogs.pictures.publisher import DiscordPublisher
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = (
-    "cogs.errors",
-    "cogs.imagine",
-    "cogs.remix",
-    "cogs.replies",
-    "cogs.history",
-    "cogs.admin",
-    "cogs.quota",
-)
+EXTENSIONS = ("cogs.pictures", "cogs.history", "cogs.admin", "cogs.account")
 
 # Connection phase stays short even when a high-quality picture may take minutes.
 CONNECT_TIMEOUT = 10.0
@@ -112,6 +104,16 @@ def prepare_discord(base_url: str | None) -> None:
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
+class PicassoTree(app_commands.CommandTree["Picasso"]):
+    """The command tree, with the one error handler for every slash command and menu."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Every failed app command ends with one clear sentence (details in the log)."""
+        await reply(interaction, user_message(error))
+
+
 class Picasso(commands.AutoShardedBot):
     """The Discord side of Picasso. Create it, then `start()`; `close()` frees every client."""
 
@@ -128,6 +130,7 @@ class Picasso(commands.AutoShardedBot):
             # Nothing the bot says pings anyone unless a call site opts in explicitly.
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            tree_cls=PicassoTree,
             **options,
         )
         self.settings = settings
@@ -191,8 +194,6 @@ class Picasso(commands.AutoShardedBot):
 
     def _job_service(self, studio: Studio, downloads: aiohttp.ClientSession) -> JobService:
         """The scheduler, the runner and the Discord publisher they post through."""
-        from cogs.publisher import DiscordPublisher  # the Discord side of the runner
-
         settings = self.settings
         rate = RateLimit(settings.image_rate_limit) if settings.image_rate_limit else None
         scheduler = Scheduler(concurrency=settings.image_concurrency, rate=rate)

@@ -1,9 +1,11 @@
-"""Admission and accounting: what a person may ask for, and what it costs, minus Discord.
+"""The application's services for the Discord layer: admission and accounting (what a
+person may ask for, and what it costs), server settings and recorded pictures — minus Discord.
 
 `Studio.admit()` decides (policy), shapes the request to the server's ceilings, and
 records the job together with its reservation of quota and budget (storage), all before
 anything is painted. Running the job is `bot.jobs`' business; ending it settles or
-releases the reservation in the same transaction as the job's last state.
+releases the reservation in the same transaction as the job's last state. Cogs call the
+named methods here, never the store or the pipeline behind them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, datetime, tzinfo
 
 from bot.imaging.pipeline import Pipeline
 from bot.imaging.pricing import ModelPrice, cost_micros, estimate_usage, price_for
-from bot.models import GuildSettings, ImageRequest, RunOptions, Who
+from bot.models import GuildSettings, ImageRequest, PictureRecord, RunOptions, Who
 from bot.policy import LimitReached, Limits, check_access, is_exempt, limits_for, shape_request
 from bot.storage.job_records import Delivery, JobKind, JobRecord, JobSpec, NewJob
 from bot.storage.repository import GUILD_WIDE, Periods, Store, Usage
@@ -92,9 +94,56 @@ class Studio:
         """Today and this month, in the configured zone."""
         return Periods.of(self.now())
 
+    @property
+    def default_model(self) -> str:
+        """The image model used where a server sets none."""
+        return self.pipeline.default_model
+
+    def known_models(self) -> set[str]:
+        """Image models a server may choose: those with a price, and the default."""
+        return {*self._prices, self.default_model}
+
+    # --- settings ----------------------------------------------------------------------------
+
+    async def settings_for(self, guild_id: int | None) -> GuildSettings:
+        """A server's settings (None: the bot-wide settings for direct messages)."""
+        return await self.store.guild_settings(guild_id)
+
+    async def change_settings(
+        self, guild_id: int | None, change: Callable[[GuildSettings], GuildSettings]
+    ) -> GuildSettings:
+        """Apply `change` to a server's settings atomically; returns what is now in force."""
+        return await self.store.update_guild_settings(guild_id, change, self.now())
+
+    # --- pictures ----------------------------------------------------------------------------
+
+    async def picture(self, picture_id: int) -> PictureRecord | None:
+        """A recorded picture by its number."""
+        return await self.store.picture(picture_id)
+
+    async def picture_by_message(self, message_id: int) -> PictureRecord | None:
+        """The picture posted as `message_id`, if that message is one of ours."""
+        return await self.store.picture_by_message(message_id)
+
+    async def forget_message(self, message_id: int) -> None:
+        """The picture's message is gone: keep its lineage, drop the link."""
+        await self.store.forget_message(message_id)
+
+    async def history(
+        self, user_id: int, guild_id: int | None, *, limit: int, offset: int = 0
+    ) -> list[PictureRecord]:
+        """A person's pictures in a server, newest first."""
+        return await self.store.history(user_id, guild_id, limit=limit, offset=offset)
+
+    async def ancestry(self, picture_id: int) -> list[PictureRecord]:
+        """The chain from a picture back to its first ancestor, the picture itself first."""
+        return await self.store.ancestry(picture_id)
+
+    # --- quotas ------------------------------------------------------------------------------
+
     async def standing(self, who: Who) -> Standing:
         """`who`'s limits and usage right now (for /quota)."""
-        settings = await self.store.guild_settings(who.guild_id)
+        settings = await self.settings_for(who.guild_id)
         limits = limits_for(settings, who)
         now = self.now()
         periods = Periods.of(now)
@@ -129,7 +178,7 @@ class Studio:
         self, settings: GuildSettings, request: ImageRequest, *, input_images: int = 0
     ) -> int:
         """Micro-dollars held for a request until its real cost is known."""
-        model = settings.model or self.pipeline.default_model
+        model = settings.model or self.default_model
         usage = estimate_usage(request.size.value, request.quality.value, input_images=input_images)
         return cost_micros(usage, price_for(model, self._prices))
 
@@ -141,7 +190,7 @@ class Studio:
         in flight in one transaction with the job row.
         """
         if settings is None:
-            settings = await self.store.guild_settings(order.who.guild_id)
+            settings = await self.settings_for(order.who.guild_id)
         who = order.who
         check_access(
             settings, who, order.text if order.text is not None else order.request.description

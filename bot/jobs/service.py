@@ -71,6 +71,10 @@ class JobService:
         if not await self.runner.end(job, JobState.CANCELLED, JobCancelled(), only_queued=True):
             raise PicassoError(STARTED)
 
+    async def batch(self, batch: str) -> list[JobRecord]:
+        """The takes of one Variations press, in order."""
+        return await self.studio.store.batch_jobs(batch)
+
     async def recover(self) -> int:
         """Resume what an earlier run left unfinished; returns how many jobs were resumed."""
         now = self.studio.now()

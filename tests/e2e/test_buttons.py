@@ -9,8 +9,8 @@ from typing import Any, cast
 import pytest
 
 from bot.lineage import DELETE_REFUSAL, REMIX_REFUSAL
-from cogs.errors import CANNOT_POST
-from cogs.remix import FORM_BUSY
+from cogs.common.answering import CANNOT_POST
+from cogs.pictures.refine import FORM_BUSY
 from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot, jobs_ended
 from tests.e2e.pictures import (
     ADMIN_PERMISSIONS,

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from cogs.errors import APOLOGY
-from cogs.history import NOT_A_PICTURE, NOT_FOUND, PAGE_SIZE
+from cogs.common.answering import APOLOGY
+from cogs.history.commands import NOT_A_PICTURE, NOT_FOUND
+from cogs.history.pages import PAGE_SIZE
 from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot
 from tests.e2e.pictures import (
     database_down,

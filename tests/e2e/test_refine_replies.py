@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cogs.errors import APOLOGY
-from cogs.replies import ACKNOWLEDGEMENT, HINT_EMPTY, HINT_NO_TEXT
+from cogs.common.answering import APOLOGY
+from cogs.pictures.replies import ACKNOWLEDGEMENT, HINT_EMPTY, HINT_NO_TEXT
 from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot, stop_bot
 from tests.e2e.pictures import (
     bot_posts_with,

@@ -15,18 +15,11 @@ from bot.lineage import (
     parse_picture_ref,
 )
 from bot.models import GuildSettings, PictureRecord, Quality, Size, Style, Who
-from cogs.components import (
-    Action,
-    history_custom_id,
-    modal_custom_id,
-    modal_values,
-    parse_history_custom_id,
-    parse_modal_custom_id,
-    parse_picture_custom_id,
-    picture_custom_id,
-)
-from cogs.orders import MAX_INSTRUCTION_CHARS, check_instruction
-from cogs.replies import instruction_from
+from cogs.history.pages import history_custom_id, parse_history_custom_id
+from cogs.pictures.buttons import Action, parse_picture_custom_id, picture_custom_id
+from cogs.pictures.orders import MAX_INSTRUCTION_CHARS, check_instruction
+from cogs.pictures.refine import modal_custom_id, modal_values, parse_modal_custom_id
+from cogs.pictures.replies import instruction_from
 
 BIGGEST_SNOWFLAKE = 2**64 - 1
 ALICE, BOB = 7001, 7002

@@ -1,4 +1,4 @@
-"""What admins and members read about settings and quotas: sentences and embeds only.
+"""What admins read about settings: sentences and the settings embed only.
 
 Every `*_sentence` is the one sentence an admin reads after a change: what is now in force.
 """
@@ -10,12 +10,10 @@ from typing import Final
 
 import discord
 
-from bot.formatting import clip, duration, join, plural, usd, zone_name
+from bot.formatting import clip, join, plural, usd
 from bot.models import GuildSettings
-from bot.policy import next_midnight, until
 from bot.storage.repository import Usage
-from bot.studio import Standing
-from cogs.render import EMBED_COLOUR
+from cogs.common.render import EMBED_COLOUR
 
 SHOWN_MENTIONS: Final = 20
 MESSAGE_LIMIT: Final = 2000
@@ -261,48 +259,3 @@ def settings_embed(
     )
     embed.add_field(name="Blocked words", value=blocked_words_sentence(settings), inline=False)
     return embed
-
-
-def _left(limit: int | None, used: int, money: bool = False) -> str:
-    if limit is None:
-        return "no limit"
-    left = max(0, limit - used)
-    if money:
-        return f"{usd(left)} of {usd(limit)} left"
-    return f"{left} of {limit} left"
-
-
-def quota_embed(standing: Standing) -> discord.Embed:
-    """Where one person stands (for /quota)."""
-    limits, now = standing.limits, standing.now
-    user, server, month = standing.user_today, standing.guild_today, standing.guild_month
-    lines = [
-        f"Your pictures today: {_left(limits.user_daily_pictures, user.pictures)}",
-        f"Server pictures today: {_left(limits.guild_daily_pictures, server.pictures)}",
-    ]
-    for label, cap, usage in (
-        ("Your money today", limits.user_daily_micros, user),
-        ("Server money today", limits.guild_daily_micros, server),
-        ("Server money this month", limits.guild_monthly_micros, month),
-    ):
-        if cap is not None:
-            used = usage.spent_micros + usage.reserved_micros
-            lines.append(f"{label}: {_left(cap, used, money=True)}")
-    wait = standing.cooldown_left
-    lines.append(f"Cooldown: wait {wait:.0f} s" if wait >= 0.5 else "Cooldown: ready")
-    most = (
-        None
-        if limits.user_running is None or limits.user_queued is None
-        else limits.user_running + limits.user_queued
-    )
-    lines.append(
-        f"Your pictures on the way: {standing.in_flight}"
-        + (f" (at most {most})" if most is not None else "")
-    )
-    if standing.exempt:
-        lines.append("Your role (or admin standing) lifts the per-person limits.")
-    lines.append(
-        f"Daily counts reset in {duration(until(next_midnight(now), now))} "
-        f"(midnight {zone_name(now)})."
-    )
-    return discord.Embed(title="Your quota here", description="\n".join(lines), colour=EMBED_COLOUR)

@@ -1,22 +1,22 @@
-"""The one place that turns errors into what users read.
+"""The one error path: what people read when something goes wrong, and how it reaches them.
 
 Domain errors carry their sentence; anything else is logged with its traceback and the
-user gets an apology. `reply` works whether the interaction is fresh, deferred or expired.
+person gets an apology (`user_message`). Slash commands get it from the command tree's
+handler (`bot.app.PicassoTree`); buttons, forms and replies run inside `answering(...)`.
+`reply` works whether the interaction is fresh, deferred or expired.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import APOLOGY, PicassoError
-
-if TYPE_CHECKING:
-    from bot.app import Picasso
 
 log = logging.getLogger(__name__)
 
@@ -102,24 +102,21 @@ def user_message(error: BaseException) -> str:
     return APOLOGY
 
 
-async def on_app_command_error(
-    interaction: discord.Interaction, error: app_commands.AppCommandError
-) -> None:
-    """The tree's error handler: every failed app command ends with one clear sentence."""
-    await reply(interaction, user_message(error))
+Say = Callable[[str], Awaitable[None]]
 
 
-class Errors(commands.Cog):
-    """Installs the error handler on the command tree."""
+@asynccontextmanager
+async def answering(to: discord.Interaction | Say) -> AsyncIterator[None]:
+    """Run the block; if it raises, the person reads the error's one sentence.
 
-    def __init__(self, bot: Picasso) -> None:
-        self.bot = bot
-        self._previous = bot.tree.on_error
-        bot.tree.on_error = on_app_command_error  # type: ignore[method-assign]
-
-    async def cog_unload(self) -> None:
-        self.bot.tree.on_error = self._previous  # type: ignore[method-assign]
-
-
-async def setup(bot: Picasso) -> None:
-    await bot.add_cog(Errors(bot))
+    `to` is the interaction being answered (see `reply`), or how to tell the person (a
+    reply to their message). The details go to the log (`user_message`).
+    """
+    try:
+        yield
+    except Exception as error:
+        sentence = user_message(error)
+        if isinstance(to, discord.Interaction):
+            await reply(to, sentence)
+        else:
+            await to(sentence)

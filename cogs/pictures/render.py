@@ -1,4 +1,5 @@
-"""How results and progress look in Discord: embeds and status lines, nothing else."""
+"""How pictures and jobs look in Discord: the result embed, status lines, the variations
+summary — text and embeds only, nothing sent from here."""
 
 from __future__ import annotations
 
@@ -7,15 +8,14 @@ from dataclasses import dataclass
 import discord
 
 from bot import lineage
-from bot.formatting import clip, eta_text
+from bot.formatting import clip, eta_text, join
 from bot.imaging.pipeline import ImageResult
 from bot.jobs.runner import Status
+from bot.lineage import jump_url
 from bot.models import Stage
+from bot.storage.job_records import LIVE, JobRecord, JobSpec, JobState
+from cogs.common.render import EMBED_COLOUR, FOOTER_LIMIT, MESSAGE_LIMIT, TITLE_LIMIT
 
-EMBED_COLOUR = discord.Colour(0xE8A33D)
-TITLE_LIMIT = 256
-DESCRIPTION_LIMIT = 4096
-FIELD_LIMIT = 1024
 # Discord caps all text in a message's embeds together; leave room for the short fields.
 PROMPT_BUDGET = 3500
 
@@ -118,6 +118,37 @@ def result_embed(
         embed.add_field(name="Style", value=request.style.label, inline=True)
     if origin is not None:
         _add_origin(embed, result, origin)
-    embed.set_footer(text=clip(_footer(result, origin), 2048))
+    embed.set_footer(text=clip(_footer(result, origin), FOOTER_LIMIT))
     embed.set_image(url=f"attachment://{filename}")
     return embed
+
+
+def variations_summary(spec: JobSpec, takes: list[JobRecord]) -> str:
+    """One line about a batch of variations: a link to each posted take, the takes still
+    under way, and why the others failed (each reason once, with the takes it stopped)."""
+    parts: list[str] = []
+    failed: dict[str, list[str]] = {}
+    made = 0
+    for take in takes:
+        number = str((take.take or 0) + 1)
+        if take.state is JobState.DONE:
+            made += 1
+            url = jump_url(take.guild_id, take.delivery.channel_id, take.delivery.message_id)
+            parts.append(f"[take {number}]({url})")
+        elif take.state in LIVE:
+            parts.append(f"take {number}: painting…")
+        else:
+            failed.setdefault(take.outcome or "", []).append(number)
+    for reason, numbers in failed.items():
+        parts.append(f"{'take' if len(numbers) == 1 else 'takes'} {join(numbers)}: {reason}")
+    link = f"[this picture]({spec.origin_url})" if spec.origin_url else "a deleted picture"
+    head = f"🎲 {made} of {spec.takes or len(takes)} variations of {link}"
+    return clip(f"{head}: " + " · ".join(parts), MESSAGE_LIMIT)
+
+
+def refusal_line(refused: dict[str, list[str]]) -> str:
+    """Why some takes of a variations press were not started (each reason once)."""
+    return " · ".join(
+        f"{'Take' if len(takes) == 1 else 'Takes'} {join(takes)} not started: {reason}"
+        for reason, takes in refused.items()
+    )

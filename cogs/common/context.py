@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
 
 from bot.models import Who
 
-# Option choices offered by more than one command (/imagine, /imagine-admin defaults).
-SizeChoice = Literal["square", "portrait", "landscape"]
-QualityChoice = Literal["auto", "low", "medium", "high"]
+if TYPE_CHECKING:
+    from bot.app import Picasso
+
+
+def picasso(interaction: discord.Interaction) -> Picasso:
+    """The bot an interaction reached: buttons and forms find the services through it."""
+    return cast("Picasso", interaction.client)
 
 
 def _roles(user: discord.abc.User) -> frozenset[int]:

@@ -23,9 +23,9 @@ from bot.lineage import may_remix
 from bot.models import PictureRecord
 from bot.storage.job_records import DEFAULT_UPLOAD_LIMIT, Delivery, JobKind
 from bot.studio import Order
-from cogs.context import who_from_message
-from cogs.errors import NO_MENTIONS, user_message
-from cogs.orders import check_instruction, from_picture, requester
+from cogs.common.answering import NO_MENTIONS, answering
+from cogs.common.context import who_from_message
+from cogs.pictures.orders import check_instruction, from_picture, requester
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -86,16 +86,17 @@ class Replies(commands.Cog):
         if isinstance(parent, discord.Message) and parent.author.id != me.id:
             return  # a reply to someone else's message: no database lookup needed
         answer = _Answer(message)
-        try:
-            picture = await self.bot.studio.store.picture_by_message(target)
-            if picture is not None:
-                live = parent if isinstance(parent, discord.Message) else None
-                await self._refine(message, me, picture, answer, live)
-        except Exception as error:
-            sentence = user_message(error)  # logs what the person does not read
+
+        async def say(sentence: str) -> None:
             # Answer where an answer is due: our reply is up, or they replied to the bot.
             if answer.message is not None or isinstance(parent, discord.Message):
                 await answer.say(sentence)
+
+        async with answering(say):
+            picture = await self.bot.studio.picture_by_message(target)
+            if picture is not None:
+                live = parent if isinstance(parent, discord.Message) else None
+                await self._refine(message, me, picture, answer, live)
 
     async def _refine(
         self,
@@ -120,7 +121,7 @@ class Replies(commands.Cog):
             return
         check_instruction(instruction)
         who = who_from_message(message)
-        settings = await self.bot.studio.store.guild_settings(who.guild_id)
+        settings = await self.bot.studio.settings_for(who.guild_id)
         if not may_remix(settings, who, picture):
             raise PicassoError(lineage.REMIX_REFUSAL)
         guild = message.guild
@@ -170,7 +171,3 @@ class _Answer:
             await self.show(text)
         except discord.HTTPException as error:
             log.warning("could not tell the user %r: %s", text, error)
-
-
-async def setup(bot: Picasso) -> None:
-    await bot.add_cog(Replies(bot))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -13,19 +13,15 @@ from bot.models import MAX_DESCRIPTION_CHARS, Quality, Size, Style, check_descri
 from bot.policy import default_request
 from bot.storage.job_records import JobKind
 from bot.studio import Order
-from cogs.context import QualityChoice, SizeChoice, who_from_interaction
-from cogs.errors import defer_public
-from cogs.orders import interaction_delivery, requester
+from cogs.common.answering import defer_public
+from cogs.common.choices import QUALITIES, SIZES, STYLES
+from cogs.common.context import who_from_interaction
+from cogs.pictures.orders import interaction_delivery, requester
 
 if TYPE_CHECKING:
     from bot.app import Picasso
 
 log = logging.getLogger(__name__)
-
-StyleChoice = Literal[
-    "none", "photo", "illustration", "anime", "oil painting", "watercolor", "pixel art", "3D render"
-]
-STYLES = {style.label: style for style in Style}
 
 
 class Imagine(commands.Cog):
@@ -42,26 +38,27 @@ class Imagine(commands.Cog):
         style="A look to paint it in (default: none)",
         expand="Let the bot write a detailed prompt from your words (default: the server's)",
     )
+    @app_commands.choices(size=SIZES, quality=QUALITIES, style=STYLES)
     async def imagine(
         self,
         interaction: discord.Interaction,
         description: app_commands.Range[str, 1, MAX_DESCRIPTION_CHARS],
-        size: SizeChoice | None = None,
-        quality: QualityChoice | None = None,
-        style: StyleChoice | None = None,
+        size: app_commands.Choice[str] | None = None,
+        quality: app_commands.Choice[str] | None = None,
+        style: app_commands.Choice[str] | None = None,
         expand: bool | None = None,
     ) -> None:
         description = description.strip()
         check_description(description)
         await defer_public(interaction)
         who = who_from_interaction(interaction)
-        settings = await self.bot.studio.store.guild_settings(who.guild_id)
+        settings = await self.bot.studio.settings_for(who.guild_id)
         request = default_request(
             settings,
             description,
-            size=Size[size.upper()] if size else None,
-            quality=Quality(quality) if quality else None,
-            style=STYLES[style] if style else None,
+            size=Size[size.value.upper()] if size else None,
+            quality=Quality(quality.value) if quality else None,
+            style=Style.from_label(style.value) if style else None,
             expand=expand,
         )
         order = Order(
@@ -72,7 +69,3 @@ class Imagine(commands.Cog):
             **requester(interaction.user),
         )
         await self.bot.jobs.submit(order, settings)
-
-
-async def setup(bot: Picasso) -> None:
-    await bot.add_cog(Imagine(bot))

@@ -1,5 +1,5 @@
 """Turning what people do in Discord into orders for jobs: where the job is shown, who
-asked, and what it starts from (a recorded picture)."""
+asked, and what it starts from (a recorded picture, if this person may remix it)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import discord
 from bot.config import Secret
 from bot.errors import PicassoError
 from bot.formatting import clip
-from bot.lineage import picture_url
-from bot.models import PictureRecord
+from bot.lineage import REMIX_REFUSAL, may_remix, picture_url
+from bot.models import GuildSettings, PictureRecord, Who
 from bot.storage.job_records import Delivery
+from cogs.common.context import picasso, who_from_interaction
 
 MAX_INSTRUCTION_CHARS: Final = 500
 # Discord lets a bot answer an interaction through its token for 15 minutes.
@@ -66,3 +67,24 @@ def prompt_text(picture: PictureRecord) -> str:
     """What the 📝 Prompt button shows: the description and the full prompt."""
     head = f"📝 Prompt for “{clip(picture.description, 200)}”:\n"
     return clip(head + picture.prompt, 2000)
+
+
+async def pressed_picture(interaction: discord.Interaction, picture_id: int) -> PictureRecord:
+    """The picture a pressed component belongs to (it must still be the message clicked on)."""
+    picture = await picasso(interaction).studio.picture(picture_id)
+    message = interaction.message
+    if picture is None or (message is not None and picture.message_id != message.id):
+        raise PicassoError(GONE)
+    return picture
+
+
+async def remixable(
+    interaction: discord.Interaction, picture_id: int
+) -> tuple[PictureRecord, Who, GuildSettings]:
+    """The picture, who pressed and the server's settings — if this person may remix it."""
+    picture = await pressed_picture(interaction, picture_id)
+    who = who_from_interaction(interaction)
+    settings = await picasso(interaction).studio.settings_for(who.guild_id)
+    if not may_remix(settings, who, picture):
+        raise PicassoError(REMIX_REFUSAL)
+    return picture, who, settings

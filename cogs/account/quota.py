@@ -8,9 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.admin_text import quota_embed
-from cogs.context import who_from_interaction
-from cogs.errors import NO_MENTIONS
+from cogs.account.render import quota_embed
+from cogs.common.answering import NO_MENTIONS
+from cogs.common.context import who_from_interaction
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -32,7 +32,3 @@ class Quota(commands.Cog):
         await interaction.edit_original_response(
             embed=quota_embed(standing), allowed_mentions=NO_MENTIONS
         )
-
-
-async def setup(bot: Picasso) -> None:
-    await bot.add_cog(Quota(bot))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import discord
 from discord import app_commands
@@ -20,11 +20,21 @@ from discord.ext import commands
 from bot import controls
 from bot.controls import BadSetting, BudgetToRemove, LimitToRemove
 from bot.formatting import zone_name
-from bot.models import GuildSettings
+from bot.models import ChannelMode, GuildSettings, MaxSize, RefineMode, RemixWho
 from bot.policy import STYLE_GUIDE_MAX
-from cogs import admin_text as text
-from cogs.context import Listable, QualityChoice, SizeChoice, is_server_admin
-from cogs.errors import NO_MENTIONS, NotAllowed, defer_private
+from cogs.admin import render as text
+from cogs.common.answering import NO_MENTIONS, NotAllowed, defer_private
+from cogs.common.choices import (
+    CHANNEL_MODES,
+    MAX_SIZES,
+    QUALITIES,
+    QUALITY_CEILINGS,
+    REFINE_MODES,
+    REMIX_WHO,
+    SIZES,
+    chosen,
+)
+from cogs.common.context import Listable, is_server_admin
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -75,10 +85,7 @@ class Admin(
     async def _apply(self, interaction: discord.Interaction, change: Change, say: Say) -> None:
         """Apply `change` to this place's settings and say what is now in force."""
         await defer_private(interaction)
-        studio = self.bot.studio
-        settings = await studio.store.update_guild_settings(
-            interaction.guild_id, change, studio.now()
-        )
+        settings = await self.bot.studio.change_settings(interaction.guild_id, change)
         await _answer(interaction, say(settings))
 
     @staticmethod
@@ -94,14 +101,14 @@ class Admin(
     async def show(self, interaction: discord.Interaction) -> None:
         await defer_private(interaction)
         studio = self.bot.studio
-        settings = await studio.store.guild_settings(interaction.guild_id)
+        settings = await studio.settings_for(interaction.guild_id)
         today, month = await studio.server_usage(interaction.guild_id)
         embed = text.settings_embed(
             settings,
             today,
             month,
             dm_scope=interaction.guild_id is None,
-            bot_model=studio.pipeline.default_model,
+            bot_model=studio.default_model,
             zone=zone_name(studio.now()),
         )
         await interaction.edit_original_response(embed=embed, allowed_mentions=NO_MENTIONS)
@@ -167,6 +174,7 @@ class Admin(
         await self._apply(interaction, change, text.budget_sentence)
 
     @app_commands.command(name="channels", description="Where pictures may be made")
+    @app_commands.choices(mode=CHANNEL_MODES)
     @app_commands.describe(
         mode="all: every channel · allow: only listed ones · deny: all but listed ones",
         add="List this channel (its threads follow it)",
@@ -176,7 +184,7 @@ class Admin(
     async def channels(
         self,
         interaction: discord.Interaction,
-        mode: Literal["all", "allow", "deny"] | None = None,
+        mode: app_commands.Choice[str] | None = None,
         add: Listable | None = None,
         remove: Listable | None = None,
         dms: bool | None = None,
@@ -196,7 +204,7 @@ class Admin(
         def change(settings: GuildSettings) -> GuildSettings:
             return controls.change_channels(
                 settings,
-                mode=mode,
+                mode=cast("ChannelMode | None", chosen(mode)),
                 add=add.id if add else None,
                 remove=remove.id if remove else None,
             )
@@ -249,49 +257,54 @@ class Admin(
         remix="Who may press Reroll, Refine and Variations on someone's picture",
         moderation="Check requests with the moderation model before painting",
     )
+    @app_commands.choices(
+        size=SIZES,
+        quality=QUALITIES,
+        max_size=MAX_SIZES,
+        max_quality=QUALITY_CEILINGS,
+        refine_mode=REFINE_MODES,
+        remix=REMIX_WHO,
+    )
     async def defaults(
         self,
         interaction: discord.Interaction,
-        size: SizeChoice | None = None,
-        quality: QualityChoice | None = None,
-        max_size: Literal["square", "any"] | None = None,
-        max_quality: Literal["low", "medium", "high"] | None = None,
+        size: app_commands.Choice[str] | None = None,
+        quality: app_commands.Choice[str] | None = None,
+        max_size: app_commands.Choice[str] | None = None,
+        max_quality: app_commands.Choice[str] | None = None,
         styles: app_commands.Range[str, 1, 200] | None = None,
         model: app_commands.Range[str, 1, 64] | None = None,
         expand: bool | None = None,
-        refine_mode: Literal["reimagine", "edit", "auto"] | None = None,
-        remix: Literal["requester", "anyone"] | None = None,
+        refine_mode: app_commands.Choice[str] | None = None,
+        remix: app_commands.Choice[str] | None = None,
         moderation: bool | None = None,
     ) -> None:
-        known = self._known_models()
+        known = self.bot.studio.known_models()
 
         def change(settings: GuildSettings) -> GuildSettings:
             return controls.change_defaults(
                 settings,
                 known_models=known,
-                size=size,
-                quality=quality,
-                max_size=max_size,
-                max_quality=max_quality,
+                size=chosen(size),
+                quality=chosen(quality),
+                max_size=cast("MaxSize | None", chosen(max_size)),
+                max_quality=chosen(max_quality),
                 styles=styles,
                 model=model,
                 expand=expand,
-                refine_mode=refine_mode,
-                remix=remix,
+                refine_mode=cast("RefineMode | None", chosen(refine_mode)),
+                remix=cast("RemixWho | None", chosen(remix)),
                 moderation=moderation,
             )
 
-        bot_model = self.bot.studio.pipeline.default_model
+        bot_model = self.bot.studio.default_model
         await self._apply(interaction, change, lambda s: text.defaults_sentence(s, bot_model))
-
-    def _known_models(self) -> set[str]:
-        return {*self.bot.settings.prices, self.bot.studio.pipeline.default_model}
 
     @defaults.autocomplete("model")
     async def _model_names(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        names = ["default", *sorted(self._known_models())]
+        names = ["default", *sorted(self.bot.studio.known_models())]
         return [
             app_commands.Choice(name=name, value=name)
             for name in names
@@ -329,7 +342,7 @@ class Admin(
         given = controls.split_words(words or "")
         if action == "list":
             await defer_private(interaction)
-            settings = await self.bot.studio.store.guild_settings(interaction.guild_id)
+            settings = await self.bot.studio.settings_for(interaction.guild_id)
             await _answer(interaction, text.blocked_words_list(settings))
             return
         if not given:
@@ -376,7 +389,3 @@ def _id(role: discord.Role | None) -> int | None:
 async def _answer(interaction: discord.Interaction, sentence: str) -> None:
     """Replace the private "thinking…" message with `sentence` (never pinging anyone)."""
     await interaction.edit_original_response(content=sentence, allowed_mentions=NO_MENTIONS)
-
-
-async def setup(bot: Picasso) -> None:
-    await bot.add_cog(Admin(bot))

@@ -12,7 +12,7 @@ from bot.imaging.pipeline import ImageResult
 from bot.jobs.runner import Posted
 from bot.lineage import jump_url
 from bot.storage.job_records import JobRecord
-from cogs.errors import NO_MENTIONS
+from cogs.common.answering import NO_MENTIONS
 
 if TYPE_CHECKING:
     from bot.app import Picasso

@@ -18,18 +18,16 @@ import discord
 
 from bot import lineage
 from bot.errors import PicassoError, UploadFailed
-from bot.formatting import clip, join
 from bot.imaging.files import ImageFile, fit_to_limit
 from bot.imaging.pipeline import ImageResult
 from bot.jobs.progress import Reporter
 from bot.jobs.runner import Posted, Status
-from bot.lineage import jump_url
 from bot.models import Stage
-from bot.storage.job_records import LIVE, JobKind, JobRecord, JobSpec, JobState
-from cogs.audit import audit
-from cogs.components import cancel_view, result_view
-from cogs.errors import CANNOT_POST, NO_MENTIONS
-from cogs.render import Origin, result_embed, status_line
+from bot.storage.job_records import JobKind, JobRecord
+from cogs.common.answering import CANNOT_POST, NO_MENTIONS
+from cogs.pictures.audit import audit
+from cogs.pictures.buttons import cancel_view, result_view
+from cogs.pictures.render import Origin, result_embed, status_line, variations_summary
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -64,7 +62,7 @@ class DiscordPublisher:
 
     def _webhook(self, job: JobRecord) -> discord.Webhook | None:
         token = job.delivery.token
-        if token is None or not job.delivery.token_alive(self.bot.jobs.studio.now()):
+        if token is None or not job.delivery.token_alive(self.bot.studio.now()):
             return None
         payload: Any = {"id": self.bot.application_id, "type": 3, "token": token.get()}
         return discord.Webhook.from_state(payload, self.bot._connection)
@@ -210,7 +208,7 @@ class DiscordPublisher:
         webhook = self._webhook(take)
         if take.batch is None or webhook is None:
             return
-        takes = await self.bot.jobs.studio.store.batch_jobs(take.batch)
+        takes = await self.bot.jobs.batch(take.batch)
         text = variations_summary(take.spec, takes)
 
         async def send() -> None:
@@ -222,29 +220,6 @@ class DiscordPublisher:
             await send()
         else:
             self.reporter.show(key, text, send)
-
-
-def variations_summary(spec: JobSpec, takes: list[JobRecord]) -> str:
-    """One line about a batch of variations: a link to each posted take, the takes still
-    under way, and why the others failed (each reason once, with the takes it stopped)."""
-    parts: list[str] = []
-    failed: dict[str, list[str]] = {}
-    made = 0
-    for take in takes:
-        number = str((take.take or 0) + 1)
-        if take.state is JobState.DONE:
-            made += 1
-            url = jump_url(take.guild_id, take.delivery.channel_id, take.delivery.message_id)
-            parts.append(f"[take {number}]({url})")
-        elif take.state in LIVE:
-            parts.append(f"take {number}: painting…")
-        else:
-            failed.setdefault(take.outcome or "", []).append(number)
-    for reason, numbers in failed.items():
-        parts.append(f"{'take' if len(numbers) == 1 else 'takes'} {join(numbers)}: {reason}")
-    link = f"[this picture]({spec.origin_url})" if spec.origin_url else "a deleted picture"
-    head = f"🎲 {made} of {spec.takes or len(takes)} variations of {link}"
-    return clip(f"{head}: " + " · ".join(parts), 2000)
 
 
 def _with_note(result: ImageResult, note: str | None) -> ImageResult:

@@ -1,0 +1,28 @@
+"""Pictures: /imagine, the buttons under a picture (`buttons` → `actions`, `refine`), the
+Refine form, reply-to-refine (`replies`), and the Publisher the runner shows jobs through
+(`publisher`, drawn by `render`). Orders for jobs are built in `orders`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cogs.pictures.buttons import CancelButton, PictureButton
+from cogs.pictures.imagine import Imagine
+from cogs.pictures.refine import RefineForms
+from cogs.pictures.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.app import Picasso
+
+BUTTONS = (PictureButton, CancelButton)
+
+
+async def setup(bot: Picasso) -> None:
+    bot.add_dynamic_items(*BUTTONS)
+    await bot.add_cog(Imagine(bot))
+    await bot.add_cog(RefineForms(bot))
+    await bot.add_cog(Replies(bot))
+
+
+async def teardown(bot: Picasso) -> None:
+    bot.remove_dynamic_items(*BUTTONS)

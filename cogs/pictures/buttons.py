@@ -1,0 +1,138 @@
+"""The buttons under a picture (Reroll, Refine, Variations, Prompt, Delete) and ❌ Cancel
+under a waiting request.
+
+Each is a `DynamicItem`: its state lives in `custom_id` (and the database), so a button on
+a message posted before a restart still works. A press goes straight to its handler in
+`cogs.pictures.actions` (Refine: `cogs.pictures.refine`, whose form must be the first answer).
+
+custom_id formats:
+  picasso:<reroll|refine|vary|prompt|delete>:<picture id>
+  picasso:cancel:<job id>
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any, Final
+
+import discord
+
+from cogs.common.custom_ids import ID, PREFIX
+from cogs.pictures import actions, refine
+
+
+class Action(StrEnum):
+    """What a button under a picture does."""
+
+    REROLL = "reroll"
+    REFINE = "refine"
+    VARY = "vary"
+    PROMPT = "prompt"
+    DELETE = "delete"
+
+
+_LOOKS: Final = {
+    Action.REROLL: ("Reroll", "🔁", discord.ButtonStyle.secondary),
+    Action.REFINE: ("Refine", "✏️", discord.ButtonStyle.primary),
+    Action.VARY: ("Variations", "🎲", discord.ButtonStyle.secondary),
+    Action.PROMPT: ("Prompt", "📝", discord.ButtonStyle.secondary),
+    Action.DELETE: ("Delete", "🗑️", discord.ButtonStyle.danger),
+}
+
+PICTURE_TEMPLATE: Final = re.compile(
+    rf"^{PREFIX}:(?P<action>{'|'.join(a.value for a in Action)}):(?P<id>{ID})$"
+)
+CANCEL_TEMPLATE: Final = re.compile(rf"^{PREFIX}:cancel:(?P<id>{ID})$")
+
+_PRESSES: Final = {
+    Action.REROLL: actions.reroll,
+    Action.VARY: actions.vary,
+    Action.PROMPT: actions.show_prompt,
+    Action.DELETE: actions.delete,
+    Action.REFINE: refine.open_form,
+}
+
+
+def picture_custom_id(action: Action, picture_id: int) -> str:
+    """The custom_id of `action`'s button under picture `picture_id`."""
+    return f"{PREFIX}:{action.value}:{picture_id}"
+
+
+def parse_picture_custom_id(custom_id: str) -> tuple[Action, int] | None:
+    """(action, picture id) from a picture button's custom_id, or None if it is not one."""
+    match = PICTURE_TEMPLATE.match(custom_id)
+    return (Action(match["action"]), int(match["id"])) if match else None
+
+
+class PictureButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PICTURE_TEMPLATE):
+    """One of the buttons under a picture."""
+
+    def __init__(self, action: Action, picture_id: int) -> None:
+        label, emoji, style = _LOOKS[action]
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                emoji=emoji,
+                style=style,
+                custom_id=picture_custom_id(action, picture_id),
+            )
+        )
+        self.action = action
+        self.picture_id = picture_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> PictureButton:
+        return cls(Action(match["action"]), int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _PRESSES[self.action](interaction, self.picture_id)
+
+
+class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CANCEL_TEMPLATE):
+    """❌ Cancel under a request still waiting in line (its requester's only)."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Cancel",
+                emoji="❌",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"{PREFIX}:cancel:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> CancelButton:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await actions.cancel(interaction, self.job_id)
+
+
+def cancel_view(job_id: int) -> discord.ui.View:
+    """The ❌ Cancel button under a waiting request."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job_id))
+    return view
+
+
+def result_view(picture_id: int) -> discord.ui.View:
+    """The row of buttons under a finished picture."""
+    view = discord.ui.View(timeout=None)
+    for action in Action:
+        view.add_item(PictureButton(action, picture_id))
+    return view
