@@ -16,8 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
-    from bot.imaging.prompts import Style
-    from bot.models import Quality, Size
+    from bot.models import Quality, Size, Style
 
     parser = argparse.ArgumentParser(prog="picasso", description="Picasso, the /imagine bot.")
     commands = parser.add_subparsers(dest="command")
@@ -25,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     imagine = commands.add_parser("imagine", help="make one picture without Discord")
     imagine.add_argument("description", help="what the picture should show")
     imagine.add_argument("-o", "--output", type=Path, required=True, help="file to write")
-    imagine.add_argument("--size", choices=[s.name.lower() for s in Size], default="square")
+    imagine.add_argument("--size", choices=[s.label for s in Size], default="square")
     imagine.add_argument("--quality", choices=[q.value for q in Quality], default="auto")
     imagine.add_argument("--style", choices=[s.label for s in Style], default="none")
     imagine.add_argument("--no-expand", action="store_true", help="paint the words as written")

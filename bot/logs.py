@@ -1,4 +1,4 @@
-"""Logging setup: discord.py's formatter, plus a filter that masks every secret we hold."""
+"""Logging setup: lines in discord.py's layout on stderr, with every secret we hold masked."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import logging
 import re
 from collections.abc import Iterable
 
-import discord
-
 from bot.config import Secret, Settings
 
 MASK = "********"
+# The layout discord.py's own `setup_logging` uses (without its terminal colours).
+LINE = "[{asctime}] [{levelname:<8}] {name}: {message}"
+DATE = "%Y-%m-%d %H:%M:%S"
 # Interaction tokens live in webhook and callback URLs (`/webhooks/<app id>/<token>/…`).
 INTERACTION_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[\w.-]{20,}")
 
@@ -47,10 +48,12 @@ class RedactSecrets(logging.Filter):
 
 def setup_logging(settings: Settings) -> None:
     """Log to stderr at LOG_LEVEL with secrets masked; quiet the chattiest libraries."""
-    discord.utils.setup_logging(level=logging.getLevelName(settings.log_level), root=True)
-    redact = RedactSecrets([settings.discord_token, settings.openai_api_key])
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redact)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LINE, DATE, style="{"))
+    handler.addFilter(RedactSecrets([settings.discord_token, settings.openai_api_key]))
+    root = logging.getLogger()
+    root.setLevel(logging.getLevelName(settings.log_level))
+    root.addHandler(handler)
     # aiosqlite logs every statement with its parameters at DEBUG (interaction tokens too).
     for noisy in ("httpx", "httpx2", "discord.gateway", "discord.http", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.e2e.conftest import ALICE, CHANNEL_ID, GUILD_ID
-from tests.e2e.pictures import ADMIN_PERMISSIONS, imagine, is_picture, is_private, settled
+from tests.e2e.picture_kit import ADMIN_PERMISSIONS, imagine, is_picture, is_private, settled
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 
 PICTURE = "🖼️ picture"

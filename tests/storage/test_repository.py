@@ -1,0 +1,201 @@
+"""bot/storage/repository.py: server settings (round-trips, isolation, atomic
+changes) and pictures with their lineage."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from bot.errors import PicassoError
+from bot.models import GuildSettings
+from bot.storage.database import HEAD_REVISION, MIGRATIONS, make_engine, migrate, schema_revision
+from bot.storage.repository import Store
+from bot.storage.tables import Base
+from tests.storage.records import GUILD, post_picture
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+OTHER = 4343
+ALICE, BOB = 1001, 1002
+
+
+async def add(
+    store: Store,
+    message_id: int,
+    *,
+    user: int = ALICE,
+    guild: int | None = GUILD,
+    parent: int | None = None,
+    minutes: int = 0,
+) -> int:
+    """One picture posted as `message_id`; returns its id."""
+    now = NOW + timedelta(minutes=minutes)
+    return await post_picture(store, message_id, now, user=user, guild=guild, parent=parent)
+
+
+async def test_history_is_newest_first_per_person_and_server_and_pages(store: Store) -> None:
+    mine = [await add(store, 100 + n, minutes=n) for n in range(5)]
+    await add(store, 200, user=BOB, minutes=10)
+    await add(store, 300, guild=OTHER, minutes=11)
+    page = await store.history(ALICE, GUILD, limit=2)
+    assert [p.id for p in page] == [mine[4], mine[3]]
+    rest = await store.history(ALICE, GUILD, limit=10, offset=2)
+    assert [p.id for p in rest] == [mine[2], mine[1], mine[0]]
+    everywhere = await store.history(ALICE, None, limit=10)
+    assert len(everywhere) == 6 and everywhere[0].guild_id == OTHER
+
+
+async def test_ancestry_walks_back_to_the_first_picture(store: Store) -> None:
+    first = await add(store, 1)
+    second = await add(store, 2, parent=first)
+    third = await add(store, 3, parent=second)
+    await add(store, 4, parent=first)  # a branch is not part of third's chain
+    assert [p.id for p in await store.ancestry(third)] == [third, second, first]
+    assert [p.id for p in await store.ancestry(third, limit=2)] == [third, second]
+    assert await store.ancestry(9_999) == []
+
+
+async def test_a_deleted_message_keeps_its_lineage(store: Store) -> None:
+    first = await add(store, 1)
+    child = await add(store, 2, parent=first)
+    found = await store.picture_by_message(1)
+    assert found is not None and found.id == first
+    await store.forget_message(1)
+    assert await store.picture_by_message(1) is None
+    kept = await store.picture(first)
+    assert kept is not None and kept.message_id is None and kept.description == "picture 1"
+    assert [p.id for p in await store.ancestry(child)] == [child, first]
+
+
+def _differences(connection: Connection) -> list[Any]:
+    return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+
+async def test_the_migrations_build_exactly_the_tables(store: Store) -> None:
+    """A column or index added to tables.py without a migration fails here."""
+    async with store._engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []
+
+
+def test_the_head_revision_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+async def test_a_database_at_head_is_not_migrated_again_nor_alembic_loaded(
+    tmp_path: Path,
+) -> None:
+    """A running bot stays lean: Alembic is loaded only when there is something to migrate."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'picasso.db'}"
+    engine = make_engine(url)
+    await migrate(engine)
+    assert await schema_revision(engine) == HEAD_REVISION
+    await engine.dispose()
+    script = (
+        "import asyncio, sys\n"
+        "from bot.storage.database import make_engine, migrate\n"
+        f"asyncio.run(migrate(make_engine({url!r})))\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    done = subprocess.run(  # noqa: ASYNC221 - a fresh interpreter, a second or so
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "False", done.stderr
+
+
+def everything_changed() -> GuildSettings:
+    """Settings with every field away from its default."""
+    return GuildSettings(
+        user_daily_pictures=5,
+        guild_daily_pictures=50,
+        cooldown_seconds=30,
+        user_running=1,
+        user_queued=0,
+        guild_daily_usd=2.5,
+        guild_monthly_usd=40.0,
+        user_daily_usd=0.25,
+        channel_mode="allow",
+        channel_ids=(11, 12),
+        allow_dms=False,
+        allowed_role_ids=(21,),
+        exempt_role_ids=(22, 23),
+        moderation=False,
+        default_size="landscape",
+        max_size="square",
+        default_quality="low",
+        max_quality="medium",
+        allowed_styles=("anime", "pixel art"),
+        model="gpt-image-1.5",
+        expand_default=False,
+        refine_mode="edit",
+        remix="requester",
+        style_guide="muted colours, no text",
+        blocked_words=("gore", "blood bath"),
+        audit_channel_id=31,
+    )
+
+
+def _set_to_seven(name: str) -> Callable[[GuildSettings], GuildSettings]:
+    """A settings change that sets the one field `name` to 7."""
+    changes: dict[str, Any] = {name: 7}
+    return lambda s: dataclasses.replace(s, **changes)
+
+
+def test_every_field_is_covered_by_the_round_trip_fixture() -> None:
+    changed = everything_changed()
+    defaults = GuildSettings()
+    same = [
+        f.name
+        for f in dataclasses.fields(GuildSettings)
+        if getattr(changed, f.name) == getattr(defaults, f.name)
+    ]
+    assert same == []
+
+
+async def test_settings_round_trip(store: Store) -> None:
+    assert await store.guild_settings(GUILD) == GuildSettings()
+    await store.save_guild_settings(GUILD, everything_changed(), NOW)
+    assert await store.guild_settings(GUILD) == everything_changed()
+
+
+async def test_servers_and_dms_never_share_settings(store: Store) -> None:
+    await store.save_guild_settings(GUILD, GuildSettings(user_daily_pictures=1), NOW)
+    await store.save_guild_settings(None, GuildSettings(allow_dms=False), NOW)
+    assert await store.guild_settings(OTHER) == GuildSettings()
+    assert (await store.guild_settings(GUILD)).user_daily_pictures == 1
+    assert (await store.guild_settings(GUILD)).allow_dms is True
+    assert (await store.guild_settings(None)).allow_dms is False
+
+
+async def test_simultaneous_changes_are_all_kept(store: Store) -> None:
+    fields = ("user_daily_pictures", "guild_daily_pictures", "cooldown_seconds", "user_queued")
+    await asyncio.gather(
+        *(store.update_guild_settings(GUILD, _set_to_seven(name), NOW) for name in fields)
+    )
+    saved = await store.guild_settings(GUILD)
+    assert [getattr(saved, name) for name in fields] == [7, 7, 7, 7]
+
+
+async def test_a_change_that_raises_changes_nothing(store: Store) -> None:
+    await store.save_guild_settings(GUILD, GuildSettings(cooldown_seconds=5), NOW)
+
+    def bad(settings: GuildSettings) -> GuildSettings:
+        raise PicassoError("no")
+
+    with pytest.raises(PicassoError):
+        await store.update_guild_settings(GUILD, bad, NOW)
+    assert (await store.guild_settings(GUILD)).cooldown_seconds == 5

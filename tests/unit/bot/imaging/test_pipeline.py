@@ -1,0 +1,230 @@
+"""bot/imaging/pipeline.py without a provider: stages, fallbacks, moderation, what is charged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.errors import Misconfigured, ModerationBlocked, ProviderBusy, ProviderTimeout
+from bot.imaging.files import DownloadFailed
+from bot.imaging.pipeline import (
+    EDIT_FALLBACK_NOTE,
+    EXPANSION_FALLBACK_NOTE,
+    EXPANSION_UNAVAILABLE_NOTE,
+    REVISION_FALLBACK_NOTE,
+    REVISION_UNAVAILABLE_NOTE,
+    ImageResult,
+    Pipeline,
+    Plan,
+)
+from bot.imaging.pricing import DEFAULT_PRICES, Usage, cost_micros, estimate_usage, price_for
+from bot.imaging.prompts import (
+    MAX_PROMPT_CHARS,
+)
+from bot.models import ImageRequest, Quality, RefineMode, RunOptions, Size, Stage, Style
+from tests.unit.doubles import Recorder, RecordingImages, ScriptedChat
+
+
+class Flagging:
+    """A Moderator that flags any text containing "kraken"."""
+
+    def __init__(self) -> None:
+        self.checked: list[list[str]] = []
+
+    async def flagged(self, texts: list[str]) -> list[str]:
+        self.checked.append(texts)
+        return ["violence"] if any("kraken" in text for text in texts) else []
+
+
+def make(
+    chat: ScriptedChat | None = None,
+    images: RecordingImages | None = None,
+    moderator: Flagging | None = None,
+) -> Pipeline:
+    return Pipeline(
+        chat or ScriptedChat(),
+        images or RecordingImages(),
+        prices=DEFAULT_PRICES,
+        moderator=moderator,
+    )
+
+
+async def test_run_expands_then_paints_the_expansion() -> None:
+    images, progress = RecordingImages(), Recorder()
+    result = await make(ScriptedChat('"A fox in the snow."'), images).run(
+        ImageRequest("a fox"), progress
+    )
+    assert images.calls == [("A fox in the snow.", None)]
+    assert (result.prompt, result.expanded, result.note) == ("A fox in the snow.", True, None)
+    assert [stage for stage, _ in progress.stages] == [Stage.EXPANDING, Stage.PAINTING]
+
+
+@pytest.mark.parametrize(
+    ("chat", "note"),
+    [
+        (ScriptedChat(""), EXPANSION_FALLBACK_NOTE),
+        (ScriptedChat(error=ProviderTimeout()), EXPANSION_UNAVAILABLE_NOTE),
+    ],
+)
+async def test_without_an_expansion_the_words_are_painted_and_the_note_says_why(
+    chat: ScriptedChat, note: str
+) -> None:
+    images = RecordingImages()
+    result = await make(chat, images).run(ImageRequest("a fox", style=Style.ANIME))
+    assert images.calls == [(f"a fox. Style: {Style.ANIME.value}.", None)]
+    assert (result.expanded, result.note) == (False, note)
+
+
+async def test_a_misconfigured_chat_model_is_not_papered_over() -> None:
+    images = RecordingImages()
+    with pytest.raises(Misconfigured):
+        await make(ScriptedChat(error=Misconfigured()), images).run(ImageRequest("a fox"))
+    assert images.calls == []
+
+
+async def test_no_expansion_asked_means_no_chat_call() -> None:
+    chat = ScriptedChat()
+    result = await make(chat).run(ImageRequest("a fox", expand=False))
+    assert chat.asked == []
+    assert (result.prompt, result.expanded, result.note) == ("a fox", False, None)
+
+
+async def test_moderation_checks_words_and_prompt_before_painting() -> None:
+    images, moderator = RecordingImages(), Flagging()
+    pipeline = make(ScriptedChat("A kraken rising."), images, moderator)
+    with pytest.raises(ModerationBlocked) as caught:
+        await pipeline.run(ImageRequest("a sea creature"), options=RunOptions(moderate=True))
+    assert caught.value.categories == ["violence"]
+    assert moderator.checked == [["a sea creature", "A kraken rising."]]
+    assert images.calls == []
+    await pipeline.run(ImageRequest("a sea creature"))  # moderation off: painted
+    assert len(images.calls) == 1
+
+
+async def test_the_servers_model_paints_and_prices_the_picture() -> None:
+    images = RecordingImages(usage=Usage(100, 0, 1000))
+    result = await make(images=images).paint(
+        ImageRequest("a fox"), Plan("A fox."), RunOptions(model="gpt-image-1.5")
+    )
+    assert result.image.model == "gpt-image-1.5"
+    assert result.cost_micros == cost_micros(Usage(100, 0, 1000), DEFAULT_PRICES["gpt-image-1.5"])
+
+
+async def test_a_provider_that_reports_no_usage_is_charged_the_estimate() -> None:
+    """Zero usage would settle at $0 and let a budget be spent without limit."""
+    images = RecordingImages(usage=Usage())
+    request = ImageRequest("a fox", size=Size.PORTRAIT, quality=Quality.LOW)
+    result = await make(images=images).paint(request, Plan("A fox."))
+    price = price_for("gpt-image-2", DEFAULT_PRICES)
+    assert result.cost_micros == cost_micros(estimate_usage("1024x1536", "low"), price) > 0
+
+
+async def test_an_edit_without_usage_is_charged_with_its_input_picture() -> None:
+    async def parent() -> bytes:
+        return b"parent png"
+
+    images = RecordingImages(usage=Usage())
+    pipeline = make(ScriptedChat("PROMPT: A fox at night.\nLOCAL: yes"), images)
+    plan = await pipeline.plan_refine("A fox.", "make it night", mode="edit", load_image=parent)
+    result = await pipeline.paint(ImageRequest("a fox"), plan)
+    price = price_for("gpt-image-2", DEFAULT_PRICES)
+    assert result.edited
+    assert result.cost_micros == cost_micros(
+        estimate_usage("1024x1024", "auto", input_images=1), price
+    )
+
+
+async def test_variations_are_padded_with_the_plain_words_and_keep_the_style() -> None:
+    chat = ScriptedChat("A fox at dawn.")
+    prompts = await make(chat).variation_prompts(
+        ImageRequest("a fox", style=Style.PIXEL_ART), 3, RunOptions(style_guide="muted")
+    )
+    plain = f"a fox. Style: {Style.PIXEL_ART.value}."
+    assert prompts == ["A fox at dawn.", plain, plain]
+    asked = chat.asked[0]
+    assert Style.PIXEL_ART.value in asked.system and "muted" not in asked.system
+    assert asked.user == "a fox"
+
+
+def pipeline(answer: str | None, images: RecordingImages) -> Pipeline:
+    return Pipeline(ScriptedChat(answer), images, prices={})
+
+
+async def refine(pipeline: Pipeline, prompt: str, instruction: str, **how: Any) -> ImageResult:
+    """Plan a refinement of "a cat" and paint it."""
+    plan = await pipeline.plan_refine(prompt, instruction, **how)
+    return await pipeline.paint(ImageRequest("a cat"), plan)
+
+
+async def parent() -> bytes:
+    return b"parent png"
+
+
+async def gone() -> bytes:
+    raise DownloadFailed("HTTP 404")
+
+
+LOCAL = "PROMPT: A cat with a hat.\nCHANGE: added a hat\nLOCAL: yes"
+
+
+GLOBAL = "PROMPT: A cat at night.\nCHANGE: now at night\nLOCAL: no"
+
+
+@pytest.mark.parametrize(
+    ("mode", "answer", "edited"),
+    [
+        ("edit", GLOBAL, True),
+        ("auto", LOCAL, True),
+        ("auto", GLOBAL, False),
+        ("reimagine", LOCAL, False),
+    ],
+)
+async def test_refine_mode_chooses_between_editing_and_painting(
+    mode: RefineMode, answer: str, edited: bool
+) -> None:
+    images = RecordingImages()
+    result = await refine(
+        pipeline(answer, images), "A cat.", "change it", mode=mode, load_image=parent
+    )
+    assert result.edited is edited
+    assert images.calls == [(result.prompt, b"parent png" if edited else None)]
+    assert result.note is None
+
+
+async def test_an_unreachable_parent_is_painted_anew_with_a_note() -> None:
+    images = RecordingImages()
+    result = await refine(
+        pipeline(GLOBAL, images), "A cat.", "make it night", mode="edit", load_image=gone
+    )
+    assert not result.edited
+    assert images.calls == [("A cat at night.", None)]
+    assert result.note == EDIT_FALLBACK_NOTE
+    assert result.change == "now at night"
+
+
+async def test_without_a_usable_revision_the_instruction_is_appended_and_the_note_says_so() -> None:
+    images = RecordingImages()
+    result = await refine(pipeline("", images), "A cat.", "make it night")
+    assert result.prompt == "A cat. Change: make it night"
+    assert result.change == "make it night"
+    assert not result.expanded
+    assert result.note == REVISION_FALLBACK_NOTE  # not "revised by the chat model"
+
+
+async def test_the_appended_change_survives_a_prompt_at_full_length() -> None:
+    images = RecordingImages()
+    longest = "x" * MAX_PROMPT_CHARS  # a prompt edited by hand may be this long
+    result = await refine(pipeline("", images), longest, "make it night")
+    assert result.prompt.endswith("x Change: make it night")
+    assert len(result.prompt) == MAX_PROMPT_CHARS
+
+
+async def test_an_unavailable_prompt_writer_is_named_and_both_fallbacks_are_told() -> None:
+    chat = ScriptedChat(error=ProviderBusy(5))
+    images = RecordingImages()
+    result = await refine(
+        Pipeline(chat, images, prices={}), "A cat.", "make it night", mode="edit", load_image=gone
+    )
+    assert images.calls == [("A cat. Change: make it night", None)]
+    assert result.note == f"{REVISION_UNAVAILABLE_NOTE} {EDIT_FALLBACK_NOTE}"

@@ -1,0 +1,82 @@
+"""Settings: required values, validation that names the variable, secrets that never print."""
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+BASE = {"DISCORD_TOKEN": "discord-token-abcdef", "OPENAI_API_KEY": "sk-secret-123456"}
+
+
+def test_defaults_need_only_the_two_secrets() -> None:
+    settings = load_settings(BASE)
+    assert settings.image_model.startswith("gpt-image")
+    assert settings.database_url == "sqlite+aiosqlite:///data/picasso.db"
+    assert settings.discord_api_base_url is None
+
+
+@pytest.mark.parametrize("missing", ["DISCORD_TOKEN", "OPENAI_API_KEY"])
+def test_missing_secret_names_the_variable(missing: str) -> None:
+    env = {k: v for k, v in BASE.items() if k != missing}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert caught.value.variable == missing
+    assert str(caught.value).startswith(missing)
+
+
+def test_imagine_command_does_not_need_a_discord_token() -> None:
+    settings = load_settings({"OPENAI_API_KEY": "sk-x"}, need_discord=False)
+    assert settings.discord_token is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OPENAI_BASE_URL", "not a url"),
+        ("DISCORD_API_BASE_URL", "ftp://x"),
+        ("DEV_GUILD_ID", "12ab"),
+        ("LOG_LEVEL", "LOUD"),
+        ("IMAGE_TIMEOUT", "fast"),
+        ("IMAGE_CONCURRENCY", "0"),
+        ("PARTIAL_IMAGES", "9"),
+        ("DATABASE_URL", "mysql://x"),
+        ("IMAGE_PRICES", "{not json"),
+        ("IMAGE_RATE_LIMIT", "fast please"),
+        ("IMAGE_RATE_LIMIT", "0 per hour"),
+        ("SHUTDOWN_GRACE", "-1"),
+    ],
+)
+def test_malformed_value_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, name: value})
+    assert caught.value.variable == name
+    assert value not in str(caught.value) or name == "DEV_GUILD_ID"
+
+
+def test_database_urls_get_async_drivers() -> None:
+    pg = load_settings({**BASE, "DATABASE_URL": "postgres://u:p@h/db"}).database_url
+    lite = load_settings({**BASE, "DATABASE_URL": "sqlite:///tmp/x.db"}).database_url
+    assert pg == "postgresql+asyncpg://u:p@h/db"
+    assert lite == "sqlite+aiosqlite:///tmp/x.db"
+
+
+def test_price_override_merges_into_the_table() -> None:
+    settings = load_settings(
+        {**BASE, "IMAGE_PRICES": '{"my-model": {"text_in": 1, "image_in": 2, "image_out": 3}}'}
+    )
+    assert settings.prices["my-model"].image_out == 3
+    assert "gpt-image-2" in settings.prices
+
+
+def test_secrets_never_show_in_repr_or_str() -> None:
+    settings = load_settings(BASE)
+    for text in (repr(settings), str(settings), f"{settings.openai_api_key}"):
+        assert "sk-secret-123456" not in text
+        assert "discord-token-abcdef" not in text
+    assert settings.openai_api_key.get() == "sk-secret-123456"
+
+
+def test_the_provider_limit_is_written_as_the_limits_library_reads_it() -> None:
+    assert load_settings(BASE).image_rate_limit is None  # no pacing unless asked
+    paced = load_settings({**BASE, "IMAGE_RATE_LIMIT": "6 per 10 seconds"})
+    assert paced.image_rate_limit == "6 per 10 seconds"
+    assert load_settings({**BASE, "SHUTDOWN_GRACE": "5"}).shutdown_grace == 5

@@ -1,0 +1,77 @@
+"""bot/lineage.py: picture references people type, who may remix or delete, jump links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.lineage import (
+    PictureRef,
+    jump_url,
+    may_delete,
+    may_remix,
+    parse_picture_ref,
+)
+from bot.models import GuildSettings, PictureRecord, Who
+
+ALICE, BOB = 7001, 7002
+
+
+def picture(**changes: object) -> PictureRecord:
+    values: dict[str, object] = {
+        "id": 12,
+        "guild_id": 5001,
+        "channel_id": 5002,
+        "message_id": 900,
+        "requester_id": ALICE,
+        "parent_id": None,
+        "kind": "imagine",
+        "description": "a fox",
+        "prompt": "A red fox at dawn.",
+        "instruction": None,
+        "size": "landscape",
+        "quality": "high",
+        "style": "oil painting",
+        "model": "gpt-image-2",
+        "cost_micros": 1,
+        "image_url": None,
+        "created_at": datetime.now(UTC),
+    }
+    values.update(changes)
+    return PictureRecord(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://discord.com/channels/1/2/3", PictureRef("message", 3)),
+        ("<https://ptb.discord.com/channels/1/2/345>", PictureRef("message", 345)),
+        ("https://discordapp.com/channels/@me/2/3", PictureRef("message", 3)),
+        ("#12", PictureRef("number", 12)),
+        (" 1575388801965101056 ", PictureRef("number", 1575388801965101056)),
+        ("https://example.com/channels/1/2/3", None),
+        ("twelve", None),
+        ("", None),
+    ],
+)
+def test_picture_references(text: str, expected: PictureRef | None) -> None:
+    assert parse_picture_ref(text) == expected
+
+
+def test_remix_setting_decides_who_may_iterate() -> None:
+    mine, theirs = Who(ALICE, 5001, 5002), Who(BOB, 5001, 5002)
+    admin = Who(BOB, 5001, 5002, is_admin=True)
+    strict, open_ = GuildSettings(remix="requester"), GuildSettings(remix="anyone")
+    assert may_remix(open_, theirs, picture())
+    assert may_remix(strict, mine, picture())
+    assert not may_remix(strict, theirs, picture())
+    assert may_remix(strict, admin, picture())
+    assert may_delete(mine, picture()) and may_delete(admin, picture())
+    assert not may_delete(theirs, picture())
+
+
+def test_jump_urls() -> None:
+    assert jump_url(1, 2, 3) == "https://discord.com/channels/1/2/3"
+    assert jump_url(None, 2, 3) == "https://discord.com/channels/@me/2/3"
+    assert jump_url(1, 2, None) is None
