@@ -5,8 +5,8 @@ no 429 pause is running and the person is under their cap; right before each ima
 job `pace()`s, which waits for room in the provider's rate limit (counted at the call, so the
 provider's window and ours agree however long the job took to plan).
 
-Among the jobs that may start, servers take turns (the one served least recently goes next),
-people within a server take turns the same way, and one person's jobs keep their order.
+Among the jobs that may start, servers take turns, then people within a server, and one
+person's jobs keep their order (`bot.jobs.fairness`).
 While a job waits it is told its `Place` (position and an estimated wait) whenever that changes;
 places are worked out in one pass per loop iteration, however many changes it brought.
 
@@ -23,19 +23,18 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TypeVar
 
 from bot.errors import JobCancelled, PicassoError, ShuttingDown, WaitedTooLong
+from bot.jobs.fairness import FairLine, Person
 from bot.jobs.ratelimit import RateLimit
 
 log = logging.getLogger(__name__)
 
 _RECENT_TURNS = 20  # how many measured turn durations the ETA averages
-_STAMPS_KEPT = 4096  # beyond this many remembered servers or people, forget the long-served ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +57,6 @@ class Place:
 
 
 WaitCallback = Callable[[Place], Awaitable[None]]
-
-
-_Person = tuple[int | None, int]  # (server, user): people take turns within a server
-_K = TypeVar("_K", int | None, _Person)
 
 
 class _State(Enum):
@@ -88,11 +83,8 @@ class _Waiter:
         return self.ticket.guild_id
 
     @property
-    def person(self) -> _Person:
+    def person(self) -> Person:
         return (self.ticket.guild_id, self.ticket.user_id)
-
-
-_Line = dict[_Person, deque[_Waiter]]  # a server's line: each person's own jobs, in order
 
 
 class Scheduler:
@@ -113,12 +105,8 @@ class Scheduler:
         self._seq = itertools.count()
         self._waiters: dict[int, _Waiter] = {}
         self._order: list[_Waiter] = []  # waiters in start order, as last placed
-        self._resumed: deque[_Waiter] = deque()
-        self._lines: dict[int | None, _Line] = {}
+        self._line: FairLine[_Waiter] = FairLine()
         self._deadlines: list[tuple[float, int, _Waiter]] = []  # heap; stale entries skipped
-        self._server_served: dict[int | None, int] = {}  # serve stamps: higher = more recent
-        self._person_served: dict[_Person, int] = {}
-        self._stamps = itertools.count()
         self._running = 0
         self._running_by_user: dict[int, int] = {}
         self._turns: deque[float] = deque(maxlen=_RECENT_TURNS)
@@ -224,13 +212,9 @@ class Scheduler:
             raise WaitedTooLong(detail=f"job {ticket.job_id} asked after its start-by time")
         waiter = _Waiter(ticket, next(self._seq), resume, on_wait)
         self._waiters[ticket.job_id] = waiter
-        if resume:
-            self._resumed.append(waiter)
-        else:
-            line = self._lines.setdefault(waiter.server, {})
-            line.setdefault(waiter.person, deque()).append(waiter)
-            if ticket.start_by is not None:
-                heapq.heappush(self._deadlines, (ticket.start_by, waiter.seq, waiter))
+        self._line.add(waiter)
+        if not resume and ticket.start_by is not None:
+            heapq.heappush(self._deadlines, (ticket.start_by, waiter.seq, waiter))
         self._pump()
         return waiter
 
@@ -248,16 +232,7 @@ class Scheduler:
     def _remove(self, waiter: _Waiter) -> None:
         """Take a waiter out of every structure of the line (not the deadline heap)."""
         del self._waiters[waiter.ticket.job_id]
-        if waiter.resumed:
-            self._resumed.remove(waiter)
-            return
-        line = self._lines[waiter.server]
-        mine = line[waiter.person]
-        mine.remove(waiter)
-        if not mine:
-            del line[waiter.person]
-            if not line:
-                del self._lines[waiter.server]
+        self._line.remove(waiter)
 
     def _leave(self, waiter: _Waiter) -> None:
         """A waiter's task was cancelled from outside: it leaves quietly."""
@@ -278,9 +253,7 @@ class Scheduler:
         user = waiter.ticket.user_id
         self._running += 1
         self._running_by_user[user] = self._running_by_user.get(user, 0) + 1
-        if not waiter.resumed:  # a resumed job already had its turn; it costs no new one
-            stamp = next(self._stamps)
-            self._server_served[waiter.server] = self._person_served[waiter.person] = stamp
+        self._line.served(waiter)
         waiter.wake.set()
         log.debug("Job %s starts painting (%d running)", waiter.ticket.job_id, self._running)
 
@@ -294,9 +267,6 @@ class Scheduler:
             self._running_by_user[user] = left
         else:
             del self._running_by_user[user]
-        if len(self._person_served) > _STAMPS_KEPT:
-            _forget_old(self._person_served, (p for line in self._lines.values() for p in line))
-            _forget_old(self._server_served, self._lines)
         self._pump()
 
     # Deciding
@@ -329,7 +299,7 @@ class Scheduler:
         if now < self._paused_until:
             return self._paused_until if self._waiters else None
         while self._running < self._concurrency:
-            waiter = self._next_eligible()
+            waiter = self._line.next(self._capped)
             if waiter is None:
                 return None
             self._start(waiter, now)
@@ -339,30 +309,6 @@ class Scheduler:
         cap = waiter.ticket.running_cap
         return cap is not None and self._running_by_user.get(waiter.ticket.user_id, 0) >= cap
 
-    def _next_eligible(self) -> _Waiter | None:
-        for waiter in self._resumed:
-            if not self._capped(waiter):
-                return waiter
-        for server in self._servers_by_turn():
-            line = self._lines[server]
-            for person in self._people_by_turn(line):
-                first = line[person][0]
-                if not self._capped(first):
-                    return first
-        return None
-
-    # Least recently served first; never served (-1) before served, then by arrival.
-
-    def _servers_by_turn(self) -> list[int | None]:
-        def rank(server: int | None) -> tuple[int, int]:
-            first = min(mine[0].seq for mine in self._lines[server].values())
-            return (self._server_served.get(server, -1), first)
-
-        return sorted(self._lines, key=rank)
-
-    def _people_by_turn(self, line: _Line) -> list[_Person]:
-        return sorted(line, key=lambda p: (self._person_served.get(p, -1), line[p][0].seq))
-
     # Places
 
     def _replace(self) -> None:
@@ -370,28 +316,12 @@ class Scheduler:
         if not self._moved:
             return
         self._moved = False
-        self._order = list(self._start_order())
+        self._order = list(self._line.in_order())
         eta = self._estimator()
         for position, waiter in enumerate(self._order, start=1):
             waiter.place = Place(position, eta(position))
             if waiter.on_wait and _differs(waiter.place, waiter.told):
                 waiter.wake.set()
-
-    def _start_order(self) -> Iterator[_Waiter]:
-        """The order waiters would start in if nothing else changed, ignoring caps."""
-        yield from self._resumed
-        servers = deque(
-            deque(deque(line[person]) for person in self._people_by_turn(line))
-            for line in (self._lines[server] for server in self._servers_by_turn())
-        )
-        while servers:
-            people = servers.popleft()
-            mine = people.popleft()
-            yield mine.popleft()
-            if mine:
-                people.append(mine)
-            if people:
-                servers.append(people)
 
     def _estimator(self) -> Callable[[int], float | None]:
         """Seconds until the waiter at `position` starts; None before a turn was measured."""
@@ -434,14 +364,6 @@ def _differs(place: Place, told: Place | None) -> bool:
     if place.eta_seconds is None or told.eta_seconds is None:
         return (place.eta_seconds is None) != (told.eta_seconds is None)
     return round(place.eta_seconds) != round(told.eta_seconds)
-
-
-def _forget_old(served: dict[_K, int], waiting: Iterable[_K]) -> None:
-    """Forget serve stamps older than every waiting one's: such a server or person ranks ahead
-    of those waiters either way, so only memory is saved."""
-    oldest = min((served[key] for key in waiting if key in served), default=math.inf)
-    for key in [key for key, stamp in served.items() if stamp < oldest]:
-        del served[key]
 
 
 def _earliest(*times: float | None) -> float | None:

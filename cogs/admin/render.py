@@ -16,6 +16,8 @@ from bot.storage.repository import Usage
 from cogs.common.render import EMBED_COLOUR
 
 SHOWN_MENTIONS: Final = 20
+# Both role lists share one embed field (1,024 characters): fewer of each are shown there.
+SHOWN_IN_FIELD: Final = 15
 MESSAGE_LIMIT: Final = 2000
 REFINE_MODES: Final = {
     "reimagine": "refinements are painted anew",
@@ -39,11 +41,13 @@ def user_ref(user_id: int) -> str:
     return f"<@{user_id}>"
 
 
-def mentions(ids: Sequence[int], ref: Callable[[int], str], word: str = "and") -> str:
-    """Mentions of the first few ids, then how many more."""
-    shown = [ref(i) for i in ids[:SHOWN_MENTIONS]]
-    if len(ids) > SHOWN_MENTIONS:
-        shown.append(f"{len(ids) - SHOWN_MENTIONS} more")
+def mentions(
+    ids: Sequence[int], ref: Callable[[int], str], word: str = "and", most: int = SHOWN_MENTIONS
+) -> str:
+    """Mentions of the first `most` ids, then how many more."""
+    shown = [ref(i) for i in ids[:most]]
+    if len(ids) > most:
+        shown.append(f"{len(ids) - most} more")
     return join(shown, word)
 
 
@@ -114,15 +118,15 @@ def dms_sentence(settings: GuildSettings) -> str:
     return "Pictures can no longer be made in direct messages with the bot."
 
 
-def _who(settings: GuildSettings) -> tuple[str, str]:
+def _who(settings: GuildSettings, most: int = SHOWN_MENTIONS) -> tuple[str, str]:
     allowed, exempt = settings.allowed_role_ids, settings.exempt_role_ids
     drawing = (
-        f"only members with {mentions(allowed, role_ref, 'or')} (and server admins)"
+        f"only members with {mentions(allowed, role_ref, 'or', most)} (and server admins)"
         if allowed
         else "everyone"
     )
     skipping = (
-        f"{mentions(exempt, role_ref)} skip the per-person limits"
+        f"{mentions(exempt, role_ref, 'and', most)} skip the per-person limits"
         if exempt
         else "no role skips the per-person limits"
     )
@@ -239,7 +243,7 @@ def settings_embed(
     if dm_scope:
         embed.add_field(name="Direct messages", value=dms_sentence(settings), inline=False)
     else:
-        drawing, skipping = _who(settings)
+        drawing, skipping = _who(settings, SHOWN_IN_FIELD)
         embed.add_field(
             name="Channels", value=f"Pictures can be made {_where(settings)}", inline=False
         )

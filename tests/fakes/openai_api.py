@@ -8,12 +8,8 @@ answered with HTTP 400 in OpenAI's error shape and appended to :attr:`FakeOpenAI
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import io
 import json
 import logging
-import os
 import random
 import time
 from collections.abc import Callable
@@ -22,30 +18,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import BodyPartReader, web
-from PIL import Image, ImageDraw
 
+from tests.fakes.openai_content import (
+    BAD_KEY,
+    DEFAULT_REPLY,
+    MODELS,
+    File,
+    Painting,
+    Reject,
+    b64_image,
+    check_rules,
+    moderation_results,
+)
 from tests.fakes.openai_ratelimits import ImageRateLimit, ImageWindow
 from tests.fakes.openapi_check import SpecValidator
 
 log = logging.getLogger(__name__)
 
 SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "openai-openapi.yaml"
-MODEL_IDS = (
-    "gpt-image-1.5 gpt-image-1-mini gpt-image-2 gpt-4o-mini gpt-4.1-mini omni-moderation-latest"
-)
-SIZES = {"1024x1024": (1024, 1024), "1024x1536": (1024, 1536), "1536x1024": (1536, 1024)}
-# Output tokens of GPT image models per quality and size (OpenAI's published table).
-OUTPUT_TOKENS = {"low": (272, 408), "medium": (1056, 1584), "high": (4160, 6240)}
-PROMPT_LIMITS = {"dall-e-2": 1000, "dall-e-3": 4000}  # GPT image models: 32,000 characters
-IMAGE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
-DEFAULT_REPLY = (
-    "A vivid, detailed scene of {text}, golden hour light, wide composition, warm palette, "
-    "calm mood, digital painting."
-)
-BAD_KEY = (
-    "Incorrect API key provided. You can find your API key at "
-    "https://platform.openai.com/account/api-keys."
-)
 Endpoint = Literal["chat", "images", "edits", "moderations", "models"]
 ROUTES: dict[tuple[str, str], Endpoint] = {
     ("POST", "/v1/chat/completions"): "chat",
@@ -64,7 +54,7 @@ class Recorded:
     path: str
     json: dict[str, Any] | None
     form: dict[str, str] | None
-    files: list[tuple[str, str | None, str | None, bytes]]  # field, filename, content type, data
+    files: list[File]
     headers: dict[str, str]  # lower-cased names
     at: float = field(default_factory=time.monotonic)
     endpoint: Endpoint | None = None
@@ -80,12 +70,6 @@ class _Fault:
     headers: dict[str, str]
     delay: float
     left: int
-
-
-class _Reject(Exception):
-    def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.param, self.code = message, param, code
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> web.Response:
@@ -104,29 +88,6 @@ def _error(
     """An answer in OpenAI's error shape."""
     error = {"message": message, "type": type, "param": param, "code": code}
     return _json(status, {"error": error}, headers)
-
-
-def make_image(seed: str, width: int, height: int, fmt: str = "png", noisy: bool = False) -> bytes:
-    """A real image: a gradient with shapes derived from ``seed``, or incompressible noise."""
-    if noisy:
-        img = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
-    else:
-        digest = hashlib.sha256(seed.encode()).digest()
-        start = Image.new("RGB", (width, height), tuple(digest[0:3]))
-        end = Image.new("RGB", (width, height), tuple(digest[3:6]))
-        mask = Image.linear_gradient("L").rotate(digest[6] * 360 / 256).resize((width, height))
-        img = Image.composite(start, end, mask)
-        draw = ImageDraw.Draw(img)
-        for i in range(4):
-            x, y, r = (digest[8 + 3 * i + k] / 255 for k in range(3))
-            box = (x * width, y * height, x * width + r * width / 3, y * height + r * height / 3)
-            draw.ellipse(box, fill=tuple(digest[20 + i : 23 + i]))
-    out = io.BytesIO()
-    if fmt in ("jpeg", "webp"):
-        img.save(out, fmt.upper(), quality=85)
-    else:
-        img.save(out, "PNG", compress_level=0 if noisy else 1)
-    return out.getvalue()
 
 
 class FakeOpenAI:
@@ -290,9 +251,9 @@ class FakeOpenAI:
             )
         try:
             if problems:
-                raise _Reject(problems[0])
-            self._check_rules(rec.endpoint, body, rec)
-        except _Reject as exc:
+                raise Reject(problems[0])
+            check_rules(rec.endpoint, body, rec.files)
+        except Reject as exc:
             log.warning("rejected %s: %s", where, exc.message)
             self.violations.extend(problems or [f"{where}: {exc.message}"])
             return _error(400, "invalid_request_error", exc.message, exc.param, exc.code)
@@ -321,6 +282,12 @@ class FakeOpenAI:
             return _json(200, self._moderate(body))
         return self._models(request)
 
+    def _moderate(self, body: dict[str, Any]) -> dict[str, Any]:
+        results = moderation_results(body, self.flagged_words, self.flag_category, self._categories)
+        self._counter += 1
+        model = body.get("model") or "omni-moderation-latest"
+        return {"id": f"modr-fake{self._counter}", "model": model, "results": results}
+
     def _admit_images(self, rec: Recorded, body: dict[str, Any]) -> web.Response | None:
         """Count an image request against :attr:`image_rate_limit`; a 429 if it is over."""
         limit = self.image_rate_limit
@@ -343,44 +310,6 @@ class FakeOpenAI:
         limit = self.image_rate_limit
         if limit is not None and ROUTES.get((request.method, request.path)) in ("images", "edits"):
             response.headers.update(self._image_window.headers(limit, time.monotonic()))
-
-    def _check_rules(self, endpoint: str, body: dict[str, Any], rec: Recorded) -> None:
-        """Rules of the real API that the OpenAPI document only states in prose."""
-        model, prompt = str(body.get("model") or ""), str(body.get("prompt") or "")
-        if endpoint in ("images", "edits") and model.startswith("gpt-image"):
-            for param in ("response_format", "style"):
-                if param in body:
-                    raise _Reject(f"Unknown parameter: '{param}'.", param, "unknown_parameter")
-        limit = PROMPT_LIMITS.get(model, 32000)
-        if endpoint in ("images", "edits") and len(prompt) > limit:
-            raise _Reject(
-                f"Invalid 'prompt': string too long. Expected a string with maximum length "
-                f"{limit}, but got a string with length {len(prompt)} instead.",
-                "prompt",
-                "string_above_max_length",
-            )
-        images = [f for f in rec.files if f[0] in ("image", "image[]", "mask")]
-        if endpoint == "edits" and not any(f[0] != "mask" for f in images):
-            raise _Reject(
-                "Missing required parameter: 'image'.", "image", "missing_required_parameter"
-            )
-        for name, _filename, content_type, data in images if endpoint == "edits" else ():
-            param = name.removesuffix("[]")
-            if content_type not in IMAGE_TYPES:
-                raise _Reject(
-                    f"Invalid file '{param}': unsupported mimetype ('{content_type}'). Supported "
-                    "file formats are 'image/jpeg', 'image/png', and 'image/webp'.",
-                    param,
-                    "unsupported_file_mimetype",
-                )
-            try:
-                with Image.open(io.BytesIO(data)) as img:
-                    decodable = img.format in IMAGE_TYPES.values()
-                    img.verify()
-            except Exception:
-                decodable = False
-            if not decodable:
-                raise _Reject(f"Invalid image file for '{param}'.", param, "invalid_image_file")
 
     # -- endpoints --------------------------------------------------------------------------
 
@@ -425,29 +354,10 @@ class FakeOpenAI:
         fault: _Fault | None,
     ) -> web.StreamResponse:
         await asyncio.sleep(self.image_latency)
-        size = str(body.get("size") or "auto")
-        width, height = SIZES.get(size, (1024, 1024))
-        if self.image_size_px:
-            width = height = self.image_size_px
-        fmt = str(body.get("output_format") or "png")
-        quality = str(body.get("quality") or "auto")
-        quality = quality if quality in OUTPUT_TOKENS else "medium"
-        n = int(body.get("n") or 1)
-        prompt = str(body.get("prompt", ""))
-        inputs = [f for f in rec.files if f[0] != "mask"]
-        text_tokens, image_tokens = max(1, len(prompt) // 4), 194 * len(inputs)
-        output = OUTPUT_TOKENS[quality][0 if width == height else 1] * n
-        details = {"text_tokens": text_tokens, "image_tokens": image_tokens}
-        usage = {"input_tokens": text_tokens + image_tokens, "input_tokens_details": details}
-        usage |= {"output_tokens": output, "total_tokens": text_tokens + image_tokens + output}
-        background = "transparent" if body.get("background") == "transparent" else "opaque"
-        meta = {"size": size if size in SIZES else "1024x1024", "quality": quality}
-        meta |= {"output_format": fmt, "background": background}
-        source = hashlib.sha256(b"".join(f[3] for f in inputs)).hexdigest()[:16]
-        seeds = [f"{prompt}|{source}|{i}" for i in range(n)]
-        b64 = [
-            await asyncio.to_thread(_b64_image, s, width, height, fmt, self.noisy) for s in seeds
-        ]
+        order = Painting.of(body, rec.files, self.image_size_px)
+        width, height, fmt, seeds = order.width, order.height, order.fmt, order.seeds
+        usage, meta = order.usage, order.meta
+        b64 = [await asyncio.to_thread(b64_image, s, width, height, fmt, self.noisy) for s in seeds]
         if not streamed:
             data = [{"b64_json": b} for b in b64]
             return _json(200, {"created": int(time.time()), "data": data, "usage": usage, **meta})
@@ -456,7 +366,7 @@ class FakeOpenAI:
         resp = await _sse_start(request)
         for i in range(partials):
             await asyncio.sleep(self.partial_latency)
-            partial = await asyncio.to_thread(_b64_image, f"{seeds[0]}|{i}", width, height, fmt)
+            partial = await asyncio.to_thread(b64_image, f"{seeds[0]}|{i}", width, height, fmt)
             event = {"type": f"{kind}.partial_image", "b64_json": partial, "partial_image_index": i}
             await resp.write(_sse({**event, "created_at": int(time.time()), **meta}))
         if fault is not None:
@@ -469,33 +379,12 @@ class FakeOpenAI:
         await resp.write_eof()
         return resp
 
-    def _moderate(self, body: dict[str, Any]) -> dict[str, Any]:
-        raw = body.get("input", "")
-        inputs = raw if isinstance(raw, list) else [raw]
-        texts = [i if isinstance(i, str) else str(i.get("text", "")) for i in inputs]
-        if inputs and not all(isinstance(i, str) for i in inputs):
-            texts = [" ".join(texts)]  # the parts of a multimodal input are one input
-        results = []
-        categories = self._categories
-        for text in texts:
-            hit = any(w.lower() in text.lower() for w in self.flagged_words)
-            flags = {c: hit and c == self.flag_category for c in categories}
-            result = {"flagged": hit, "categories": flags}
-            result["category_scores"] = {c: 0.93 if f else 0.0004 for c, f in flags.items()}
-            result["category_applied_input_types"] = {c: ["text"] for c in categories}
-            results.append(result)
-        self._counter += 1
-        model = body.get("model") or "omni-moderation-latest"
-        return {"id": f"modr-fake{self._counter}", "model": model, "results": results}
-
     def _models(self, request: web.Request) -> web.Response:
-        about = {"object": "model", "created": 1_700_000_000, "owned_by": "openai"}
-        models = {m: {"id": m, **about} for m in MODEL_IDS.split()}
         wanted = request.path.removeprefix("/v1/models").strip("/")
         if not wanted:
-            return _json(200, {"object": "list", "data": list(models.values())})
-        if wanted in models:
-            return _json(200, models[wanted])
+            return _json(200, {"object": "list", "data": list(MODELS.values())})
+        if wanted in MODELS:
+            return _json(200, MODELS[wanted])
         message = f"The model '{wanted}' does not exist or you do not have access to it."
         return _error(404, "invalid_request_error", message, code="model_not_found")
 
@@ -509,7 +398,3 @@ async def _sse_start(request: web.Request) -> web.StreamResponse:
 
 def _sse(data: dict[str, Any]) -> bytes:
     return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-def _b64_image(seed: str, width: int, height: int, fmt: str, noisy: bool = False) -> str:
-    return base64.b64encode(make_image(seed, width, height, fmt, noisy)).decode()

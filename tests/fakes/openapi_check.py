@@ -12,22 +12,20 @@ variants passes. ``x-discord-union: oneOf`` unions are partial shapes that overl
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import pathlib
 import re
-import tempfile
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any, Literal
 
-import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from tests.fakes.spec_documents import load_document
 
 log = logging.getLogger(__name__)
 
@@ -36,29 +34,10 @@ _SKIP = frozenset({"example", "examples", "default", "enum", "const", "discrimin
 _DIGIT_PATTERN = re.compile(r"[\^$()|\[\]0-9\\d+*?{}-]+")
 _MEDIA = ("application/json", "multipart/form-data", "application/x-www-form-urlencoded")
 _FORM_MEDIA = _MEDIA[1:]
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _esc(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
-
-
-def _load_raw(path: pathlib.Path) -> Any:
-    data = path.read_bytes()
-    if path.suffix == ".json":
-        return json.loads(data)
-    key = f"{hashlib.sha256(data).hexdigest()[:24]}-{path.stat().st_mtime_ns}"
-    cache = pathlib.Path(tempfile.gettempdir()) / f"openapi-{path.stem}-{key}.json"
-    if cache.exists():
-        try:
-            return json.loads(cache.read_bytes())
-        except ValueError:
-            log.warning("ignoring corrupt spec cache %s", cache)
-    text = json.dumps(yaml.load(data, Loader=_Loader), default=str)
-    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(cache)
-    return json.loads(text)
 
 
 def _prepare(node: Any, lenient: bool) -> None:
@@ -106,7 +85,7 @@ class _Spec:
     """A prepared document with its route index and validator cache (one per spec file)."""
 
     def __init__(self, path: pathlib.Path) -> None:
-        self.doc: dict[str, Any] = _load_raw(path)
+        self.doc: dict[str, Any] = load_document(path)
         self.lenient = "discord" in str(self.doc.get("info", {}).get("title", "")).lower()
         _prepare(self.doc.get("paths"), self.lenient)
         _prepare(self.doc.get("components"), self.lenient)

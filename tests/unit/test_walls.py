@@ -1,22 +1,19 @@
-"""The walls of DESIGN.md: the domain never imports Discord nor opens shared clients itself."""
+"""The walls of DESIGN.md: the domain never imports Discord nor opens shared clients itself;
+the cogs never touch ORM rows, never make pictures and never settle money."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = sorted(
-    [
-        *(ROOT / "bot" / "imaging").rglob("*.py"),
-        *(ROOT / "bot" / "jobs").rglob("*.py"),
-        *(ROOT / "bot" / "storage").rglob("*.py"),
-        *(ROOT / "bot" / name for name in ("policy.py", "controls.py", "lineage.py", "studio.py")),
-        ROOT / "bot" / "errors.py",
-    ]
-)
+# Only these put the Discord side and the domain together (and may import both).
+WIRING = {ROOT / "bot" / name for name in ("app.py", "__main__.py", "cli.py")}
+DOMAIN = sorted(set((ROOT / "bot").rglob("*.py")) - WIRING)
 # Made once in bot/app.py and handed in: never per request, never at import.
 SHARED_CLIENTS = {"AsyncOpenAI", "OpenAI", "ClientSession", "create_async_engine"}
 # The one place that may build the engine it hands to the app.
@@ -46,7 +43,8 @@ def called_names(tree: ast.AST) -> set[str]:
 
 
 def test_the_wall_covers_the_domain() -> None:
-    assert len(DOMAIN) >= 15 and all(path.exists() for path in DOMAIN)
+    assert len(DOMAIN) >= 25 and all(path.exists() for path in WIRING)
+    assert {"models.py", "logs.py", "config.py", "studio.py"} <= {path.name for path in DOMAIN}
 
 
 @pytest.mark.parametrize("path", DOMAIN, ids=lambda path: str(path.relative_to(ROOT)))
@@ -88,3 +86,25 @@ MAKING_AND_MONEY = {
 def test_the_cogs_neither_make_pictures_nor_settle_money(path: Path) -> None:
     called = called_names(ast.parse(path.read_text(), str(path))) & MAKING_AND_MONEY
     assert not called, f"{path.name} calls {sorted(called)}: submit a job instead"
+
+
+@pytest.mark.parametrize("path", COGS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_the_cogs_never_see_orm_rows(path: Path) -> None:
+    modules = imported_modules(ast.parse(path.read_text(), str(path)))
+    assert "bot.storage.tables" not in modules, f"{path.name}: use the records in bot.models"
+
+
+# Reading the ledger, the settings or a policy needs none of the clients' libraries.
+LIGHT = ("bot.storage.repository", "bot.storage.jobs", "bot.storage.database", "bot.policy")
+HEAVY = ("openai", "aiohttp", "PIL", "discord", "httpx")
+
+
+def test_storage_and_policy_load_no_client_library() -> None:
+    probe = (
+        f"import sys; import {', '.join(LIGHT)}; "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r}))"
+    )
+    loaded = subprocess.run(  # a fresh interpreter: this one has loaded everything already
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]", f"importing {LIGHT} loads {loaded}"

@@ -1,5 +1,5 @@
 """The painting scheduler: slots, the provider's rate limit, 429 pauses, caps, fair turns,
-deadlines, cancel/close and the places waiters are told.
+deadlines, cancel/close and the places waiters are told (who goes next: test_fairness).
 
 Time is a fake clock the tests move by hand, then `poke()`; the rate-limit window (which the
 `limits` library counts with `time.time()`) is moved with time-machine. Nothing sleeps."""
@@ -14,91 +14,9 @@ import time_machine
 from bot.errors import JobCancelled, ShuttingDown, WaitedTooLong
 from bot.jobs.ratelimit import RATE_MARGIN, RateLimit
 from bot.jobs.scheduler import Place, Scheduler, Ticket
+from tests.unit.bot.jobs.scheduler_rig import Line, failure, settle
 
 pytestmark = pytest.mark.timeout(10)  # a lost wake-up fails, it does not hang
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def failure(task: asyncio.Task[None]) -> BaseException | None:
-    """What a finished job raised (None: it ran its turn); it must have finished already."""
-    assert task.done(), "the job is still waiting"
-    return task.exception()
-
-
-async def settle() -> None:
-    """Let every ready task run until the loop is quiet."""
-    for _ in range(20):
-        await asyncio.sleep(0)
-
-
-class Line:
-    """Jobs that ask a scheduler for turns; a started job holds its turn until `finish()`."""
-
-    def __init__(self, concurrency: int = 1, rate: RateLimit | None = None) -> None:
-        self.clock = FakeClock()
-        self.scheduler = Scheduler(concurrency=concurrency, rate=rate, clock=self.clock)
-        self.started: list[int] = []
-        self.paced: list[int] = []  # jobs whose image call the rate limit let through
-        self.told: dict[int, list[Place]] = {}
-        self.tasks: dict[int, asyncio.Task[None]] = {}
-        self._done: dict[int, asyncio.Event] = {}
-
-    async def ask(
-        self,
-        job_id: int,
-        guild: int | None = 1,
-        user: int = 1,
-        *,
-        cap: int | None = None,
-        start_by: float | None = None,
-        resume: bool = False,
-    ) -> asyncio.Task[None]:
-        ticket = Ticket(job_id, guild, user, running_cap=cap, start_by=start_by)
-        self.told[job_id] = []
-        self._done[job_id] = asyncio.Event()
-
-        async def on_wait(place: Place) -> None:
-            self.told[job_id].append(place)
-
-        async def job() -> None:
-            async with self.scheduler.turn(ticket, on_wait, resume=resume):
-                self.started.append(job_id)
-                await self.scheduler.pace()
-                self.paced.append(job_id)
-                await self._done[job_id].wait()
-
-        self.tasks[job_id] = asyncio.create_task(job())
-        await settle()
-        return self.tasks[job_id]
-
-    async def finish(self, *job_ids: int) -> None:
-        for job_id in job_ids:
-            self._done[job_id].set()
-        await settle()
-
-    async def advance(self, seconds: float) -> None:
-        self.clock.now += seconds
-        self.scheduler.poke()
-        await settle()
-
-    def positions(self) -> list[int]:
-        return [ticket.job_id for ticket, _ in self.scheduler.waiting()]
-
-    async def finish_all(self) -> None:
-        self.scheduler.close()
-        for done in self._done.values():
-            done.set()
-        await settle()
-        for task in self.tasks.values():
-            task.cancel()  # a job still pacing (waiting for the rate limit) stops there
-        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
 
 
 @pytest.fixture
@@ -133,36 +51,6 @@ async def test_a_flood_from_one_person_does_not_delay_another_persons_single_req
     assert line.started == [1, 100]
     await line.finish(100)
     assert line.started == [1, 100, 2]  # the flood keeps its own order
-
-
-async def test_people_in_one_server_take_turns(line: Line) -> None:
-    await line.ask(1, user=1)
-    for job, user in [(2, 1), (3, 1), (4, 2), (5, 2), (6, 3)]:
-        await line.ask(job, user=user)
-    assert line.positions() == [4, 6, 2, 5, 3]  # 1 was just served; 2 and 3 never were
-    for job in (1, 4, 6, 2, 5, 3):
-        await line.finish(job)
-    assert line.started == [1, 4, 6, 2, 5, 3]
-
-
-async def test_two_servers_alternate(line: Line) -> None:
-    await line.ask(1, guild=10, user=1)
-    for job in (2, 3, 4):
-        await line.ask(job, guild=10, user=1)
-    for job in (11, 12, 13):
-        await line.ask(job, guild=20, user=2)
-    assert line.positions() == [11, 2, 12, 3, 13, 4]
-    for job in (1, 11, 2, 12, 3, 13, 4):
-        await line.finish(job)
-    assert line.started == [1, 11, 2, 12, 3, 13, 4]
-
-
-async def test_direct_messages_take_turns_as_one_server(line: Line) -> None:
-    await line.ask(1, guild=10, user=1)
-    await line.ask(2, guild=10, user=1)
-    await line.ask(3, guild=None, user=2)
-    await line.ask(4, guild=None, user=3)
-    assert line.positions() == [3, 2, 4]
 
 
 async def test_a_capped_person_is_skipped_until_one_of_theirs_ends() -> None:
@@ -441,21 +329,3 @@ async def test_the_same_job_cannot_wait_twice(line: Line) -> None:
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="concurrency"):
         Scheduler(concurrency=0)
-
-
-async def test_forgetting_long_served_people_keeps_turns_fair(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr("bot.jobs.scheduler._STAMPS_KEPT", 0)  # forget at every release
-    line = Line()
-    for user in range(1, 40):  # people who came, were served and left
-        await line.ask(user, user=user)
-        await line.finish(user)
-    await line.ask(100, user=1)
-    for job, user in [(101, 1), (102, 1), (103, 2), (104, 2), (105, 3)]:
-        await line.ask(job, user=user)
-    assert line.positions() == [103, 105, 101, 104, 102]  # 1 was just served; 2 and 3 were not
-    for job in (100, 103, 105, 101, 104, 102):
-        await line.finish(job)
-    assert line.started[-6:] == [100, 103, 105, 101, 104, 102]
-    assert len(line.scheduler._person_served) < 10

@@ -16,7 +16,7 @@ import pytest
 
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.discord_ratelimits import DiscordRateLimits, Window
-from tests.test_fake_discord import CHANNEL, GUILD, TOKEN, USER, PicassoLike, running_bot
+from tests.test_fakes.discord_rig import CHANNEL, GUILD, TOKEN, USER, PicassoLike, running_bot
 
 RATE_HEADERS = (
     "X-RateLimit-Limit",

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes.openapi_check import SpecValidator
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
+SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"
 
 
 @pytest.fixture
