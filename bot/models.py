@@ -217,24 +217,11 @@ class NewPicture:
 
 
 @dataclass(frozen=True, slots=True)
-class PictureRecord:
-    """A recorded picture: what made it, where it is posted (None once deleted), its parent."""
+class PictureRecord(NewPicture):
+    """A recorded picture: what made it, its number, where it is posted (None once deleted)."""
 
     id: int
-    guild_id: int | None
-    channel_id: int
     message_id: int | None
-    requester_id: int
-    parent_id: int | None
-    kind: str
-    description: str
-    prompt: str
-    instruction: str | None
-    size: str
-    quality: str
-    style: str
-    model: str
-    cost_micros: int
     image_url: str | None
     created_at: datetime
 

@@ -1,11 +1,14 @@
-"""What storage tests write: limits to reserve against, jobs, and posted pictures."""
+"""What tests store and read: limits to reserve against, jobs, posted pictures, and a
+recorded picture as the repository returns it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
 
 from bot.config import Secret
-from bot.models import ImageRequest, NewPicture
+from bot.models import ImageRequest, NewPicture, PictureRecord
 from bot.policy import Limits
 from bot.storage.job_records import Delivery, JobKind, JobSpec, NewJob
 from bot.storage.repository import Store
@@ -103,3 +106,29 @@ async def post_picture(
     picture_id = await store.begin_posting(job, picture, now)
     await store.complete_job(job, picture_id, message_id, None, cost, now)
     return picture_id
+
+
+FOX = PictureRecord(
+    id=12,
+    guild_id=5001,
+    channel_id=5002,
+    message_id=900,
+    requester_id=7001,
+    parent_id=None,
+    kind="imagine",
+    description="a fox",
+    prompt="A red fox at dawn.",
+    instruction=None,
+    size="landscape",
+    quality="high",
+    style="oil painting",
+    model="gpt-image-2",
+    cost_micros=1,
+    image_url=None,
+    created_at=datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+)
+
+
+def picture_record(**changes: Any) -> PictureRecord:
+    """A posted picture of a fox (#12, message 900, by user 7001), with `changes`."""
+    return dataclasses.replace(FOX, **changes)

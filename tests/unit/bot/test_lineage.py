@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from bot.lineage import (
@@ -13,33 +11,10 @@ from bot.lineage import (
     may_remix,
     parse_picture_ref,
 )
-from bot.models import GuildSettings, PictureRecord, Who
+from bot.models import GuildSettings, Who
+from tests.storage.records import picture_record
 
 ALICE, BOB = 7001, 7002
-
-
-def picture(**changes: object) -> PictureRecord:
-    values: dict[str, object] = {
-        "id": 12,
-        "guild_id": 5001,
-        "channel_id": 5002,
-        "message_id": 900,
-        "requester_id": ALICE,
-        "parent_id": None,
-        "kind": "imagine",
-        "description": "a fox",
-        "prompt": "A red fox at dawn.",
-        "instruction": None,
-        "size": "landscape",
-        "quality": "high",
-        "style": "oil painting",
-        "model": "gpt-image-2",
-        "cost_micros": 1,
-        "image_url": None,
-        "created_at": datetime.now(UTC),
-    }
-    values.update(changes)
-    return PictureRecord(**values)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -63,12 +38,12 @@ def test_remix_setting_decides_who_may_iterate() -> None:
     mine, theirs = Who(ALICE, 5001, 5002), Who(BOB, 5001, 5002)
     admin = Who(BOB, 5001, 5002, is_admin=True)
     strict, open_ = GuildSettings(remix="requester"), GuildSettings(remix="anyone")
-    assert may_remix(open_, theirs, picture())
-    assert may_remix(strict, mine, picture())
-    assert not may_remix(strict, theirs, picture())
-    assert may_remix(strict, admin, picture())
-    assert may_delete(mine, picture()) and may_delete(admin, picture())
-    assert not may_delete(theirs, picture())
+    assert may_remix(open_, theirs, picture_record())
+    assert may_remix(strict, mine, picture_record())
+    assert not may_remix(strict, theirs, picture_record())
+    assert may_remix(strict, admin, picture_record())
+    assert may_delete(mine, picture_record()) and may_delete(admin, picture_record())
+    assert not may_delete(theirs, picture_record())
 
 
 def test_jump_urls() -> None:

@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from bot.models import GuildSettings, PictureRecord, Quality, Size, Style
+from bot.models import GuildSettings, Quality, Size, Style
+from tests.storage.records import picture_record
 
 ALICE, BOB = 7001, 7002
 
 
-def picture(**changes: object) -> PictureRecord:
-    values: dict[str, object] = {
-        "id": 12,
-        "guild_id": 5001,
-        "channel_id": 5002,
-        "message_id": 900,
-        "requester_id": ALICE,
-        "parent_id": None,
-        "kind": "imagine",
-        "description": "a fox",
-        "prompt": "A red fox at dawn.",
-        "instruction": None,
-        "size": "landscape",
-        "quality": "high",
-        "style": "oil painting",
-        "model": "gpt-image-2",
-        "cost_micros": 1,
-        "image_url": None,
-        "created_at": datetime.now(UTC),
-    }
-    values.update(changes)
-    return PictureRecord(**values)  # type: ignore[arg-type]
-
-
 def test_a_recorded_picture_gives_back_its_request() -> None:
-    request = picture().request
+    request = picture_record().request
     assert (request.description, request.size, request.quality, request.style) == (
         "a fox",
         Size.LANDSCAPE,
         Quality.HIGH,
         Style.OIL_PAINTING,
     )
-    assert picture(style="retired style").request.style is Style.NONE
+    assert picture_record(style="retired style").request.style is Style.NONE
 
 
 def test_settings_json_round_trip_ignores_unknown_keys() -> None:

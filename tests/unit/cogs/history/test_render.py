@@ -8,30 +8,13 @@ from datetime import UTC, datetime
 
 from bot.models import PictureRecord
 from cogs.history.render import CHAIN_SHOWN, chain_embed, page_embed, picture_line
+from tests.storage.records import picture_record
 
 MADE = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 WHEN = f"<t:{int(MADE.timestamp())}:R>"
 JUMP = "https://discord.com/channels/5001/5002/900"
 
-FOX = PictureRecord(
-    id=12,
-    guild_id=5001,
-    channel_id=5002,
-    message_id=900,
-    requester_id=7001,
-    parent_id=None,
-    kind="imagine",
-    description="a fox",
-    prompt="A red fox at dawn.",
-    instruction=None,
-    size="landscape",
-    quality="high",
-    style="oil painting",
-    model="gpt-image-2",
-    cost_micros=81_600,
-    image_url=None,
-    created_at=MADE,
-)
+FOX = picture_record(cost_micros=81_600, created_at=MADE)
 
 
 def step(number: int) -> PictureRecord:
