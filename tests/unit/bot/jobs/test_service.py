@@ -1,4 +1,4 @@
-"""bot/jobs/service.py (and `Studio.admit`) on real SQLite: submit, cancel, stop without
+"""bot/jobs/service.py on real SQLite: submit, cancel, stop without
 losing a job, and recover after a restart with no reservation left open.
 
 Images and chat are doubles, the Publisher records what it is told; the scheduler reads a
@@ -25,7 +25,7 @@ from bot.jobs.service import (
     STARTED,
 )
 from bot.models import GuildSettings, Stage
-from bot.policy import LimitKind, LimitReached, Refused, limit_sentence
+from bot.policy import Refused
 from bot.storage.job_records import Delivery, JobRecord, JobState
 from bot.storage.repository import GUILD_WIDE, Store
 from bot.studio import Studio
@@ -67,23 +67,6 @@ async def painting_and_waiting(rig: Rig, running: JobRecord, waiting: JobRecord)
             and rig.scheduler.place(waiting.id) is not None
         )
     )
-
-
-async def test_admission_refuses_beyond_running_and_queued_and_records_nothing(
-    rig: Rig,
-) -> None:
-    settings = GuildSettings(user_running=1, user_queued=1)
-    for _ in range(2):
-        await rig.studio.admit(order(), settings)
-
-    with pytest.raises(LimitReached) as refused:
-        await rig.studio.admit(order(), settings)
-
-    assert refused.value.kind is LimitKind.IN_FLIGHT
-    assert refused.value.user_message == limit_sentence(LimitKind.IN_FLIGHT, 2)
-    assert len(await rig.store.unfinished_jobs()) == 2
-    assert (await rig.store.usage(GUILD, ALICE, TODAY)).pictures == 2  # the third held nothing
-    await rig.studio.admit(order(user=BOB), settings)  # per person
 
 
 async def test_the_requester_cancels_a_waiting_job_before_anything_is_painted(rig: Rig) -> None:
