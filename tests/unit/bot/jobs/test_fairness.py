@@ -34,7 +34,7 @@ def order(line: FairLine[Job]) -> list[str]:
     return [job.name for job in line.in_order()]
 
 
-def start(line: FairLine[Job], skip: object = never) -> str:
+def start(line: FairLine[Job]) -> str:
     """Start the job whose turn it is, as the scheduler does: out of the line, then served."""
     job = line.next(never)
     assert job is not None
