@@ -55,6 +55,7 @@ class Setup:
             "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
             "IMAGE_CONCURRENCY": str(self.concurrency),
             "PARTIAL_IMAGES": str(self.partial_images),
+            "DEFAULT_SERVER_LIMITS": "none",  # the bursts would pass 10 pictures a person
         }
         if self.bot_rate_limit:
             env["IMAGE_RATE_LIMIT"] = self.bot_rate_limit

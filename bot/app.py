@@ -26,7 +26,7 @@ from bot.jobs.scheduler import Scheduler
 from bot.jobs.service import JobService
 from bot.storage.database import make_engine, migrate
 from bot.storage.repository import Store
-from bot.studio import Clock, Studio, utc_now
+from bot.studio import BotBudget, Clock, Studio, utc_now
 from cogs.common.answering import reply, user_message
 from cogs.pictures.publisher import DiscordPublisher
 
@@ -68,7 +68,7 @@ async def open_store(settings: Settings) -> tuple[AsyncEngine, Store]:
     """The database engine with the schema migrated, and the repository on it."""
     engine = make_engine(settings.database_url)
     await migrate(engine)
-    return engine, Store(engine)
+    return engine, Store(engine, new_server=settings.new_server)
 
 
 def _permission_bits(value: Any) -> int | None:
@@ -185,6 +185,9 @@ class Picasso(commands.AutoShardedBot):
             dict(self.settings.prices),
             timezone=ZoneInfo(self.settings.timezone),
             clock=self._clock,
+            bot_budget=BotBudget.usd(
+                self.settings.bot_daily_budget_usd, self.settings.bot_monthly_budget_usd
+            ),
         )
         self._downloads = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         self._jobs = self._job_service(self._studio, self._downloads)

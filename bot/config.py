@@ -18,10 +18,27 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.imaging.pricing import DEFAULT_PRICES, ModelPrice
+from bot.models import GuildSettings
 
 log = logging.getLogger(__name__)
 
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+# The limits a server gets until its admins change them (DEFAULT_SERVER_LIMITS): a bot
+# invited anywhere must not spend its operator's key without bound.
+NEW_SERVER: Final = GuildSettings(guild_daily_pictures=50, user_daily_pictures=10)
+# The settings DEFAULT_SERVER_LIMITS may give, and the type of each.
+SERVER_LIMITS: Final[dict[str, type | tuple[type, ...]]] = {
+    "user_daily_pictures": int,
+    "guild_daily_pictures": int,
+    "cooldown_seconds": int,
+    "user_running": int,
+    "user_queued": int,
+    "guild_daily_usd": (int, float),
+    "guild_monthly_usd": (int, float),
+    "user_daily_usd": (int, float),
+}
 
 
 class ConfigError(Exception):
@@ -80,6 +97,10 @@ class Settings:
     timezone: str = "UTC"
     message_content_intent: bool = False
     prices: Mapping[str, ModelPrice] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    bot_daily_budget_usd: float | None = None  # the whole bot's spend, every server together
+    bot_monthly_budget_usd: float | None = None
+    # What a server (and the DMs) gets until its admins change it: see DEFAULT_SERVER_LIMITS.
+    new_server: GuildSettings = field(default_factory=lambda: NEW_SERVER)
 
     def __post_init__(self) -> None:
         # Guard against a plain str sneaking into a secret field (it would print).
@@ -198,6 +219,40 @@ def _rate_limit(env: Mapping[str, str]) -> str | None:
     return raw
 
 
+def _money(env: Mapping[str, str], name: str) -> float | None:
+    if _optional(env, name) is None:
+        return None
+    return _number(env, name, 0.0, low=0, high=10_000_000)
+
+
+def _new_server(env: Mapping[str, str]) -> GuildSettings:
+    raw = _optional(env, "DEFAULT_SERVER_LIMITS")
+    if raw is None:
+        return NEW_SERVER
+    if raw.lower() == "none":
+        return GuildSettings()
+    problem = (
+        "must be none, or JSON of limits such as "
+        '{"guild_daily_pictures": 50, "user_daily_pictures": 10, "guild_daily_usd": 5}'
+        f" (known: {', '.join(SERVER_LIMITS)})"
+    )
+    try:
+        table = json.loads(raw)
+    except ValueError:
+        raise ConfigError("DEFAULT_SERVER_LIMITS", problem) from None
+    if not isinstance(table, dict) or not set(table) <= set(SERVER_LIMITS):
+        raise ConfigError("DEFAULT_SERVER_LIMITS", problem)
+    for name, value in table.items():
+        if value is None:
+            continue  # no limit
+        number = not isinstance(value, bool) and isinstance(value, SERVER_LIMITS[name])
+        if not number:
+            raise ConfigError("DEFAULT_SERVER_LIMITS", f"{name} must be a number")
+        if value < 0:
+            raise ConfigError("DEFAULT_SERVER_LIMITS", f"{name} must be 0 or more")
+    return GuildSettings().replace(**table)
+
+
 def _prices(env: Mapping[str, str]) -> dict[str, ModelPrice]:
     prices = dict(DEFAULT_PRICES)
     raw = _optional(env, "IMAGE_PRICES")
@@ -253,4 +308,7 @@ def load_settings(
         prices=_prices(env),
         timezone=_timezone(env),
         message_content_intent=_flag(env, "MESSAGE_CONTENT_INTENT", False),
+        bot_daily_budget_usd=_money(env, "BOT_DAILY_BUDGET_USD"),
+        bot_monthly_budget_usd=_money(env, "BOT_MONTHLY_BUDGET_USD"),
+        new_server=_new_server(env),
     )

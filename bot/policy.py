@@ -36,6 +36,8 @@ class LimitKind(Enum):
     USER_DAILY_BUDGET = "user daily budget"
     GUILD_DAILY_BUDGET = "server daily budget"
     GUILD_MONTHLY_BUDGET = "server monthly budget"
+    BOT_DAILY_BUDGET = "bot daily budget"
+    BOT_MONTHLY_BUDGET = "bot monthly budget"
     COOLDOWN = "cooldown"
     IN_FLIGHT = "jobs in flight"
 
@@ -89,6 +91,11 @@ def limit_sentence(
             f"You already have {plural(limit, 'picture')} on the way — "
             "wait for one to finish, then try again."
         )
+    if kind is LimitKind.BOT_DAILY_BUDGET:
+        return "The bot's image budget for today is used up — please try again tomorrow."
+    if kind is LimitKind.BOT_MONTHLY_BUDGET:
+        when = f" — it resets on {next_month(now):%B} 1 ({zone_name(now)})" if now else ""
+        return f"The bot's image budget for this month is used up{when}."
     if kind is LimitKind.GUILD_MONTHLY_BUDGET:
         when = f" — it resets on {next_month(now):%B} 1 ({zone_name(now)})" if now else ""
         return (
@@ -131,6 +138,11 @@ class Limits:
     guild_monthly_micros: int | None
     user_running: int | None
     user_queued: int | None
+    bot_daily_micros: int | None = None  # the operator's caps on the whole bot
+    bot_monthly_micros: int | None = None
+
+
+NO_LIMITS: Final = Limits(None, None, 0, None, None, None, None, None)
 
 
 def _micros(usd: float | None) -> int | None:

@@ -10,6 +10,7 @@ named methods here, never the store or the pipeline behind them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from bot.imaging.pricing import ModelPrice, cost_micros, estimate_usage, price_f
 from bot.models import GuildSettings, ImageRequest, PictureRecord, RunOptions, Who
 from bot.policy import LimitReached, Limits, check_access, is_exempt, limits_for, shape_request
 from bot.storage.job_records import Delivery, JobKind, JobRecord, JobSpec, NewJob
-from bot.storage.repository import GUILD_WIDE, Periods, Store, Usage
+from bot.storage.repository import BOT_WIDE, GUILD_WIDE, Periods, Store, Usage
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,30 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class BotBudget:
+    """The operator's caps on the whole bot's spend, in micro-dollars (None: no cap)."""
+
+    daily_micros: int | None = None
+    monthly_micros: int | None = None
+
+    @classmethod
+    def usd(cls, daily: float | None, monthly: float | None) -> BotBudget:
+        """Caps given in dollars."""
+        return cls(*(None if cap is None else round(cap * 1_000_000) for cap in (daily, monthly)))
+
+
+@dataclass(frozen=True, slots=True)
+class BotUsage:
+    """The whole bot's usage: today, this month, and the servers that spent most this month."""
+
+    today: Usage
+    month: Usage
+    top_servers: list[tuple[int, Usage]]
+    budget: BotBudget
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Standing:
     """Where one person stands: their limits, what is used, what is under way."""
 
@@ -79,12 +104,14 @@ class Studio:
         *,
         timezone: tzinfo = UTC,
         clock: Clock = utc_now,
+        bot_budget: BotBudget = BotBudget(),
     ) -> None:
         self.store = store
         self.pipeline = pipeline
         self._prices = prices
         self._timezone = timezone
         self._clock = clock
+        self._bot_budget = bot_budget
 
     def now(self) -> datetime:
         """The current time in the configured zone."""
@@ -170,9 +197,30 @@ class Studio:
             await self.store.usage(guild_id, GUILD_WIDE, periods.month),
         )
 
+    async def bot_usage(self, top: int = 10) -> BotUsage:
+        """What the whole bot spent today and this month, and where (for the operator)."""
+        now = self.now()
+        periods = Periods.of(now)
+        return BotUsage(
+            today=await self.store.usage(BOT_WIDE, GUILD_WIDE, periods.day),
+            month=await self.store.usage(BOT_WIDE, GUILD_WIDE, periods.month),
+            top_servers=await self.store.top_servers(periods.month, top),
+            budget=self._bot_budget,
+            now=now,
+        )
+
     async def reset_user(self, guild_id: int | None, user_id: int) -> None:
         """Forget a person's pictures, spend and cooldown for today (in-flight ones stay)."""
         await self.store.reset_user(guild_id, user_id, self.periods())
+
+    def _limits(self, settings: GuildSettings, who: Who) -> Limits:
+        """The server's limits for `who`, and the operator's caps on the whole bot."""
+        budget = self._bot_budget
+        return dataclasses.replace(
+            limits_for(settings, who),
+            bot_daily_micros=budget.daily_micros,
+            bot_monthly_micros=budget.monthly_micros,
+        )
 
     def estimate(
         self, settings: GuildSettings, request: ImageRequest, *, input_images: int = 0
@@ -225,7 +273,7 @@ class Studio:
         try:
             return await self.store.submit_job(
                 new,
-                limits_for(settings, who),
+                self._limits(settings, who),
                 self.estimate(settings, shaped, input_images=1 if edits else 0),
                 now,
             )

@@ -4,8 +4,10 @@ A reservation is one write transaction of conditional UPDATEs on counter rows: a
 changes if its limit still holds, so concurrent requests can never overrun a limit (row
 locks on PostgreSQL, re-checked after the wait; the single writer on SQLite). Every
 transaction takes its row locks in the same order (cooldown → user day → server day →
-server month), so two of them never wait for each other. Settling and releasing flip the
-ledger row out of "reserved" exactly once, so nothing is charged twice or lost.
+server month → bot day → bot month), so two of them never wait for each other. The bot's
+rows (`BOT_WIDE`) count every server and the DMs together, for the operator's caps.
+Settling and releasing flip the ledger row out of "reserved" exactly once, so nothing is
+charged twice or lost.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.policy import LimitKind, LimitReached, Limits
+from bot.policy import NO_LIMITS, LimitKind, LimitReached, Limits
 from bot.storage.database import Sessions
 from bot.storage.tables import NEVER, Cooldown, Counter, Ledger
 
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 GUILD_WIDE = 0  # user_id of a guild's own counters
 DMS = 0  # guild_id used for direct messages
+BOT_WIDE = -1  # guild_id of the whole bot's counters (every server and the DMs together)
 RESERVED, SETTLED, RELEASED = "reserved", "settled", "released"
 
 
@@ -65,6 +68,7 @@ class Usage:
 
 
 class _Check(NamedTuple):
+    guild_id: int | None  # None: the request's own server
     user_id: int
     period: str
     pictures: int | None
@@ -74,9 +78,10 @@ class _Check(NamedTuple):
 
 
 def _checks(user_id: int, limits: Limits, periods: Periods) -> tuple[_Check, ...]:
-    """The counters one picture goes through, in lock order."""
+    """The counters one picture goes through, in lock order (the bot's rows last)."""
     return (
         _Check(
+            None,
             user_id,
             periods.day,
             limits.user_daily_pictures,
@@ -85,6 +90,7 @@ def _checks(user_id: int, limits: Limits, periods: Periods) -> tuple[_Check, ...
             LimitKind.USER_DAILY_BUDGET,
         ),
         _Check(
+            None,
             GUILD_WIDE,
             periods.day,
             limits.guild_daily_pictures,
@@ -93,6 +99,7 @@ def _checks(user_id: int, limits: Limits, periods: Periods) -> tuple[_Check, ...
             LimitKind.GUILD_DAILY_BUDGET,
         ),
         _Check(
+            None,
             GUILD_WIDE,
             periods.month,
             None,
@@ -100,6 +107,32 @@ def _checks(user_id: int, limits: Limits, periods: Periods) -> tuple[_Check, ...
             limits.guild_monthly_micros,
             LimitKind.GUILD_MONTHLY_BUDGET,
         ),
+        _Check(
+            BOT_WIDE,
+            GUILD_WIDE,
+            periods.day,
+            None,
+            None,
+            limits.bot_daily_micros,
+            LimitKind.BOT_DAILY_BUDGET,
+        ),
+        _Check(
+            BOT_WIDE,
+            GUILD_WIDE,
+            periods.month,
+            None,
+            None,
+            limits.bot_monthly_micros,
+            LimitKind.BOT_MONTHLY_BUDGET,
+        ),
+    )
+
+
+def _rows(guild_id: int, user_id: int, periods: Periods) -> tuple[tuple[int, int, str], ...]:
+    """The (guild, user, period) counters a picture of `user_id` in `guild_id` counts on."""
+    return tuple(
+        (guild_id if check.guild_id is None else check.guild_id, check.user_id, check.period)
+        for check in _checks(user_id, NO_LIMITS, periods)
     )
 
 
@@ -150,8 +183,9 @@ class Accounting(Sessions):
             session, guild, user_id, limits.cooldown_seconds, now
         )
         for check in _checks(user_id, limits, periods):
-            if not await self._take(session, guild, check, estimate_micros):
-                raise await self._refusal(session, guild, check)
+            where = guild if check.guild_id is None else check.guild_id
+            if not await self._take(session, where, check, estimate_micros):
+                raise await self._refusal(session, where, check)
         ledger = Ledger(
             guild_id=guild,
             user_id=user_id,
@@ -265,9 +299,7 @@ class Accounting(Sessions):
                 .where(_cooldown(guild, user) & (Cooldown.last_at == reservation.started_at))
                 .values(last_at=reservation.previous_start)
             )
-        periods = reservation.periods
-        rows = ((user, periods.day), (GUILD_WIDE, periods.day), (GUILD_WIDE, periods.month))
-        for who, period in rows:
+        for where, who, period in _rows(guild, user, reservation.periods):
             pictures = (
                 case((Counter.pictures > 0, Counter.pictures - 1), else_=0)
                 if released
@@ -275,7 +307,7 @@ class Accounting(Sessions):
             )
             await session.execute(
                 update(Counter)
-                .where(_counter(guild, who, period))
+                .where(_counter(where, who, period))
                 .values(
                     reserved_micros=Counter.reserved_micros - reservation.estimate_micros,
                     spent_micros=Counter.spent_micros + cost_micros,
@@ -294,6 +326,26 @@ class Accounting(Sessions):
         if row is None:
             return Usage()
         return Usage(row.pictures, row.reserved_micros, row.spent_micros)
+
+    async def top_servers(self, period: str, limit: int = 10) -> list[tuple[int, Usage]]:
+        """The servers (DMS for direct messages) that spent and hold the most in `period`."""
+        total = Counter.spent_micros + Counter.reserved_micros
+        query = (
+            select(Counter)
+            .where(
+                (Counter.user_id == GUILD_WIDE)
+                & (Counter.period == period)
+                & (Counter.guild_id != BOT_WIDE)
+            )
+            .order_by(total.desc(), Counter.guild_id)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+        return [
+            (row.guild_id, Usage(row.pictures, row.reserved_micros, row.spent_micros))
+            for row in rows
+        ]
 
     async def cooldown_left(
         self, guild_id: int | None, user_id: int, seconds: int, now: datetime

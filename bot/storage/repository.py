@@ -13,27 +13,35 @@ from datetime import datetime
 from typing import overload
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.models import GuildSettings, PictureRecord
-from bot.storage.accounting import DMS, GUILD_WIDE, Periods, Reservation, Usage
+from bot.storage.accounting import BOT_WIDE, DMS, GUILD_WIDE, Periods, Reservation, Usage
 from bot.storage.jobs import Jobs
 from bot.storage.tables import GuildConfig, Picture
 
-__all__ = ["DMS", "GUILD_WIDE", "Periods", "Reservation", "Store", "Usage"]
+__all__ = ["BOT_WIDE", "DMS", "GUILD_WIDE", "Periods", "Reservation", "Store", "Usage"]
 
 log = logging.getLogger(__name__)
 
 
 class Store(Jobs):
-    """All reads and writes of Picasso's data (`Store(engine)`)."""
+    """All reads and writes of Picasso's data (`Store(engine)`).
+
+    `new_server`: the settings a server (or the DMs) has until its admins change one.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, new_server: GuildSettings = GuildSettings()) -> None:
+        super().__init__(engine)
+        self._new_server = new_server
 
     # --- settings ----------------------------------------------------------------------------
 
     async def guild_settings(self, guild_id: int | None) -> GuildSettings:
-        """A server's settings (None: the bot-wide settings for DMs); defaults if never set."""
+        """A server's settings (None: the bot-wide settings for DMs); `new_server` if never set."""
         async with self._sessions() as session:
             row = await session.get(GuildConfig, DMS if guild_id is None else guild_id)
-        return GuildSettings.from_json(row.document if row else None)
+        return GuildSettings.from_json(row.document) if row else self._new_server
 
     async def save_guild_settings(
         self, guild_id: int | None, settings: GuildSettings, now: datetime
@@ -56,7 +64,7 @@ class Store(Jobs):
         async with self._writing() as session:
             await session.execute(
                 self._insert_ignore(GuildConfig).values(
-                    guild_id=guild, document=GuildSettings().to_json(), updated_at=now
+                    guild_id=guild, document=self._new_server.to_json(), updated_at=now
                 )
             )
             document = await session.scalar(

@@ -77,6 +77,8 @@ def bot_env(discord_fake: FakeDiscord, openai_fake: FakeOpenAI, tmp_path: Path) 
         "DATABASE_URL": f"sqlite:///{tmp_path / 'picasso.db'}",
         "IMAGE_RETRIES": "0",
         "SHUTDOWN_GRACE": "10",
+        # Tests set the limits they test; the operator's defaults have tests of their own.
+        "DEFAULT_SERVER_LIMITS": "none",
     }
 
 

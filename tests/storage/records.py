@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.config import Secret
 from bot.models import ImageRequest, NewPicture, PictureRecord
-from bot.policy import Limits
+from bot.policy import NO_LIMITS, Limits
 from bot.storage.job_records import Delivery, JobKind, JobSpec, NewJob
 from bot.storage.repository import Store
 
@@ -20,18 +20,7 @@ TOKEN = "interaction-token-" + "x" * 40
 
 def limits(**given: int | None) -> Limits:
     """No limits except those given."""
-    values: dict[str, int | None] = {
-        "user_daily_pictures": None,
-        "guild_daily_pictures": None,
-        "cooldown_seconds": 0,
-        "user_daily_micros": None,
-        "guild_daily_micros": None,
-        "guild_monthly_micros": None,
-        "user_running": None,
-        "user_queued": None,
-    }
-    values.update(given)
-    return Limits(**values)  # type: ignore[arg-type]
+    return dataclasses.replace(NO_LIMITS, **given)  # type: ignore[arg-type]
 
 
 def new_job(

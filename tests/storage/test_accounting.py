@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.policy import LimitKind, LimitReached, Limits
-from bot.storage.repository import GUILD_WIDE, Periods, Reservation, Store, Usage
+from bot.storage.repository import BOT_WIDE, DMS, GUILD_WIDE, Periods, Reservation, Store, Usage
 from tests.storage.records import GUILD, limits
 
 OTHER_GUILD = 4343
@@ -245,3 +245,49 @@ async def test_zero_limits_refuse_everything(store: Store) -> None:
     assert (await refused(store, limits(guild_daily_micros=0))).kind is (
         LimitKind.GUILD_DAILY_BUDGET
     )
+
+
+async def test_the_bots_daily_cap_holds_for_fifty_concurrent_requests_across_servers(
+    store: Store,
+) -> None:
+    rules = limits(bot_daily_micros=12 * EST)
+    results = await asyncio.gather(
+        *(reserve(store, rules, guild=5000 + n % 10, user=2000 + n) for n in range(50)),
+        return_exceptions=True,
+    )
+    admitted = [r for r in results if isinstance(r, Reservation)]
+    refusals = [r for r in results if isinstance(r, LimitReached)]
+    assert (len(admitted), len(refusals)) == (12, 38), results
+    assert {r.kind for r in refusals} == {LimitKind.BOT_DAILY_BUDGET}
+    bot = await store.usage(BOT_WIDE, GUILD_WIDE, TODAY.day)
+    assert (bot.pictures, bot.reserved_micros) == (12, 12 * EST)
+    servers = [await store.usage(5000 + n, GUILD_WIDE, TODAY.day) for n in range(10)]
+    assert sum(usage.pictures for usage in servers) == 12  # a refusal counted nowhere
+
+
+async def test_the_bots_monthly_cap_counts_every_day_and_the_dms(store: Store) -> None:
+    rules = limits(bot_monthly_micros=2 * EST)
+    await reserve(store, rules, guild=None)
+    await reserve(store, rules, now=NOW - timedelta(days=3))
+    refusal = await refused(store, rules, guild=OTHER_GUILD)
+    assert refusal.kind is LimitKind.BOT_MONTHLY_BUDGET
+    assert refusal.user_message.startswith("The bot's image budget for this month is used up")
+
+
+async def test_settling_and_releasing_move_the_bots_counters(store: Store) -> None:
+    kept = await reserve(store, limits(), guild=GUILD)
+    dropped = await reserve(store, limits(), guild=OTHER_GUILD, user=BOB)
+    assert await store.settle(kept, 7_000, None, NOW)
+    assert await store.release(dropped, NOW)
+    for period in (TODAY.day, TODAY.month):
+        assert await store.usage(BOT_WIDE, GUILD_WIDE, period) == Usage(1, 0, 7_000)
+
+
+async def test_top_servers_rank_by_money_and_leave_out_the_bot(store: Store) -> None:
+    cheap = await reserve(store, limits(), guild=GUILD, estimate=1_000)
+    dear = await reserve(store, limits(), guild=OTHER_GUILD, estimate=9_000)
+    await reserve(store, limits(), guild=None, estimate=5_000)
+    await store.settle(cheap, 2_000, None, NOW)
+    await store.settle(dear, 3_000, None, NOW)
+    top = await store.top_servers(TODAY.month, limit=2)
+    assert top == [(DMS, Usage(1, 5_000, 0)), (OTHER_GUILD, Usage(1, 0, 3_000))]

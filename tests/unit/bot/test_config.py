@@ -80,3 +80,38 @@ def test_the_provider_limit_is_written_as_the_limits_library_reads_it() -> None:
     paced = load_settings({**BASE, "IMAGE_RATE_LIMIT": "6 per 10 seconds"})
     assert paced.image_rate_limit == "6 per 10 seconds"
     assert load_settings({**BASE, "SHUTDOWN_GRACE": "5"}).shutdown_grace == 5
+
+
+def test_a_new_server_gets_fifty_pictures_a_day_and_ten_per_person() -> None:
+    fresh = load_settings(BASE).new_server
+    assert (fresh.guild_daily_pictures, fresh.user_daily_pictures) == (50, 10)
+    assert fresh.guild_daily_usd is None and fresh.moderation  # everything else as before
+
+
+def test_default_server_limits_are_set_as_json_or_lifted_with_none() -> None:
+    given = '{"guild_daily_usd": 2.5, "user_daily_pictures": 3, "cooldown_seconds": 0}'
+    fresh = load_settings({**BASE, "DEFAULT_SERVER_LIMITS": given}).new_server
+    assert (fresh.guild_daily_usd, fresh.user_daily_pictures) == (2.5, 3)
+    assert fresh.guild_daily_pictures is None  # only what is given applies
+    lifted = load_settings({**BASE, "DEFAULT_SERVER_LIMITS": "None"}).new_server
+    assert (lifted.guild_daily_pictures, lifted.user_daily_pictures) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["50", "[1]", '{"model": "x"}', '{"user_daily_pictures": "ten"}', '{"guild_daily_usd": -1}'],
+)
+def test_bad_default_server_limits_name_the_variable(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "DEFAULT_SERVER_LIMITS": value})
+    assert caught.value.variable == "DEFAULT_SERVER_LIMITS"
+
+
+def test_the_bots_budgets_are_dollars_or_unset() -> None:
+    assert load_settings(BASE).bot_daily_budget_usd is None
+    settings = load_settings(
+        {**BASE, "BOT_DAILY_BUDGET_USD": "20", "BOT_MONTHLY_BUDGET_USD": "300.5"}
+    )
+    assert (settings.bot_daily_budget_usd, settings.bot_monthly_budget_usd) == (20.0, 300.5)
+    with pytest.raises(ConfigError, match="BOT_DAILY_BUDGET_USD"):
+        load_settings({**BASE, "BOT_DAILY_BUDGET_USD": "lots"})
