@@ -78,6 +78,19 @@ class BotUsage:
     now: datetime
 
 
+async def bot_usage(store: Store, now: datetime, budget: BotBudget, top: int = 10) -> BotUsage:
+    """The whole bot's usage on the day and month of `now` (aware, in the configured zone);
+    needs only the database (`python -m bot usage`)."""
+    periods = Periods.of(now)
+    return BotUsage(
+        today=await store.usage(BOT_WIDE, GUILD_WIDE, periods.day),
+        month=await store.usage(BOT_WIDE, GUILD_WIDE, periods.month),
+        top_servers=await store.top_servers(periods.month, top),
+        budget=budget,
+        now=now,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Standing:
     """Where one person stands: their limits, what is used, what is under way."""
@@ -199,15 +212,7 @@ class Studio:
 
     async def bot_usage(self, top: int = 10) -> BotUsage:
         """What the whole bot spent today and this month, and where (for the operator)."""
-        now = self.now()
-        periods = Periods.of(now)
-        return BotUsage(
-            today=await self.store.usage(BOT_WIDE, GUILD_WIDE, periods.day),
-            month=await self.store.usage(BOT_WIDE, GUILD_WIDE, periods.month),
-            top_servers=await self.store.top_servers(periods.month, top),
-            budget=self._bot_budget,
-            now=now,
-        )
+        return await bot_usage(self.store, self.now(), self._bot_budget, top)
 
     async def reset_user(self, guild_id: int | None, user_id: int) -> None:
         """Forget a person's pictures, spend and cooldown for today (in-flight ones stay)."""

@@ -10,6 +10,7 @@ from bot.models import GuildSettings, ImageRequest, Quality, Size, Who
 from bot.policy import LimitKind, LimitReached, Refused, limit_sentence
 from bot.storage.job_records import JobKind
 from bot.storage.repository import Store
+from bot.studio import BotBudget, Studio
 from tests.storage.records import post_picture
 from tests.unit.jobs_rig import ALICE, BOB, CHANNEL, GUILD, NOW, TODAY, Rig, make_rig, order
 
@@ -96,3 +97,22 @@ async def test_standing_counts_what_is_under_way(rig: Rig) -> None:
     await rig.studio.admit(order(), GuildSettings())
     standing = await rig.studio.standing(Who(ALICE, GUILD, CHANNEL))
     assert (standing.in_flight, standing.user_today.pictures) == (1, 1)
+
+
+async def test_the_bots_caps_join_every_admission(rig: Rig) -> None:
+    capped = BotBudget(daily_micros=1)
+    studio = Studio(rig.store, rig.studio.pipeline, {}, clock=lambda: NOW, bot_budget=capped)
+    with pytest.raises(LimitReached) as refused:
+        await studio.admit(order(), GuildSettings())
+    assert refused.value.kind is LimitKind.BOT_DAILY_BUDGET
+    assert refused.value.user_message == (
+        "The bot's image budget for today is used up — please try again tomorrow."
+    )
+
+
+async def test_the_operator_sees_the_whole_bots_usage(rig: Rig) -> None:
+    await rig.studio.admit(order(), GuildSettings())
+    await rig.studio.admit(order(user=BOB), GuildSettings())
+    usage = await rig.studio.bot_usage()
+    assert usage.today.pictures == usage.month.pictures == 2
+    assert {guild for guild, _ in usage.top_servers} == {GUILD}
