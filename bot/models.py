@@ -18,6 +18,8 @@ from typing import Any, Final, Literal
 from bot.errors import PicassoError
 
 MAX_DESCRIPTION_CHARS: Final = 1000
+# What stands where a person's words were, once they asked for them to be erased.
+ERASED: Final = "(erased)"
 
 
 class Size(Enum):

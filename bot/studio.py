@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
+from bot.errors import PicassoError
 from bot.imaging.pipeline import Pipeline
 from bot.imaging.pricing import ModelPrice, cost_micros, estimate_usage, price_for
 from bot.models import GuildSettings, ImageRequest, PictureRecord, RunOptions, Who
@@ -26,6 +27,9 @@ from bot.storage.repository import BOT_WIDE, GUILD_WIDE, Periods, Store, Usage
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+STILL_PAINTING = (
+    "You have pictures on the way — wait until they are finished, then ask me to forget you."
+)
 
 
 def utc_now() -> datetime:
@@ -165,9 +169,18 @@ class Studio:
         """The picture posted as `message_id`, if that message is one of ours."""
         return await self.store.picture_by_message(message_id)
 
-    async def forget_message(self, message_id: int) -> None:
-        """The picture's message is gone: keep its lineage, drop the link."""
-        await self.store.forget_message(message_id)
+    async def erase_picture(self, picture_id: int) -> None:
+        """🗑️ Delete: forget the picture's words and message; its cost and lineage stay."""
+        await self.store.erase_picture(picture_id)
+
+    async def forget_person(self, guild_id: int | None, user_id: int) -> int:
+        """/forget-me: erase a person's words in a server; returns how many pictures.
+
+        Refused while any of their jobs is under way (it still needs its words).
+        """
+        if await self.store.jobs_in_flight(guild_id, user_id):
+            raise PicassoError(STILL_PAINTING)
+        return await self.store.forget_person(guild_id, user_id)
 
     async def history(
         self, user_id: int, guild_id: int | None, *, limit: int, offset: int = 0

@@ -10,15 +10,16 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import overload
+from typing import Any, overload
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.models import GuildSettings, PictureRecord
+from bot.models import ERASED, GuildSettings, ImageRequest, PictureRecord
 from bot.storage.accounting import BOT_WIDE, DMS, GUILD_WIDE, Periods, Reservation, Usage
+from bot.storage.job_records import LIVE, JobSpec
 from bot.storage.jobs import Jobs
-from bot.storage.tables import GuildConfig, Picture
+from bot.storage.tables import GuildConfig, JobRow, Picture
 
 __all__ = ["BOT_WIDE", "DMS", "GUILD_WIDE", "Periods", "Reservation", "Store", "Usage"]
 
@@ -92,12 +93,23 @@ class Store(Jobs):
                 await session.scalar(select(Picture).where(Picture.message_id == message_id))
             )
 
-    async def forget_message(self, message_id: int) -> None:
-        """The message is gone: keep the lineage row but drop its message id."""
+    async def erase_picture(self, picture_id: int) -> None:
+        """Forget what a picture showed and where: its description, prompt and change, its
+        message and file, and the words in its job. Its cost and ledger row stay."""
         async with self._writing() as session:
-            await session.execute(
-                update(Picture).where(Picture.message_id == message_id).values(message_id=None)
-            )
+            await _erase(session, Picture.id == picture_id, JobRow.picture_id == picture_id)
+
+    async def forget_person(self, guild_id: int | None, user_id: int) -> int:
+        """Erase every picture `user_id` asked for in a server (None: in DMs) and the words of
+        their ended jobs there; returns how many pictures. Amounts in the ledger stay."""
+        pictures = (Picture.requester_id == user_id) & _in_guild(Picture.guild_id, guild_id)
+        jobs = (
+            (JobRow.user_id == user_id)
+            & _in_guild(JobRow.guild_id, guild_id)
+            & JobRow.state.not_in([state.value for state in LIVE])
+        )
+        async with self._writing() as session:
+            return await _erase(session, pictures, jobs)
 
     async def history(
         self, user_id: int, guild_id: int | None, *, limit: int, offset: int = 0
@@ -136,3 +148,23 @@ def _record(row: Picture | None) -> PictureRecord | None:
 
 
 _PICTURE_FIELDS = tuple(field.name for field in dataclasses.fields(PictureRecord))
+
+
+_ERASED_SPEC = JobSpec(request=ImageRequest(ERASED)).to_json()
+
+
+def _in_guild(column: Any, guild_id: int | None) -> Any:
+    return column.is_(None) if guild_id is None else column == guild_id
+
+
+async def _erase(session: AsyncSession, pictures: Any, jobs: Any) -> int:
+    """Replace the words of the `pictures` and `jobs` rows matched (in one transaction)."""
+    erased = await session.execute(
+        update(Picture)
+        .where(pictures)
+        .values(
+            description=ERASED, prompt=ERASED, instruction=None, message_id=None, image_url=None
+        )
+    )
+    await session.execute(update(JobRow).where(jobs).values(spec=_ERASED_SPEC, prompt=None))
+    return int(erased.rowcount)  # type: ignore[attr-defined]

@@ -125,8 +125,7 @@ async def delete(interaction: discord.Interaction, picture_id: int) -> None:
                 await interaction.message.delete()
             except discord.NotFound:
                 log.info("picture %d's message was already gone", picture.id)
-        if picture.message_id is not None:
-            await picasso(interaction).studio.forget_message(picture.message_id)
+        await picasso(interaction).studio.erase_picture(picture.id)
         log.info("user %d deleted picture %d", who.user_id, picture.id)
         await reply(interaction, "🗑️ Deleted the picture.")
 

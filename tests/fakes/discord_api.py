@@ -192,24 +192,43 @@ class FakeDiscord(UserActions):
         channel_ids: Sequence[int] = (),
         owner_id: int = 1,
         members: Sequence[int] = (),
+        system_channel_id: int | None = None,
     ) -> None:
         """A guild with text channels; the bot and the owner are members too.
 
         Added after READY, the guild arrives as a GUILD_CREATE (the bot "joined" it).
+        `system_channel_id` (one of `channel_ids`) is where Discord posts join messages.
         """
         for uid in (owner_id, *members):
             self.user(uid)
         member_ids = list(dict.fromkeys([self.bot_user_id, owner_id, *members]))
         for pos, cid in enumerate(channel_ids):
             self.channels[cid] = FakeChannel(cid, guild_id, name=f"channel-{pos}", position=pos)
-        self.guilds[guild_id] = FakeGuild(guild_id, name, owner_id, list(channel_ids), member_ids)
+        self.guilds[guild_id] = FakeGuild(
+            guild_id,
+            name,
+            owner_id,
+            list(channel_ids),
+            member_ids,
+            system_channel_id=system_channel_id,
+        )
         self.owner_id = owner_id if len(self.guilds) == 1 else self.owner_id
         if self.gateway.ready.is_set():
-            from tests.fakes.discord_payloads import guild_create_payload
-
-            payload = guild_create_payload(self.guilds[guild_id], self.channels, self.users)
+            payload = self.guild_payload(guild_id)
             del payload["unavailable"]  # a join, not an outage ending (discord.py tells them apart)
             self._spawn(self.gateway.dispatch("GUILD_CREATE", payload))
+
+    def guild_payload(self, guild_id: int) -> dict[str, Any]:
+        """The guild as GUILD_CREATE and GET /guilds/{id} give it, with the bot's overwrites."""
+        from tests.fakes.discord_payloads import guild_create_payload
+
+        return guild_create_payload(
+            self.guilds[guild_id],
+            self.channels,
+            self.users,
+            bot_id=self.bot_user_id,
+            bot_muted=self.bot_muted,
+        )
 
     def add_role(
         self, guild_id: int, role_id: int, name: str, *, members: Sequence[int] = ()

@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.discord_payloads import guild_create_payload
-
 if TYPE_CHECKING:
     from tests.fakes.discord_api import FakeDiscord
 
@@ -167,9 +165,7 @@ class GatewayServer:
             },
         )
         for guild in fake.guilds.values():
-            await self.dispatch(
-                "GUILD_CREATE", guild_create_payload(guild, fake.channels, fake.users)
-            )
+            await self.dispatch("GUILD_CREATE", fake.guild_payload(guild.id))
         self.ready.set()
 
     async def _resume(self, conn: _Connection, data: dict[str, Any], path: str) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.discord_rules import DEFAULT_MEMBER_PERMISSIONS, iso_now
+from tests.fakes.discord_rules import (
+    DEFAULT_MEMBER_PERMISSIONS,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
+    iso_now,
+)
 
 
 @dataclass
@@ -105,6 +110,8 @@ class FakeGuild:
     """Roles besides @everyone: id → name."""
     member_roles: dict[int, list[int]] = field(default_factory=dict)
     """Which roles each member has: user id → role ids."""
+    system_channel_id: int | None = None
+    """Where Discord posts join messages (and a bot may greet the server)."""
 
 
 def member_payload(
@@ -160,9 +167,18 @@ def role_payload(role_id: int, name: str, position: int = 0) -> dict[str, Any]:
 
 
 def guild_create_payload(
-    guild: FakeGuild, channels: Mapping[int, FakeChannel], users: Mapping[int, FakeUser]
+    guild: FakeGuild,
+    channels: Mapping[int, FakeChannel],
+    users: Mapping[int, FakeUser],
+    *,
+    bot_id: int = 0,
+    bot_muted: Collection[int] = (),
 ) -> dict[str, Any]:
-    """The GUILD_CREATE ``d``: everything, with ``member_count`` == members sent (no chunking)."""
+    """The GUILD_CREATE ``d``: everything, with ``member_count`` == members sent (no chunking).
+
+    Channels in ``bot_muted`` carry an overwrite denying the bot (``bot_id``) Send Messages,
+    so its permission checks agree with the 403s it gets there.
+    """
     members = [
         member_payload(users[m], guild.joined_at, roles=guild.member_roles.get(m, ()))
         for m in guild.member_ids
@@ -187,7 +203,7 @@ def guild_create_payload(
         "premium_subscription_count": 0,
         "premium_progress_bar_enabled": False,
         "preferred_locale": "en-US",
-        "system_channel_id": None,
+        "system_channel_id": str(guild.system_channel_id) if guild.system_channel_id else None,
         "system_channel_flags": 0,
         "rules_channel_id": None,
         "public_updates_channel_id": None,
@@ -205,7 +221,12 @@ def guild_create_payload(
         "unavailable": False,
         "member_count": len(members),
         "members": members,
-        "channels": [channels[c].payload(users) for c in guild.channel_ids],
+        "channels": [
+            _muted(channels[c].payload(users), bot_id)
+            if c in bot_muted
+            else channels[c].payload(users)
+            for c in guild.channel_ids
+        ],
         "threads": [],
         "voice_states": [],
         "presences": [],
@@ -273,3 +294,10 @@ def attachment_payload(
         except Exception:
             pass
     return out
+
+
+def _muted(channel: dict[str, Any], bot_id: int) -> dict[str, Any]:
+    """`channel` with the bot's Send Messages denied by a member overwrite."""
+    deny = SEND_MESSAGES | SEND_MESSAGES_IN_THREADS
+    overwrite = {"id": str(bot_id), "type": 1, "allow": "0", "deny": str(deny)}
+    return channel | {"permission_overwrites": [overwrite]}

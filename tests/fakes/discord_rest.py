@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import BodyPartReader, web
 
 from tests.fakes.discord_interactions import Recorded
-from tests.fakes.discord_payloads import application_payload, guild_create_payload, member_payload
+from tests.fakes.discord_payloads import application_payload, member_payload
 from tests.fakes.discord_ratelimits import RateLimited, RateLimiter
 from tests.fakes.discord_rules import MAX_UPLOAD_BYTES, FormErrors, error_body
 
@@ -349,7 +349,7 @@ class RestApi:
         return guild
 
     async def get_guild(self, call: Call) -> Reply:
-        data = guild_create_payload(self._guild(call), self.fake.channels, self.fake.users)
+        data = self.fake.guild_payload(self._guild(call).id)
         for key in (
             "members",
             "channels",

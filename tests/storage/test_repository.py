@@ -15,13 +15,15 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from bot.errors import PicassoError
-from bot.models import GuildSettings
+from bot.models import ERASED, GuildSettings
 from bot.storage.database import HEAD_REVISION, MIGRATIONS, make_engine, migrate, schema_revision
+from bot.storage.job_records import JobRecord
 from bot.storage.repository import Store
-from bot.storage.tables import Base
+from bot.storage.tables import Base, JobRow
 from tests.storage.records import GUILD, post_picture
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -41,6 +43,15 @@ async def add(
     """One picture posted as `message_id`; returns its id."""
     now = NOW + timedelta(minutes=minutes)
     return await post_picture(store, message_id, now, user=user, guild=guild, parent=parent)
+
+
+async def job_of(store: Store, picture_id: int) -> JobRecord:
+    """The job that made `picture_id` (read straight from its table)."""
+    async with store._sessions() as session:
+        job_id = await session.scalar(select(JobRow.id).where(JobRow.picture_id == picture_id))
+    job = await store.job(job_id or 0)
+    assert job is not None
+    return job
 
 
 async def test_history_is_newest_first_per_person_and_server_and_pages(store: Store) -> None:
@@ -65,16 +76,37 @@ async def test_ancestry_walks_back_to_the_first_picture(store: Store) -> None:
     assert await store.ancestry(9_999) == []
 
 
-async def test_a_deleted_message_keeps_its_lineage(store: Store) -> None:
+async def test_an_erased_picture_keeps_its_lineage_and_cost_but_not_its_words(
+    store: Store,
+) -> None:
     first = await add(store, 1)
     child = await add(store, 2, parent=first)
     found = await store.picture_by_message(1)
     assert found is not None and found.id == first
-    await store.forget_message(1)
+    await store.erase_picture(first)
     assert await store.picture_by_message(1) is None
     kept = await store.picture(first)
-    assert kept is not None and kept.message_id is None and kept.description == "picture 1"
+    assert kept is not None and kept.message_id is None
+    assert (kept.description, kept.prompt, kept.cost_micros) == (ERASED, ERASED, 900)
+    job = await job_of(store, first)
+    assert (job.spec.request.description, job.prompt) == (ERASED, None)
     assert [p.id for p in await store.ancestry(child)] == [child, first]
+    untouched = await store.picture(child)
+    assert untouched is not None and untouched.description == "picture 2"
+
+
+async def test_forgetting_a_person_erases_their_words_in_one_server_only(store: Store) -> None:
+    mine = await add(store, 1)
+    elsewhere = await add(store, 2, guild=OTHER)
+    theirs = await add(store, 3, user=BOB)
+    assert await store.forget_person(GUILD, ALICE) == 1
+    words = {
+        p: getattr(await store.picture(p), "description", None) for p in (mine, elsewhere, theirs)
+    }
+    assert words == {mine: ERASED, elsewhere: "picture 2", theirs: "picture 3"}
+    assert (await job_of(store, mine)).spec.request.description == ERASED
+    ledger = await store.usage(GUILD, ALICE, NOW.strftime("%Y-%m-%d"))
+    assert ledger.spent_micros == 900  # the amounts stay
 
 
 def _differences(connection: Connection) -> list[Any]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.models import GuildSettings, ImageRequest, Quality, Size, Who
+from bot.errors import PicassoError
+from bot.models import ERASED, GuildSettings, ImageRequest, Quality, Size, Who
 from bot.policy import LimitKind, LimitReached, Refused, limit_sentence
-from bot.storage.job_records import JobKind
+from bot.storage.job_records import JobKind, JobState
 from bot.storage.repository import Store
 from bot.studio import BotBudget, Studio
 from tests.storage.records import post_picture
@@ -72,7 +73,7 @@ async def test_settings_change_atomically_per_server(rig: Rig) -> None:
     assert (await studio.settings_for(None)).cooldown_seconds == 0  # DMs are their own
 
 
-async def test_pictures_are_found_listed_traced_and_forgotten(rig: Rig) -> None:
+async def test_pictures_are_found_listed_traced_and_erased(rig: Rig) -> None:
     studio, store = rig.studio, rig.store
     first = await post_picture(store, 900, NOW, user=ALICE)
     second = await post_picture(store, 901, NOW, user=ALICE, parent=first)
@@ -82,10 +83,11 @@ async def test_pictures_are_found_listed_traced_and_forgotten(rig: Rig) -> None:
     assert [p.id for p in await studio.ancestry(second)] == [second, first]
     assert [p.id for p in await studio.history(ALICE, GUILD, limit=1, offset=1)] == [first]
 
-    await studio.forget_message(901)
+    await studio.erase_picture(second)
     assert await studio.picture_by_message(901) is None
-    forgotten = await studio.picture(second)
-    assert forgotten is not None and forgotten.message_id is None  # the lineage stays
+    erased = await studio.picture(second)
+    assert erased is not None and erased.message_id is None and erased.prompt == ERASED
+    assert erased.parent_id == first  # the lineage stays
 
 
 async def test_models_a_server_may_choose(rig: Rig) -> None:
@@ -116,3 +118,12 @@ async def test_the_operator_sees_the_whole_bots_usage(rig: Rig) -> None:
     usage = await rig.studio.bot_usage()
     assert usage.today.pictures == usage.month.pictures == 2
     assert {guild for guild, _ in usage.top_servers} == {GUILD}
+
+
+async def test_a_person_is_forgotten_only_once_nothing_of_theirs_is_under_way(rig: Rig) -> None:
+    await post_picture(rig.store, 900, NOW, user=ALICE)
+    waiting = await rig.studio.admit(order(), GuildSettings())
+    with pytest.raises(PicassoError, match="wait until they are finished"):
+        await rig.studio.forget_person(GUILD, ALICE)
+    await rig.store.end_job(waiting, JobState.CANCELLED, None, NOW)
+    assert await rig.studio.forget_person(GUILD, ALICE) == 1
