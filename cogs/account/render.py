@@ -1,10 +1,11 @@
-"""What a person reads about their own standing: the /quota embed."""
+"""What a person reads about the bot and their own standing: the welcome, /help, /quota,
+and /forget-me's sentences."""
 
 from __future__ import annotations
 
 import discord
 
-from bot.formatting import duration, usd, zone_name
+from bot.formatting import duration, plural, usd, zone_name
 from bot.policy import next_midnight, until
 from bot.studio import Standing
 from cogs.common.render import EMBED_COLOUR
@@ -21,6 +22,15 @@ def _left(limit: int | None, used: int, money: bool = False) -> str:
 
 def quota_embed(standing: Standing) -> discord.Embed:
     """Where one person stands (for /quota)."""
+    return discord.Embed(
+        title="Your quota here",
+        description="\n".join(standing_lines(standing)),
+        colour=EMBED_COLOUR,
+    )
+
+
+def standing_lines(standing: Standing) -> list[str]:
+    """What is left for one person here, one line per limit, and when counts reset."""
     limits, now = standing.limits, standing.now
     user, server, month = standing.user_today, standing.guild_today, standing.guild_month
     lines = [
@@ -52,4 +62,47 @@ def quota_embed(standing: Standing) -> discord.Embed:
         f"Daily counts reset in {duration(until(next_midnight(now), now))} "
         f"(midnight {zone_name(now)})."
     )
-    return discord.Embed(title="Your quota here", description="\n".join(lines), colour=EMBED_COLOUR)
+    return lines
+
+
+WELCOME = (
+    "👋 Hi, I'm **Picasso** — I turn a few words into a finished picture.\n"
+    "• `/imagine a lighthouse at dusk` paints it: I write the detailed prompt for you.\n"
+    "• Reply to one of my pictures with a change — “make it night” — or press ✏️ Refine, "
+    "and I paint the new version.\n"
+    "• Server admins choose who may draw, where, how much and at what cost with "
+    "`/imagine-admin`. Anyone can ask `/help`."
+)
+DATA = (
+    "I keep what you asked for (descriptions, prompts, changes) with each picture so you can "
+    "refine it and see its history; 🗑️ Delete erases a picture's words, `/forget-me` all of "
+    "yours in this server."
+)
+
+
+def help_embed(standing: Standing) -> discord.Embed:
+    """/help: what the bot does and how, and this person's limits where they ask."""
+    embed = discord.Embed(title="Picasso", description=WELCOME, colour=EMBED_COLOUR)
+    embed.add_field(
+        name="Your limits here", value="\n".join(standing_lines(standing)), inline=False
+    )
+    embed.add_field(name="Your data", value=DATA, inline=False)
+    return embed
+
+
+FORGET_ASK = (
+    "🗑️ Forget me? This erases the descriptions, prompts and changes you asked for in this "
+    "server from my records, for good. Your pictures stay posted (delete them with 🗑️ first "
+    "if you want them gone), and the amounts spent stay in the server's books, without words."
+)
+KEPT = "Nothing was erased."
+
+
+def forgotten_sentence(pictures: int) -> str:
+    """After /forget-me: what was erased."""
+    if not pictures:
+        return "Done — I had no words of yours here; nothing else is kept about you but amounts."
+    return (
+        f"Done — I erased your words from {plural(pictures, 'picture')} here. "
+        "Amounts spent stay, without words."
+    )

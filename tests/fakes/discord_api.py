@@ -284,8 +284,8 @@ class FakeDiscord(UserActions):
         As on Discord, its channel posts there are answered 403 50013 Missing Permissions,
         interactions there carry ``app_permissions`` without the send bits, and interaction
         responses still work. A refused post is not a violation: the bot has to cope with it.
+        A channel not created yet (by :meth:`add_guild`) comes with the overwrite.
         """
-        self.channel(channel_id)
         self.bot_muted.add(channel_id)
 
     def bot_may_post(self, channel_id: int) -> bool:
