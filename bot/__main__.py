@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [run|imagine|check|sync|migrate]` (also installed as `picasso`)."""
+"""Command line: `python -m bot [run|imagine|check|sync|migrate|usage]` (also installed as
+`picasso`)."""
 
 from __future__ import annotations
 
@@ -7,30 +8,61 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Final, NamedTuple
 
-from bot.config import ConfigError, load_settings
+from bot.config import read_settings
 from bot.logs import setup_logging
 
 log = logging.getLogger(__name__)
+
+
+class Needs(NamedTuple):
+    """The secrets a command can't do without (every other setting has a default)."""
+
+    discord: bool
+    openai: bool
+
+
+NEEDS: Final = {
+    "run": Needs(discord=True, openai=True),
+    "sync": Needs(discord=True, openai=True),
+    "imagine": Needs(discord=False, openai=True),
+    "migrate": Needs(discord=False, openai=False),
+    "usage": Needs(discord=False, openai=False),
+}
+
+
+def _version() -> str:
+    try:
+        return version("picasso-bot")
+    except PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
 
 
 def _parser() -> argparse.ArgumentParser:
     from bot.models import Quality, Size, Style
 
     parser = argparse.ArgumentParser(prog="picasso", description="Picasso, the /imagine bot.")
+    parser.add_argument("--version", action="version", version=f"picasso {_version()}")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (default)")
     imagine = commands.add_parser("imagine", help="make one picture without Discord")
     imagine.add_argument("description", help="what the picture should show")
-    imagine.add_argument("-o", "--output", type=Path, required=True, help="file to write")
+    imagine.add_argument(
+        "-o", "--output", type=Path, required=True, help="file to write: .png, .jpg or .webp"
+    )
     imagine.add_argument("--size", choices=[s.label for s in Size], default="square")
     imagine.add_argument("--quality", choices=[q.value for q in Quality], default="auto")
     imagine.add_argument("--style", choices=[s.label for s in Style], default="none")
     imagine.add_argument("--no-expand", action="store_true", help="paint the words as written")
-    commands.add_parser("check", help="check settings, the OpenAI endpoint and the Discord login")
+    commands.add_parser(
+        "check", help="check settings, the OpenAI endpoint and models, the database, Discord"
+    )
     commands.add_parser("sync", help="register slash commands (globally, or to DEV_GUILD_ID)")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    commands.add_parser("usage", help="the whole bot's spend today and this month")
     return parser
 
 
@@ -38,10 +70,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = _parser().parse_args(argv)
     command = args.command or "run"
-    try:
-        settings = load_settings(need_discord=command not in ("imagine", "migrate"))
-    except ConfigError as error:
-        print(f"picasso: configuration error: {error}", file=sys.stderr)
+    if command == "check":
+        return _check()
+    needs = NEEDS[command]
+    settings, problems = read_settings(need_discord=needs.discord, need_openai=needs.openai)
+    if problems:
+        more = f" (and {len(problems) - 1} more: `python -m bot check` lists them)"
+        print(
+            f"picasso: configuration error: {problems[0]}{more if len(problems) > 1 else ''}",
+            file=sys.stderr,
+        )
         return 2
     setup_logging(settings)
     from bot import cli
@@ -49,12 +87,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     runners = {
         "run": cli.run,
         "imagine": cli.imagine,
-        "check": cli.check,
         "sync": cli.sync,
         "migrate": cli.migrate,
+        "usage": cli.usage,
     }
     try:
         return asyncio.run(runners[command](settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _check() -> int:
+    """`check` reads every setting it can and reports the bad ones with everything else."""
+    from bot import cli
+
+    settings, problems = read_settings()
+    setup_logging(settings)
+    try:
+        return asyncio.run(cli.check(settings, problems))
     except KeyboardInterrupt:
         return 130
 

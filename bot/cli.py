@@ -5,19 +5,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import logging
 import signal
 import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+from zoneinfo import ZoneInfo
 
 import discord
-import openai
+from PIL import Image
 
 from bot.app import Picasso, make_openai, make_pipeline, open_store, prepare_discord
-from bot.config import Settings
+from bot import checks
+from bot.checks import DATABASE_ERRORS, Line, database_problem
+from bot.config import ConfigError, Settings
 from bot.errors import PicassoError
+from bot.formatting import plural, usd, zone_name
+from bot.imaging.files import as_png
 from bot.models import ImageRequest, Quality, Size, Stage, Style
+from bot.storage.repository import DMS, Usage
+from bot.studio import BotBudget, BotUsage, bot_usage
 
 log = logging.getLogger(__name__)
+
+# What `imagine -o` writes, by the file's extension (Pillow's format names).
+FORMATS: Final = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 def _token(settings: Settings) -> str:
@@ -79,61 +93,101 @@ class TerminalProgress:
 
 
 async def imagine(settings: Settings, args: argparse.Namespace) -> int:
-    """Make one picture, write it to `args.output`, print the prompt that painted it."""
+    """Make one picture, write it to `args.output` in the format its extension names, print
+    the prompt that painted it."""
+    kind = FORMATS.get(args.output.suffix.lower())
+    if kind is None:
+        print(
+            f"picasso: cannot write {args.output.name}: name it .png, .jpg, .jpeg or .webp",
+            file=sys.stderr,
+        )
+        return 2
     async with make_openai(settings) as client:
-        pipeline = make_pipeline(settings, client)
         try:
-            request = ImageRequest(
-                description=args.description,
-                size=Size[args.size.upper()],
-                quality=Quality(args.quality),
-                style=Style.from_label(args.style) or Style.NONE,
-                expand=not args.no_expand,
-            )
-            result = await pipeline.run(request, TerminalProgress())
+            result = await make_pipeline(settings, client).run(_request(args), TerminalProgress())
         except PicassoError as error:
             print(f"picasso: {error.user_message}", file=sys.stderr)
             return 1
+    data = await _encoded(result.image.data, kind)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_bytes(result.image.data)
+    args.output.write_bytes(data)
     if result.note:
         print(f"note: {result.note}", file=sys.stderr)
     print(result.prompt)
     print(
-        f"wrote {args.output} ({len(result.image.data)} bytes, {result.image.model}, "
+        f"wrote {args.output} ({len(data)} bytes, {result.image.model}, "
         f"est. ${result.cost_usd:.3f})",
         file=sys.stderr,
     )
     return 0
 
 
-async def check(settings: Settings, args: argparse.Namespace) -> int:
-    """One ✓/✗ line each for settings, the OpenAI-compatible endpoint and the Discord login."""
-    print("✓ settings loaded")
-    endpoint = settings.openai_base_url or "api.openai.com"
-    ok = True
-    async with make_openai(settings) as client:
-        try:
-            await client.with_options(max_retries=0, timeout=15).models.list()
-            print(f"✓ OpenAI-compatible endpoint answered ({endpoint})")
-        except openai.OpenAIError as error:
-            ok = False
-            print(
-                f"✗ OpenAI-compatible endpoint: {type(error).__name__} "
-                f"(status {getattr(error, 'status_code', '-')})"
-            )
-    prepare_discord(settings.discord_api_base_url)
-    async with discord.Client(intents=discord.Intents.none()) as discord_client:
-        try:
-            await discord_client.login(_token(settings))
-            print(f"✓ Discord login as {discord_client.user} ({discord_client.application_id})")
-        except discord.LoginFailure:
-            ok = False
-            print("✗ Discord login: the token was refused (check DISCORD_TOKEN)")
-        except (discord.HTTPException, OSError) as error:
-            ok = False
-            print(f"✗ Discord login: {type(error).__name__}")
+def _request(args: argparse.Namespace) -> ImageRequest:
+    return ImageRequest(
+        description=args.description,
+        size=Size[args.size.upper()],
+        quality=Quality(args.quality),
+        style=Style.from_label(args.style) or Style.NONE,
+        expand=not args.no_expand,
+    )
+
+
+async def _encoded(data: bytes, kind: str) -> bytes:
+    """The picture in Pillow format `kind`, re-encoded in a thread (PNG: as is if it is)."""
+    if kind == "PNG":
+        return await as_png(data)
+    return await asyncio.to_thread(_encode, data, kind)
+
+
+def _encode(data: bytes, kind: str) -> bytes:
+    with Image.open(io.BytesIO(data)) as picture:
+        picture.load()
+        out = io.BytesIO()
+        # JPEG has no transparency; WebP keeps it.
+        (picture.convert("RGB") if kind == "JPEG" else picture).save(out, format=kind, quality=92)
+    return out.getvalue()
+
+
+async def check(settings: Settings, problems: Sequence[ConfigError]) -> int:
+    """One ✓/✗ line for each setting problem (or one for all settings), the endpoint, each
+    model, the database and the Discord login; 0 if every line is ✓, else 1."""
+    unusable = {problem.variable for problem in problems}
+    ok = checks.report(checks.settings_lines(problems))
+    ok &= checks.report(await _openai_lines(settings, unusable))
+    ok &= checks.report([await _database_line(settings, unusable)])
+    ok &= checks.report(await _discord_lines(settings, unusable))
     return 0 if ok else 1
+
+
+async def _openai_lines(settings: Settings, unusable: set[str]) -> list[Line]:
+    blocked = unusable & {"OPENAI_API_KEY", "OPENAI_BASE_URL"}
+    if blocked:
+        return [checks.not_checked(f"{checks.ENDPOINT} and models", blocked)]
+    async with make_openai(settings) as client:
+        return await checks.openai_lines(client, settings)
+
+
+async def _database_line(settings: Settings, unusable: set[str]) -> Line:
+    if "DATABASE_URL" in unusable:
+        return checks.not_checked("database", {"DATABASE_URL"})
+    return await checks.database_line(settings.database_url)
+
+
+async def _discord_lines(settings: Settings, unusable: set[str]) -> list[Line]:
+    """The Discord login, when there is a token to try (its settings line says otherwise)."""
+    if settings.discord_token is None:
+        return []
+    if "DISCORD_API_BASE_URL" in unusable:
+        return [checks.not_checked("Discord login", {"DISCORD_API_BASE_URL"})]
+    prepare_discord(settings.discord_api_base_url)
+    async with discord.Client(intents=discord.Intents.none()) as client:
+        try:
+            await client.login(_token(settings))
+        except discord.LoginFailure:
+            return [Line(False, "Discord login: the token was refused (check DISCORD_TOKEN)")]
+        except (discord.HTTPException, OSError) as error:
+            return [Line(False, f"Discord login: {type(error).__name__}")]
+        return [Line(True, f"Discord login as {client.user} ({client.application_id})")]
 
 
 async def sync(settings: Settings, args: argparse.Namespace) -> int:
@@ -154,7 +208,59 @@ async def sync(settings: Settings, args: argparse.Namespace) -> int:
 
 async def migrate(settings: Settings, args: argparse.Namespace) -> int:
     """Apply pending schema migrations (the bot also does this when it starts)."""
-    engine, _ = await open_store(settings)
+    try:
+        engine, _ = await open_store(settings)
+    except DATABASE_ERRORS as error:
+        return _database_failed(error)
     await engine.dispose()
     print("✓ database schema is up to date")
     return 0
+
+
+def _database_failed(error: Exception) -> int:
+    log.debug("the database failed", exc_info=error)
+    print(f"picasso: database error: {database_problem(error)}", file=sys.stderr)
+    return 1
+
+
+async def usage(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the whole bot's spend today and this month, and the servers that spent most."""
+    now = datetime.now(ZoneInfo(settings.timezone))
+    budget = BotBudget.usd(settings.bot_daily_budget_usd, settings.bot_monthly_budget_usd)
+    try:
+        engine, store = await open_store(settings)
+        try:
+            report = await bot_usage(store, now, budget, top=10)
+        finally:
+            await engine.dispose()
+    except DATABASE_ERRORS as error:
+        return _database_failed(error)
+    print("\n".join(usage_lines(report)))
+    return 0
+
+
+def usage_lines(report: BotUsage) -> list[str]:
+    """The `usage` report: today, this month, then the servers that spent most this month."""
+    now, budget = report.now, report.budget
+    lines = [
+        f"today ({now:%Y-%m-%d}, {zone_name(now)}): {_spend(report.today, budget.daily_micros)}",
+        f"this month ({now:%B %Y}): {_spend(report.month, budget.monthly_micros)}",
+    ]
+    if not report.top_servers:
+        return [*lines, "no server has made a picture this month"]
+    lines.append("top servers this month:")
+    for guild_id, spent in report.top_servers:
+        where = "direct messages" if guild_id == DMS else str(guild_id)
+        held = f", {usd(spent.reserved_micros)} held" if spent.reserved_micros else ""
+        lines.append(
+            f"  {where}: {plural(spent.pictures, 'picture')}, {usd(spent.spent_micros)}{held}"
+        )
+    return lines
+
+
+def _spend(spent: Usage, cap_micros: int | None) -> str:
+    of = "" if cap_micros is None else f" of {usd(cap_micros)}"
+    return (
+        f"{plural(spent.pictures, 'picture')}, {usd(spent.spent_micros)} spent{of}, "
+        f"{usd(spent.reserved_micros)} held for pictures under way"
+    )

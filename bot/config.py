@@ -10,10 +10,10 @@ import importlib.util
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -270,45 +270,111 @@ def _prices(env: Mapping[str, str]) -> dict[str, ModelPrice]:
     return prices
 
 
-def load_settings(
-    env: Mapping[str, str] | None = None, *, dotenv: Path | None = None, need_discord: bool = True
-) -> Settings:
-    """Read settings from `env` (default: the process environment after loading `.env`).
+# The OpenAI key of a command that never calls OpenAI (`migrate`, `usage`).
+NO_SECRET: Final = Secret("")
 
-    `need_discord=False` is for commands that never talk to Discord (`imagine`).
-    """
-    if env is None:
-        from dotenv import load_dotenv
 
-        load_dotenv(dotenv or Path(".env"), override=False)
-        env = os.environ
+def _log_level(env: Mapping[str, str]) -> str:
     level = (_optional(env, "LOG_LEVEL") or "INFO").upper()
     if level not in LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
-    return Settings(
-        discord_token=_required(env, "DISCORD_TOKEN") if need_discord else None,
-        openai_api_key=_required(env, "OPENAI_API_KEY"),
-        openai_base_url=_url(env, "OPENAI_BASE_URL"),
-        chat_model=_optional(env, "CHAT_MODEL") or Settings.chat_model,
-        image_model=_optional(env, "IMAGE_MODEL") or Settings.image_model,
-        moderation_model=_optional(env, "MODERATION_MODEL") or Settings.moderation_model,
-        database_url=_database_url(env),
-        dev_guild_id=_snowflake(env, "DEV_GUILD_ID"),
-        log_level=level,
-        discord_api_base_url=_url(env, "DISCORD_API_BASE_URL"),
-        image_timeout=_number(env, "IMAGE_TIMEOUT", Settings.image_timeout, low=1, high=1800),
-        chat_timeout=_number(env, "CHAT_TIMEOUT", Settings.chat_timeout, low=1, high=600),
-        image_retries=_integer(env, "IMAGE_RETRIES", Settings.image_retries, low=0, high=5),
-        image_concurrency=_integer(
+    return level
+
+
+def _readers(
+    env: Mapping[str, str], *, need_discord: bool, need_openai: bool
+) -> dict[str, Callable[[], object]]:
+    """How each field is read, in the order problems are reported; a secret the command
+    does not need is not read."""
+    return {
+        "log_level": lambda: _log_level(env),
+        "discord_token": lambda: _required(env, "DISCORD_TOKEN") if need_discord else None,
+        "openai_api_key": lambda: _required(env, "OPENAI_API_KEY") if need_openai else NO_SECRET,
+        "openai_base_url": lambda: _url(env, "OPENAI_BASE_URL"),
+        "chat_model": lambda: _optional(env, "CHAT_MODEL") or Settings.chat_model,
+        "image_model": lambda: _optional(env, "IMAGE_MODEL") or Settings.image_model,
+        "moderation_model": lambda: _optional(env, "MODERATION_MODEL") or Settings.moderation_model,
+        "database_url": lambda: _database_url(env),
+        "dev_guild_id": lambda: _snowflake(env, "DEV_GUILD_ID"),
+        "discord_api_base_url": lambda: _url(env, "DISCORD_API_BASE_URL"),
+        "image_timeout": lambda: _number(
+            env, "IMAGE_TIMEOUT", Settings.image_timeout, low=1, high=1800
+        ),
+        "chat_timeout": lambda: _number(
+            env, "CHAT_TIMEOUT", Settings.chat_timeout, low=1, high=600
+        ),
+        "image_retries": lambda: _integer(
+            env, "IMAGE_RETRIES", Settings.image_retries, low=0, high=5
+        ),
+        "image_concurrency": lambda: _integer(
             env, "IMAGE_CONCURRENCY", Settings.image_concurrency, low=1, high=64
         ),
-        image_rate_limit=_rate_limit(env),
-        shutdown_grace=_number(env, "SHUTDOWN_GRACE", Settings.shutdown_grace, low=0, high=3600),
-        partial_images=_integer(env, "PARTIAL_IMAGES", Settings.partial_images, low=0, high=3),
-        prices=_prices(env),
-        timezone=_timezone(env),
-        message_content_intent=_flag(env, "MESSAGE_CONTENT_INTENT", False),
-        bot_daily_budget_usd=_money(env, "BOT_DAILY_BUDGET_USD"),
-        bot_monthly_budget_usd=_money(env, "BOT_MONTHLY_BUDGET_USD"),
-        new_server=_new_server(env),
+        "image_rate_limit": lambda: _rate_limit(env),
+        "shutdown_grace": lambda: _number(
+            env, "SHUTDOWN_GRACE", Settings.shutdown_grace, low=0, high=3600
+        ),
+        "partial_images": lambda: _integer(
+            env, "PARTIAL_IMAGES", Settings.partial_images, low=0, high=3
+        ),
+        "prices": lambda: _prices(env),
+        "timezone": lambda: _timezone(env),
+        "message_content_intent": lambda: _flag(env, "MESSAGE_CONTENT_INTENT", False),
+        "bot_daily_budget_usd": lambda: _money(env, "BOT_DAILY_BUDGET_USD"),
+        "bot_monthly_budget_usd": lambda: _money(env, "BOT_MONTHLY_BUDGET_USD"),
+        "new_server": lambda: _new_server(env),
+    }
+
+
+def _environment(env: Mapping[str, str] | None, dotenv: Path | None) -> Mapping[str, str]:
+    if env is not None:
+        return env
+    from dotenv import load_dotenv
+
+    load_dotenv(dotenv or Path(".env"), override=False)
+    return os.environ
+
+
+def read_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    dotenv: Path | None = None,
+    need_discord: bool = True,
+    need_openai: bool = True,
+) -> tuple[Settings, list[ConfigError]]:
+    """Every setting that can be read, and every problem found.
+
+    A bad value is listed and its default used instead (a missing secret: None / empty),
+    so `python -m bot check` can go on checking the rest.
+    """
+    readers = _readers(
+        _environment(env, dotenv), need_discord=need_discord, need_openai=need_openai
     )
+    values: dict[str, Any] = {"discord_token": None, "openai_api_key": NO_SECRET}
+    problems: list[ConfigError] = []
+    for name, read in readers.items():
+        try:
+            values[name] = read()
+        except ConfigError as problem:
+            problems.append(problem)
+    return Settings(**values), problems
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    dotenv: Path | None = None,
+    need_discord: bool = True,
+    need_openai: bool = True,
+) -> Settings:
+    """Read settings from `env` (default: the process environment after loading `.env`);
+    raises the first `ConfigError` found.
+
+    `need_discord=False` / `need_openai=False` are for commands that never talk to Discord
+    (`imagine`) or OpenAI (`migrate`, `usage`): that secret may be unset.
+    """
+    settings, problems = read_settings(
+        env, dotenv=dotenv, need_discord=need_discord, need_openai=need_openai
+    )
+    if problems:
+        raise problems[0]
+    return settings

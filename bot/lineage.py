@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from bot.models import GuildSettings, PictureRecord, Who
+from bot.models import MAX_ID, GuildSettings, PictureRecord, Who
 
 # PictureRecord.kind values: how a picture came to be.
 IMAGINE: Final = "imagine"
@@ -76,7 +76,9 @@ def parse_picture_ref(text: str) -> PictureRef | None:
     """A message link → its message id; digits (or #digits) → a number to look up."""
     text = text.strip()
     if match := _MESSAGE_LINK.match(text):
-        return PictureRef("message", int(match.group(1)))
-    if match := _NUMBER.match(text):
-        return PictureRef("number", int(match.group(1)))
-    return None
+        ref = PictureRef("message", int(match.group(1)))
+    elif match := _NUMBER.match(text):
+        ref = PictureRef("number", int(match.group(1)))
+    else:
+        return None
+    return ref if ref.id <= MAX_ID else None  # larger numbers name nothing

@@ -18,6 +18,8 @@ from typing import Any, Final, Literal
 from bot.errors import PicassoError
 
 MAX_DESCRIPTION_CHARS: Final = 1000
+# The largest id a database row can hold (64-bit signed): larger ones name nothing.
+MAX_ID: Final = 2**63 - 1
 # What stands where a person's words were, once they asked for them to be erased.
 ERASED: Final = "(erased)"
 
@@ -87,8 +89,15 @@ MaxSize = Literal["square", "any"]
 RemixWho = Literal["requester", "anyone"]
 
 
+def check_text(text: str) -> None:
+    """Raise `PicassoError` if `text` holds characters no database stores (NUL)."""
+    if "\x00" in text:
+        raise PicassoError("Your text contains a character I can't use — please retype it.")
+
+
 def check_description(text: str) -> None:
     """Raise `PicassoError` with the user's sentence if `text` can't be a description."""
+    check_text(text)
     if not text.strip():
         raise PicassoError("Describe the picture you want — the description can't be empty.")
     if len(text) > MAX_DESCRIPTION_CHARS:

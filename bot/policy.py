@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import Enum
@@ -178,8 +179,16 @@ def _word_pattern(word: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){phrase}(?!\w)", re.IGNORECASE)
 
 
+def _visible(text: str) -> str:
+    """`text` without invisible format characters (zero-width, direction marks), which
+    would otherwise hide a word inside another."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def blocked_word_in(text: str, words: tuple[str, ...]) -> str | None:
-    """The first blocked word or phrase found in `text` as a whole word, else None."""
+    """The first blocked word or phrase found in `text` as a whole word (invisible
+    characters ignored), else None."""
+    text = _visible(text)
     for word in words:
         if _word_pattern(word).search(text):
             return word

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Secret
-from bot.models import NewPicture
+from bot.models import MAX_ID, NewPicture
 from bot.policy import LimitKind, LimitReached, Limits
 from bot.storage.accounting import RELEASED, SETTLED, Accounting, Periods, Reservation
 from bot.storage.job_records import (
@@ -138,6 +138,8 @@ class Jobs(Accounting):
 
     async def job(self, job_id: int) -> JobRecord | None:
         """A job by id."""
+        if not 0 <= job_id <= MAX_ID:
+            return None
         async with self._sessions() as session:
             row = await session.get(JobRow, job_id)
             if row is None:

@@ -15,7 +15,7 @@ from typing import Any, overload
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.models import ERASED, GuildSettings, ImageRequest, PictureRecord
+from bot.models import ERASED, MAX_ID, GuildSettings, ImageRequest, PictureRecord
 from bot.storage.accounting import BOT_WIDE, DMS, GUILD_WIDE, Periods, Reservation, Usage
 from bot.storage.job_records import LIVE, JobSpec
 from bot.storage.jobs import Jobs
@@ -83,11 +83,15 @@ class Store(Jobs):
 
     async def picture(self, picture_id: int) -> PictureRecord | None:
         """A picture by id."""
+        if not 0 <= picture_id <= MAX_ID:
+            return None
         async with self._sessions() as session:
             return _record(await session.get(Picture, picture_id))
 
     async def picture_by_message(self, message_id: int) -> PictureRecord | None:
         """The picture posted as `message_id`, if that message is one of ours."""
+        if not 0 <= message_id <= MAX_ID:
+            return None
         async with self._sessions() as session:
             return _record(
                 await session.scalar(select(Picture).where(Picture.message_id == message_id))

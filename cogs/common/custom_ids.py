@@ -8,4 +8,4 @@ from __future__ import annotations
 from typing import Final
 
 PREFIX: Final = "picasso"
-ID: Final = r"[0-9]{1,20}"  # a snowflake or a row id
+ID: Final = r"(?:0|[1-9][0-9]{0,18})"  # a snowflake or a row id: one spelling, ≤ 19 digits

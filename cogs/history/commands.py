@@ -57,7 +57,7 @@ class History(commands.Cog):
             return
         ref = parse_picture_ref(picture)
         found = await self._find(ref.kind, ref.id) if ref else None
-        if found is None or found.guild_id != interaction.guild_id:
+        if found is None or not _may_see(found, interaction):
             raise PicassoError(NOT_FOUND)
         await self._show_chain(interaction, found)
 
@@ -81,3 +81,10 @@ class History(commands.Cog):
         await interaction.edit_original_response(
             content=None, embed=chain_embed(chain), allowed_mentions=NO_MENTIONS
         )
+
+
+def _may_see(picture: PictureRecord, interaction: discord.Interaction) -> bool:
+    """A server's pictures are its members'; in direct messages, only your own."""
+    if interaction.guild_id is None:
+        return picture.guild_id is None and picture.requester_id == interaction.user.id
+    return picture.guild_id == interaction.guild_id

@@ -29,7 +29,7 @@ def history_custom_id(user_id: int, page: int, way: str) -> str:
 
 def parse_history_custom_id(custom_id: str) -> tuple[int, int] | None:
     """(user id, page) from a history page button's custom_id, or None."""
-    match = HISTORY_TEMPLATE.match(custom_id)
+    match = HISTORY_TEMPLATE.fullmatch(custom_id)
     return (int(match["user"]), int(match["page"])) if match else None
 
 

@@ -61,7 +61,7 @@ def picture_custom_id(action: Action, picture_id: int) -> str:
 
 def parse_picture_custom_id(custom_id: str) -> tuple[Action, int] | None:
     """(action, picture id) from a picture button's custom_id, or None if it is not one."""
-    match = PICTURE_TEMPLATE.match(custom_id)
+    match = PICTURE_TEMPLATE.fullmatch(custom_id)
     return (Action(match["action"]), int(match["id"])) if match else None
 
 

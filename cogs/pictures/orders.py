@@ -12,7 +12,7 @@ from bot.config import Secret
 from bot.errors import PicassoError
 from bot.formatting import clip
 from bot.lineage import REMIX_REFUSAL, may_remix, picture_url
-from bot.models import GuildSettings, PictureRecord, Who
+from bot.models import GuildSettings, PictureRecord, Who, check_text
 from bot.storage.job_records import Delivery
 from cogs.common.context import picasso, who_from_interaction
 
@@ -24,6 +24,7 @@ GONE: Final = "That picture is no longer available — it may have been deleted.
 
 def check_instruction(text: str) -> None:
     """Raise `PicassoError` with the user's sentence if `text` can't be a change request."""
+    check_text(text)
     if not text.strip():
         raise PicassoError("Say what should change — for example “make it night”.")
     if len(text) > MAX_INSTRUCTION_CHARS:

@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot.errors import PicassoError
 from bot.imaging.prompts import MAX_PROMPT_CHARS
-from bot.models import PictureRecord
+from bot.models import PictureRecord, check_text
 from bot.storage.job_records import JobKind
 from bot.studio import Order
 from cogs.common.answering import answering, defer_public
@@ -55,7 +55,7 @@ def modal_custom_id(picture_id: int) -> str:
 
 def parse_modal_custom_id(custom_id: str) -> int | None:
     """The picture id from a Refine form's custom_id, or None."""
-    match = MODAL_TEMPLATE.match(custom_id)
+    match = MODAL_TEMPLATE.fullmatch(custom_id)
     return int(match["id"]) if match else None
 
 
@@ -126,6 +126,7 @@ async def _submit(
     picture, who, settings = await remixable(interaction, picture_id)
     instruction = values.get("instruction", "").strip()
     prompt = values.get("prompt", "").strip()
+    check_text(prompt)
     edited = bool(prompt) and not _same_text(prompt, picture.prompt)
     if instruction:
         check_instruction(instruction)

@@ -1,14 +1,18 @@
 """What a hostile (or just unlucky) person can type, as hypothesis strategies and as a fixed
 list for the async tests: any unicode, zero-width and right-to-left marks, markdown,
-mentions, control characters, prompt injections and very long text."""
+mentions, control characters, prompt injections and very long text. Also the checks every
+answer must pass (one sentence; an embed within Discord's limits) and an interaction double."""
 
 from __future__ import annotations
 
 from typing import Any, Final
-from unittest.mock import MagicMock, create_autospec
+from unittest.mock import AsyncMock, MagicMock, create_autospec
 
 import discord
 from hypothesis import strategies as st
+
+from bot.errors import PicassoError
+from cogs.common.render import MESSAGE_LIMIT
 
 ZERO_WIDTH_AND_BIDI: Final = ("\u200b", "\u200d", "\u202e", "\u2066", "\u2069", "\ufeff")
 MENTIONS: Final = ("@everyone", "@here", "<@123>", "<@!123>", "<@&456>", "<#789>")
@@ -43,6 +47,12 @@ long_text = st.builds(
 )
 hostile_text = st.one_of(st.text(), mixed_text, long_text)
 
+
+def storable(text: str) -> str:
+    """`text` as it can be stored: without NUL, which is refused up front (`check_text`)."""
+    return text.replace("\x00", "")
+
+
 HOSTILE_EXAMPLES: Final = (
     "@everyone look at this",
     "<@123> <@!123> <@&456> <#789> @here",
@@ -54,6 +64,25 @@ HOSTILE_EXAMPLES: Final = (
     "cat\u202e" + "x" * 980,
     "y" * 4_000,
 )
+
+
+def assert_sentence(error: PicassoError) -> None:
+    """A refusal is one non-empty sentence that fits in a Discord message."""
+    assert error.user_message.strip()
+    assert len(error.user_message) <= MESSAGE_LIMIT
+
+
+def assert_fits(embed: discord.Embed) -> None:
+    """Within Discord's embed limits (title 256, description 4096, field 1024, footer 2048,
+    6000 in all), with no blank field."""
+    data: dict[str, Any] = dict(embed.to_dict())
+    assert len(data.get("title", "")) <= 256 and len(data.get("description", "")) <= 4096
+    assert len(data.get("author", {}).get("name", "")) <= 256
+    assert len(data.get("footer", {}).get("text", "")) <= 2048
+    for field in data.get("fields", []):
+        assert 0 < len(field["name"]) <= 256 and field["value"].strip()
+        assert len(field["value"]) <= 1024
+    assert len(embed) <= 6000
 
 
 def interaction_double(
@@ -83,8 +112,9 @@ def interaction_double(
     if message_id is None:
         interaction.message = None
     else:
-        interaction.message = MagicMock(spec=["id", "attachments"])
+        interaction.message = MagicMock(spec=["id", "attachments", "channel", "delete"])
         interaction.message.id, interaction.message.attachments = message_id, []
+        interaction.message.delete = AsyncMock()
     interaction.response = create_autospec(discord.InteractionResponse, instance=True)
     interaction.response.is_done.return_value = done
     interaction.response.type = kind

@@ -1,0 +1,142 @@
+"""The parts of `python -m bot check` that need no Discord: one ✓/✗ line for each thing the
+bot needs (the settings, the OpenAI endpoint and models, the database), and the one-line
+account of a database failure. None prints a secret; `bot.cli.check` runs them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import openai
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from bot.config import ConfigError, Settings
+from bot.formatting import join
+from bot.storage.database import HEAD_REVISION, make_engine, schema_revision
+
+log = logging.getLogger(__name__)
+
+# What opening a database may raise: SQLAlchemy's errors, and OSError for a folder that
+# can't be made or a server that refuses the connection (asyncpg raises it unwrapped).
+DATABASE_ERRORS = (SQLAlchemyError, OSError)
+# Each model the bot calls, by the variable that names it.
+MODEL_SETTINGS = (
+    ("CHAT_MODEL", "chat_model"),
+    ("IMAGE_MODEL", "image_model"),
+    ("MODERATION_MODEL", "moderation_model"),
+)
+ENDPOINT = "OpenAI-compatible endpoint"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One verdict: ✓ or ✗ and what was found."""
+
+    ok: bool
+    text: str
+
+    def __str__(self) -> str:
+        return f"{'✓' if self.ok else '✗'} {self.text}"
+
+
+def database_problem(error: Exception) -> str:
+    """One line about a database failure, in the driver's own words (no SQL, no password)."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror} ({error.filename})" if error.filename else error.strerror
+    if isinstance(error, DBAPIError) and isinstance(error.orig, Exception):
+        return _first_line(error.orig)
+    return f"{type(error).__name__}: {_first_line(error)}"
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or ["(no message)"])[0]
+
+
+def database_name(url: str) -> str:
+    """The database URL as it may be shown (any password masked)."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def report(lines: Iterable[Line]) -> bool:
+    """Print `lines`; True if all are ✓."""
+    ok = True
+    for line in lines:
+        print(line, flush=True)
+        ok &= line.ok
+    return ok
+
+
+def settings_lines(problems: Sequence[ConfigError]) -> list[Line]:
+    """A ✗ line naming each bad setting, or one ✓ line for them all."""
+    if not problems:
+        return [Line(True, "settings")]
+    return [Line(False, str(problem)) for problem in problems]
+
+
+def not_checked(what: str, variables: set[str]) -> Line:
+    """✗: `what` can't be checked while `variables` are bad."""
+    return Line(False, f"{what}: not checked until {join(sorted(variables))} is fixed")
+
+
+def _api_problem(error: openai.OpenAIError) -> str:
+    status = getattr(error, "status_code", None)
+    text = type(error).__name__ + (f" (status {status})" if status else "")
+    if isinstance(error, openai.AuthenticationError):
+        return f"{text}: the key was refused (check OPENAI_API_KEY)"
+    if isinstance(error, openai.APIConnectionError):
+        return f"{text}: no answer (check OPENAI_BASE_URL)"
+    return text
+
+
+async def openai_lines(client: openai.AsyncOpenAI, settings: Settings) -> list[Line]:
+    """The endpoint accepts `client`'s key, then each model `settings` name is there (the
+    models are not tried when the endpoint failed)."""
+    where = settings.openai_base_url or "api.openai.com"
+    quick = client.with_options(max_retries=0, timeout=15)
+    try:
+        await quick.models.list()
+    except openai.OpenAIError as error:
+        return [Line(False, f"{ENDPOINT}: {_api_problem(error)} ({where}); models not checked")]
+    lines = [Line(True, f"{ENDPOINT} answered ({where})")]
+    for variable, field in MODEL_SETTINGS:
+        lines.append(await _model_line(quick, variable, getattr(settings, field)))
+    return lines
+
+
+async def _model_line(client: openai.AsyncOpenAI, variable: str, model: str) -> Line:
+    try:
+        await client.models.retrieve(model)
+    except openai.NotFoundError:
+        return Line(False, f"{variable} {model}: the endpoint has no such model for this key")
+    except openai.OpenAIError as error:
+        return Line(False, f"{variable} {model}: {_api_problem(error)}")
+    return Line(True, f"{variable} {model} is available")
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return False
+    return not Path(parsed.database).exists()
+
+
+async def database_line(url: str) -> Line:
+    """Reachable and migrated to this version's schema; never creates or migrates it."""
+    name = f"database {database_name(url)}"
+    if _missing_sqlite_file(url):
+        return Line(False, f"{name}: no such file yet: run python -m bot migrate")
+    try:
+        engine = make_engine(url)
+        try:
+            revision = await schema_revision(engine)
+        finally:
+            await engine.dispose()
+    except DATABASE_ERRORS as error:
+        return Line(False, f"{name}: {database_problem(error)}")
+    if revision != HEAD_REVISION:
+        at = "" if revision is None else f" (at {revision}, this version needs {HEAD_REVISION})"
+        return Line(False, f"{name}: not migrated{at}: run python -m bot migrate")
+    return Line(True, f"{name} is reachable and migrated ({HEAD_REVISION})")
