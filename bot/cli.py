@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import io
 import logging
 import signal
 import sys
@@ -15,15 +14,14 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 import discord
-from PIL import Image
 
-from bot.app import Picasso, make_openai, make_pipeline, open_store, prepare_discord
 from bot import checks
+from bot.app import Picasso, make_openai, make_pipeline, open_store, prepare_discord
 from bot.checks import DATABASE_ERRORS, Line, database_problem
 from bot.config import ConfigError, Settings
 from bot.errors import PicassoError
 from bot.formatting import plural, usd, zone_name
-from bot.imaging.files import as_png
+from bot.imaging.files import encode
 from bot.models import ImageRequest, Quality, Size, Stage, Style
 from bot.storage.repository import DMS, Usage
 from bot.studio import BotBudget, BotUsage, bot_usage
@@ -108,7 +106,7 @@ async def imagine(settings: Settings, args: argparse.Namespace) -> int:
         except PicassoError as error:
             print(f"picasso: {error.user_message}", file=sys.stderr)
             return 1
-    data = await _encoded(result.image.data, kind)
+    data = await encode(result.image.data, kind)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_bytes(data)
     if result.note:
@@ -130,22 +128,6 @@ def _request(args: argparse.Namespace) -> ImageRequest:
         style=Style.from_label(args.style) or Style.NONE,
         expand=not args.no_expand,
     )
-
-
-async def _encoded(data: bytes, kind: str) -> bytes:
-    """The picture in Pillow format `kind`, re-encoded in a thread (PNG: as is if it is)."""
-    if kind == "PNG":
-        return await as_png(data)
-    return await asyncio.to_thread(_encode, data, kind)
-
-
-def _encode(data: bytes, kind: str) -> bytes:
-    with Image.open(io.BytesIO(data)) as picture:
-        picture.load()
-        out = io.BytesIO()
-        # JPEG has no transparency; WebP keeps it.
-        (picture.convert("RGB") if kind == "JPEG" else picture).save(out, format=kind, quality=92)
-    return out.getvalue()
 
 
 async def check(settings: Settings, problems: Sequence[ConfigError]) -> int:

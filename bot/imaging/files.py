@@ -107,24 +107,28 @@ async def fetch_image(session: aiohttp.ClientSession, url: str, max_bytes: int) 
     return bytes(data)
 
 
-def _png(data: bytes) -> bytes:
+def _encoded(data: bytes, kind: str) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as picture:
             picture.load()
             out = io.BytesIO()
-            keep_alpha = picture.mode in ("RGBA", "LA") or "transparency" in picture.info
-            picture.convert("RGBA" if keep_alpha else "RGB").save(out, format="PNG")
+            alpha = picture.mode in ("RGBA", "LA") or "transparency" in picture.info
+            keep_alpha = alpha and kind != "JPEG"  # JPEG has no transparency
+            picture.convert("RGBA" if keep_alpha else "RGB").save(out, format=kind, quality=92)
     except _NOT_A_PICTURE as error:
         raise DownloadFailed("the file is not a picture") from error
     return out.getvalue()
 
 
-async def as_png(data: bytes) -> bytes:
-    """`data` as PNG (unchanged if it already is; re-encoded in a thread otherwise).
-
-    Image edits are sent as image/png, so a parent that was re-encoded as JPEG to fit an
-    upload limit must be converted back. Raises `DownloadFailed` if `data` is not a picture.
-    """
-    if data.startswith(PNG_SIGNATURE):
+async def encode(data: bytes, kind: str) -> bytes:
+    """`data` as a `kind` picture ("PNG", "JPEG" or "WEBP"), re-encoded in a thread (a PNG
+    asked for as PNG is returned as it is). Raises `DownloadFailed` if it is not a picture."""
+    if kind == "PNG" and data.startswith(PNG_SIGNATURE):
         return data
-    return await asyncio.to_thread(_png, data)
+    return await asyncio.to_thread(_encoded, data, kind)
+
+
+async def as_png(data: bytes) -> bytes:
+    """`data` as PNG: image edits are sent as image/png, so a parent that was re-encoded as
+    JPEG to fit an upload limit must be converted back."""
+    return await encode(data, "PNG")

@@ -6,14 +6,19 @@ import asyncio
 import io
 import os
 import sys
+from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 from PIL import Image
 
+from bot.storage.database import HEAD_REVISION, make_engine, migrate, schema_revision
+from bot.storage.repository import Store
 from tests.e2e.conftest import DISCORD_TOKEN, GUILD_ID
 from tests.e2e.process import REPO, SETTINGS, BotProcess
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
+from tests.storage.records import limits, post_picture
 
 
 async def run_cli(cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:
@@ -85,22 +90,164 @@ async def test_imagine_failure_prints_the_sentence(tmp_path: Path) -> None:
     assert not (tmp_path / "x.png").exists()
 
 
+# Models the fake OpenAI serves (its default CHAT_MODEL is not among them).
+MODELS = {"CHAT_MODEL": "gpt-4.1-mini", "IMAGE_MODEL": "gpt-image-2"}
+
+
+async def test_imagine_writes_the_format_its_file_name_asks_for(tmp_path: Path) -> None:
+    async with FakeOpenAI() as openai_fake:
+        for name, kind in (("x.jpg", "JPEG"), ("y.JPEG", "JPEG"), ("z.webp", "WEBP")):
+            status, _, err = await run_cli(
+                tmp_path,
+                "imagine",
+                "a fox",
+                "-o",
+                name,
+                "--no-expand",
+                OPENAI_API_KEY=openai_fake.api_key,
+                OPENAI_BASE_URL=openai_fake.base_url,
+            )
+            assert status == 0, err
+            data = (tmp_path / name).read_bytes()
+            with Image.open(io.BytesIO(data)) as image:
+                assert image.format == kind
+            assert f"({len(data)} bytes" in err
+
+
+async def test_imagine_refuses_an_unknown_format_before_any_call(tmp_path: Path) -> None:
+    async with FakeOpenAI() as openai_fake:
+        status, out, err = await run_cli(
+            tmp_path,
+            "imagine",
+            "a fox",
+            "-o",
+            "fox.gif",
+            OPENAI_API_KEY=openai_fake.api_key,
+            OPENAI_BASE_URL=openai_fake.base_url,
+        )
+        assert openai_fake.requests == []
+    assert status == 2 and out == ""
+    assert err.splitlines() == ["picasso: cannot write fox.gif: name it .png, .jpg, .jpeg or .webp"]
+    assert not (tmp_path / "fox.gif").exists()
+
+
 async def test_check_reports_each_part(tmp_path: Path) -> None:
-    async with FakeOpenAI() as openai_fake, FakeDiscord() as discord_fake:
+    key = "sk-check-secret-key-424242"
+    async with FakeOpenAI(api_key=key) as openai_fake, FakeDiscord() as discord_fake:
         env = {
+            **MODELS,
             "DISCORD_TOKEN": DISCORD_TOKEN,
             "OPENAI_BASE_URL": openai_fake.base_url,
             "DISCORD_API_BASE_URL": discord_fake.api_base,
         }
-        status, out, _ = await run_cli(tmp_path, "check", OPENAI_API_KEY=openai_fake.api_key, **env)
-        assert status == 0, out
-        assert [line[0] for line in out.splitlines()] == ["✓", "✓", "✓"]
+        assert (await run_cli(tmp_path, "migrate"))[0] == 0
+        status, out, err = await run_cli(tmp_path, "check", OPENAI_API_KEY=key, **env)
+        assert status == 0, out + err
+        lines = out.splitlines()
+        assert [line[0] for line in lines] == ["✓"] * 7, out
+        assert lines[0] == "✓ settings"
+        assert [line.split()[1] for line in lines[2:5]] == [
+            "CHAT_MODEL",
+            "IMAGE_MODEL",
+            "MODERATION_MODEL",
+        ]
+        assert "migrated (0002)" in lines[5] and lines[6].startswith("✓ Discord login as")
         assert discord_fake.bot_token == DISCORD_TOKEN
+        retrieved = [r.path for r in openai_fake.requests if r.path.startswith("/v1/models/")]
+        assert retrieved == [
+            "/v1/models/gpt-4.1-mini",
+            "/v1/models/gpt-image-2",
+            "/v1/models/omni-moderation-latest",
+        ]
 
         status, out, _ = await run_cli(tmp_path, "check", OPENAI_API_KEY="sk-wrong-123456", **env)
         assert status == 1
         assert out.splitlines()[1].startswith("✗ OpenAI-compatible endpoint: AuthenticationError")
+        assert "OPENAI_API_KEY" in out.splitlines()[1]
         assert "sk-wrong-123456" not in out
+        assert openai_fake.violations == []
+    for secret in (key, DISCORD_TOKEN):
+        assert secret not in out + err
+
+
+async def test_check_goes_on_past_a_missing_token(tmp_path: Path) -> None:
+    """No DISCORD_TOKEN, an unknown model, an empty database: each gets its own ✗ line."""
+    async with FakeOpenAI() as openai_fake:
+        status, out, err = await run_cli(
+            tmp_path,
+            "check",
+            OPENAI_API_KEY=openai_fake.api_key,
+            OPENAI_BASE_URL=openai_fake.base_url,
+            CHAT_MODEL="gpt-no-such-model",
+            IMAGE_MODEL="gpt-image-2",
+            IMAGE_TIMEOUT="soon",
+        )
+        assert openai_fake.violations == []
+    assert status == 1
+    assert "Traceback" not in err
+    lines = out.splitlines()
+    assert lines[0].startswith("✗ DISCORD_TOKEN: is required")
+    assert lines[1].startswith("✗ IMAGE_TIMEOUT: must be a number")
+    assert lines[2].startswith("✓ OpenAI-compatible endpoint answered")
+    assert lines[3].startswith("✗ CHAT_MODEL gpt-no-such-model: the endpoint has no such model")
+    assert lines[4].startswith("✓ IMAGE_MODEL gpt-image-2")
+    assert lines[5].startswith("✓ MODERATION_MODEL omni-moderation-latest")
+    assert lines[6].endswith("no such file yet: run python -m bot migrate")
+    assert len(lines) == 7  # no Discord login without a token
+    assert openai_fake.api_key not in out + err
+    assert not (tmp_path / "data").exists()  # check never creates the database
+
+
+async def test_check_says_an_old_database_needs_migrating(tmp_path: Path) -> None:
+    database = tmp_path / "old.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{database}")
+    await migrate(engine, "0001")
+    await engine.dispose()
+    async with FakeOpenAI() as openai_fake:
+        status, out, _ = await run_cli(
+            tmp_path,
+            "check",
+            **MODELS,
+            OPENAI_API_KEY=openai_fake.api_key,
+            OPENAI_BASE_URL=openai_fake.base_url,
+            DATABASE_URL=f"sqlite:///{database}",
+        )
+    assert status == 1
+    assert out.splitlines()[-1] == (
+        f"✗ database sqlite+aiosqlite:///{database}: "
+        "not migrated (at 0001, this version needs 0002): run python -m bot migrate"
+    )
+    assert [line[0] for line in out.splitlines()] == ["✗"] + ["✓"] * 4 + ["✗"]
+
+
+async def test_migrate_needs_only_the_database(tmp_path: Path) -> None:
+    status, out, err = await run_cli(tmp_path, "migrate", DATABASE_URL="sqlite:///db/p.db")
+    assert status == 0, err
+    assert out == "✓ database schema is up to date\n"
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'db' / 'p.db'}")
+    assert await schema_revision(engine) == HEAD_REVISION
+    await engine.dispose()
+
+
+async def test_a_database_failure_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    unreachable = "postgresql://nobody:pw-never-shown@127.0.0.1:1/x"
+    for url, reason in (
+        (unreachable, "Connect call failed"),
+        ("sqlite:///a-file/sub/p.db", "Not a directory"),
+    ):
+        for command in ("migrate", "usage"):
+            status, out, err = await run_cli(tmp_path, command, DATABASE_URL=url)
+            assert status == 1, err
+            assert out == ""
+            assert len(err.splitlines()) == 1, err
+            assert err.startswith("picasso: database error: ") and reason in err, err
+            assert "pw-never-shown" not in err
+
+
+async def test_version(tmp_path: Path) -> None:
+    status, out, _ = await run_cli(tmp_path, "--version")
+    assert (status, out) == (0, f"picasso {version('picasso-bot')}\n")
 
 
 async def test_sync_registers_commands_to_the_dev_guild(tmp_path: Path) -> None:
@@ -200,3 +347,30 @@ async def test_commands_are_not_resynced_on_every_boot(tmp_path: Path) -> None:
             assert "global commands already registered" in bot.output or boot == 1
         puts = [r for r in fake.requests if r.method == "PUT" and r.path.endswith("/commands")]
         assert len(puts) == 1  # the first boot registered them; the second found them there
+
+
+async def test_usage_prints_the_whole_bots_spend(tmp_path: Path) -> None:
+    """Pictures settled and under way, today and this month, by server, read by `usage`."""
+    now = datetime.now(UTC)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    await migrate(engine)
+    store = Store(engine)
+    await post_picture(store, 901, now, user=7001, guild=5001, cost=40_000)
+    await post_picture(store, 902, now, user=7002, guild=5001, cost=30_000)
+    await post_picture(store, 903, now, user=7001, guild=None, cost=25_000)
+    await store.reserve(5002, 7003, limits(), 50_000, now)  # a picture under way
+    await engine.dispose()
+
+    status, out, err = await run_cli(
+        tmp_path, "usage", DATABASE_URL="sqlite:///p.db", BOT_DAILY_BUDGET_USD="10"
+    )
+    assert status == 0, err
+    assert out.splitlines() == [
+        f"today ({now:%Y-%m-%d}, UTC): 4 pictures, $0.095 spent of $10.00, "
+        "$0.05 held for pictures under way",
+        f"this month ({now:%B %Y}): 4 pictures, $0.095 spent, $0.05 held for pictures under way",
+        "top servers this month:",
+        "  5001: 2 pictures, $0.07",
+        "  5002: 1 picture, $0.00, $0.05 held",
+        "  direct messages: 1 picture, $0.025",
+    ]

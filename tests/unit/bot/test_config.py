@@ -1,8 +1,11 @@
 """Settings: required values, validation that names the variable, secrets that never print."""
 
+import zoneinfo
+from collections.abc import Iterator
+
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, load_settings, read_settings
 
 BASE = {"DISCORD_TOKEN": "discord-token-abcdef", "OPENAI_API_KEY": "sk-secret-123456"}
 
@@ -115,3 +118,50 @@ def test_the_bots_budgets_are_dollars_or_unset() -> None:
     assert (settings.bot_daily_budget_usd, settings.bot_monthly_budget_usd) == (20.0, 300.5)
     with pytest.raises(ConfigError, match="BOT_DAILY_BUDGET_USD"):
         load_settings({**BASE, "BOT_DAILY_BUDGET_USD": "lots"})
+
+
+@pytest.fixture
+def no_system_zones() -> Iterator[None]:
+    """A machine without zone data in /usr/share/zoneinfo: only the tzdata package is left."""
+    saved = zoneinfo.TZPATH
+    zoneinfo.reset_tzpath([])
+    zoneinfo.ZoneInfo.clear_cache()
+    yield
+    zoneinfo.reset_tzpath(saved)
+    zoneinfo.ZoneInfo.clear_cache()
+
+
+@pytest.mark.usefixtures("no_system_zones")
+def test_timezones_load_without_system_zone_data() -> None:
+    assert zoneinfo.TZPATH == ()
+    assert load_settings(BASE).timezone == "UTC"  # the default is checked too
+    assert load_settings({**BASE, "TIMEZONE": "Europe/Paris"}).timezone == "Europe/Paris"
+
+
+def test_every_problem_is_listed_with_defaults_in_their_place() -> None:
+    settings, problems = read_settings(
+        {"LOG_LEVEL": "LOUD", "OPENAI_API_KEY": "sk-x", "IMAGE_TIMEOUT": "soon", "TIMEZONE": "Mars"}
+    )
+    assert [p.variable for p in problems] == [
+        "LOG_LEVEL",
+        "DISCORD_TOKEN",
+        "IMAGE_TIMEOUT",
+        "TIMEZONE",
+    ]
+    assert (settings.log_level, settings.image_timeout, settings.timezone) == ("INFO", 300, "UTC")
+    assert settings.discord_token is None and settings.openai_api_key.get() == "sk-x"
+
+
+def test_load_settings_raises_the_first_problem() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"IMAGE_TIMEOUT": "soon"})
+    assert caught.value.variable == "DISCORD_TOKEN"
+
+
+def test_database_commands_need_no_secrets() -> None:
+    settings = load_settings(
+        {"DATABASE_URL": "sqlite:///x.db"}, need_discord=False, need_openai=False
+    )
+    assert settings.discord_token is None
+    assert settings.openai_api_key.get() == ""
+    assert settings.database_url == "sqlite+aiosqlite:///x.db"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from bot.models import MAX_ID
 from cogs.history.pages import history_custom_id, parse_history_custom_id
-
-BIGGEST_SNOWFLAKE = 2**64 - 1
 
 
 def test_history_custom_ids_round_trip() -> None:
-    custom_id = history_custom_id(BIGGEST_SNOWFLAKE, 999_999, "next")
+    custom_id = history_custom_id(MAX_ID, 999_999, "next")
     assert len(custom_id) <= 100
-    assert parse_history_custom_id(custom_id) == (BIGGEST_SNOWFLAKE, 999_999)
+    assert parse_history_custom_id(custom_id) == (MAX_ID, 999_999)
     assert parse_history_custom_id("picasso:history:1:2:sideways") is None

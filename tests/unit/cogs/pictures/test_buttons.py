@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+from bot.models import MAX_ID
 from cogs.pictures.buttons import Action, parse_picture_custom_id, picture_custom_id
-
-BIGGEST_SNOWFLAKE = 2**64 - 1
 
 
 @pytest.mark.parametrize("action", list(Action))
 def test_picture_custom_ids_round_trip_and_fit_discord(action: Action) -> None:
-    custom_id = picture_custom_id(action, BIGGEST_SNOWFLAKE)
+    custom_id = picture_custom_id(action, MAX_ID)
     assert len(custom_id) <= 100
-    assert parse_picture_custom_id(custom_id) == (action, BIGGEST_SNOWFLAKE)
+    assert parse_picture_custom_id(custom_id) == (action, MAX_ID)
 
 
 @pytest.mark.parametrize(

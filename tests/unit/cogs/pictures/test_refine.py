@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from bot.models import MAX_ID
 from cogs.pictures.refine import modal_custom_id, modal_values, parse_modal_custom_id
-
-BIGGEST_SNOWFLAKE = 2**64 - 1
 
 
 def test_modal_custom_ids_round_trip() -> None:
-    assert len(modal_custom_id(BIGGEST_SNOWFLAKE)) <= 100
+    assert len(modal_custom_id(MAX_ID)) <= 100
     assert parse_modal_custom_id(modal_custom_id(42)) == 42
     assert parse_modal_custom_id("picasso:reroll:42") is None
 
