@@ -62,7 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("sync", help="register slash commands (globally, or to DEV_GUILD_ID)")
     commands.add_parser("migrate", help="bring the database schema up to date")
-    commands.add_parser("usage", help="the whole bot's spend today and this month")
+    usage = commands.add_parser("usage", help="the whole bot's spend today and this month")
+    usage.add_argument(
+        "--chart", type=Path, metavar="PATH", help="also draw the last 30 days as a PNG here"
+    )
     return parser
 
 

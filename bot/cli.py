@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ import discord
 
 from bot import checks
 from bot.app import Picasso, make_openai, make_pipeline, open_store, prepare_discord
+from bot.charts import spend_chart
 from bot.checks import DATABASE_ERRORS, Line, database_problem
 from bot.config import ConfigError, Settings
 from bot.errors import PicassoError
@@ -24,10 +26,11 @@ from bot.formatting import plural, usd, zone_name
 from bot.imaging.files import encode
 from bot.models import ImageRequest, Quality, Size, Stage, Style
 from bot.storage.repository import DMS, Usage
-from bot.studio import BotBudget, BotUsage, bot_usage
+from bot.studio import BotBudget, BotUsage, SpendReport, bot_spend_report, bot_usage
 
 log = logging.getLogger(__name__)
 
+WHOLE_BOT: Final = "all servers and direct messages"  # the place the `usage` chart shows
 # What `imagine -o` writes, by the file's extension (Pillow's format names).
 FORMATS: Final = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
@@ -206,19 +209,38 @@ def _database_failed(error: Exception) -> int:
 
 
 async def usage(settings: Settings, args: argparse.Namespace) -> int:
-    """Print the whole bot's spend today and this month, and the servers that spent most."""
+    """Print the whole bot's spend today and this month, and the servers that spent most;
+    with `--chart`, also draw its last 30 days as a PNG there."""
+    chart: Path | None = args.chart
+    if chart is not None and chart.suffix.lower() != ".png":
+        print(
+            f"picasso: cannot write {chart.name}: the chart is a PNG, name it .png", file=sys.stderr
+        )
+        return 2
     now = datetime.now(ZoneInfo(settings.timezone))
     budget = BotBudget.usd(settings.bot_daily_budget_usd, settings.bot_monthly_budget_usd)
     try:
         engine, store = await open_store(settings)
         try:
             report = await bot_usage(store, now, budget, top=10)
+            days = await bot_spend_report(store, now, budget) if chart else None
         finally:
             await engine.dispose()
     except DATABASE_ERRORS as error:
         return _database_failed(error)
     print("\n".join(usage_lines(report)))
+    if chart is not None and days is not None:
+        await asyncio.to_thread(_write_chart, chart, days)
     return 0
+
+
+def _write_chart(path: Path, report: SpendReport) -> None:
+    """Draw the whole bot's 30 days into `path` (people named by id: the command line has
+    no names); run in a thread."""
+    data = spend_chart(report, place=WHOLE_BOT)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    print(f"wrote {path} ({len(data)} bytes, the last {len(report.days)} days)", file=sys.stderr)
 
 
 def usage_lines(report: BotUsage) -> list[str]:

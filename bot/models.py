@@ -18,6 +18,9 @@ from typing import Any, Final, Literal
 from bot.errors import PicassoError
 
 MAX_DESCRIPTION_CHARS: Final = 1000
+# Pictures a person may attach: these formats (what the image edit endpoint takes), this size.
+UPLOAD_TYPES: Final = ("image/png", "image/jpeg", "image/webp")
+MAX_UPLOAD_BYTES: Final = 20 * 1024 * 1024
 # The largest id a database row can hold (64-bit signed): larger ones name nothing.
 MAX_ID: Final = 2**63 - 1
 # What stands where a person's words were, once they asked for them to be erased.

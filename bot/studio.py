@@ -22,10 +22,12 @@ from bot.imaging.pricing import ModelPrice, cost_micros, estimate_usage, price_f
 from bot.models import GuildSettings, ImageRequest, PictureRecord, RunOptions, Who
 from bot.policy import LimitReached, Limits, check_access, is_exempt, limits_for, shape_request
 from bot.storage.job_records import Delivery, JobKind, JobRecord, JobSpec, NewJob
-from bot.storage.repository import BOT_WIDE, GUILD_WIDE, Periods, Store, Usage
+from bot.storage.reports import DaySpend, last_days
+from bot.storage.repository import BOT_WIDE, DMS, GUILD_WIDE, Periods, Store, Usage
 
 log = logging.getLogger(__name__)
 
+TOP_PEOPLE = 5  # the people a spend report names
 Clock = Callable[[], datetime]
 STILL_PAINTING = (
     "You have pictures on the way — wait until they are finished, then ask me to forget you."
@@ -51,6 +53,7 @@ class Order:
     parent_id: int | None = None
     origin_url: str | None = None
     image_urls: tuple[str, ...] = ()
+    uploads: tuple[str, ...] = ()  # pictures the person attached (their URLs)
     batch: str | None = None
     take: int | None = None
     takes: int | None = None
@@ -60,7 +63,8 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class BotBudget:
-    """The operator's caps on the whole bot's spend, in micro-dollars (None: no cap)."""
+    """Caps on spend a day and a month, in micro-dollars (None: no cap): the operator's on
+    the whole bot (and, in a spend report, a server's own)."""
 
     daily_micros: int | None = None
     monthly_micros: int | None = None
@@ -93,6 +97,47 @@ async def bot_usage(store: Store, now: datetime, budget: BotBudget, top: int = 1
         budget=budget,
         now=now,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SpendReport:
+    """The last 30 days of one place (a server, `DMS` or `BOT_WIDE`), for the spend chart."""
+
+    place: int
+    days: tuple[DaySpend, ...]  # oldest first, ending today
+    top: tuple[tuple[int, Usage], ...]  # the people who spent most (user id, usage), most first
+    daily_cap_micros: int | None
+    monthly_cap_micros: int | None
+    now: datetime
+
+    @property
+    def pictures(self) -> int:
+        """Pictures over the days shown."""
+        return sum(day.pictures for day in self.days)
+
+    @property
+    def spent_micros(self) -> int:
+        """Money spent over the days shown."""
+        return sum(day.spent_micros for day in self.days)
+
+
+async def spend_report(store: Store, place: int, now: datetime, caps: BotBudget) -> SpendReport:
+    """The 30 days up to the day of `now` (aware, in the configured zone) in `place`, with
+    the daily and monthly `caps` in force there."""
+    days = last_days(now)
+    return SpendReport(
+        place=place,
+        days=tuple(await store.daily_spend(place, days)),
+        top=tuple(await store.top_spenders(place, days, TOP_PEOPLE)),
+        daily_cap_micros=caps.daily_micros,
+        monthly_cap_micros=caps.monthly_micros,
+        now=now,
+    )
+
+
+async def bot_spend_report(store: Store, now: datetime, budget: BotBudget) -> SpendReport:
+    """The whole bot's 30 days against the operator's caps (`python -m bot usage --chart`)."""
+    return await spend_report(store, BOT_WIDE, now, budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +272,13 @@ class Studio:
         """What the whole bot spent today and this month, and where (for the operator)."""
         return await bot_usage(self.store, self.now(), self._bot_budget, top)
 
+    async def spend_report(self, guild_id: int | None) -> SpendReport:
+        """A server's (or all DMs') last 30 days against its own daily and monthly budget."""
+        settings = await self.settings_for(guild_id)
+        caps = BotBudget.usd(settings.guild_daily_usd, settings.guild_monthly_usd)
+        place = DMS if guild_id is None else guild_id
+        return await spend_report(self.store, place, self.now(), caps)
+
     async def reset_user(self, guild_id: int | None, user_id: int) -> None:
         """Forget a person's pictures, spend and cooldown for today (in-flight ones stay)."""
         await self.store.reset_user(guild_id, user_id, self.periods())
@@ -269,13 +321,17 @@ class Studio:
             instruction=order.instruction,
             refine_mode=settings.refine_mode,
             image_urls=order.image_urls,
+            uploads=order.uploads,
             origin_url=order.origin_url,
             takes=order.takes,
             requester_name=order.requester_name,
             requester_avatar=order.requester_avatar,
             audit_channel_id=settings.audit_channel_id,
         )
-        edits = order.kind is JobKind.REFINE and settings.refine_mode != "reimagine"
+        edits = order.kind is JobKind.REFINE and (
+            settings.refine_mode != "reimagine" or bool(order.uploads)
+        )
+        inputs = len(order.uploads) + (1 if edits else 0)  # pictures sent with the edit
         new = NewJob(
             kind=order.kind,
             guild_id=who.guild_id,
@@ -292,7 +348,7 @@ class Studio:
             return await self.store.submit_job(
                 new,
                 self._limits(settings, who),
-                self.estimate(settings, shaped, input_images=1 if edits else 0),
+                self.estimate(settings, shaped, input_images=inputs),
                 now,
             )
         except LimitReached as refusal:

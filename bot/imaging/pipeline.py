@@ -7,7 +7,7 @@ No Discord here: the caller passes a `Progress` that renders the stages wherever
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -87,6 +87,10 @@ REVISION_FALLBACK_NOTE = (
 REVISION_UNAVAILABLE_NOTE = (
     "The prompt writer was unavailable, so your change was added to the prompt as written."
 )
+UPLOAD_NOTE = "Made from the picture you attached."
+UPLOAD_FAILED = (
+    "I couldn't fetch the picture you attached — it may have been deleted. Attach it again."
+)
 EDIT_FALLBACK_NOTE = (
     "The earlier picture could not be fetched, so this one was painted anew from the prompt."
 )
@@ -100,7 +104,8 @@ class Plan:
     expanded: bool = False
     note: str | None = None
     change: str | None = None  # refinements: what changed, in a few words
-    parent: bytes | None = None  # edits: the earlier picture, as PNG
+    parent: bytes | None = None  # edits: the earlier picture (or the attached one), as PNG
+    more: tuple[bytes, ...] = ()  # edits: further pictures the person attached, as PNG
 
 
 class Pipeline:
@@ -156,12 +161,16 @@ class Pipeline:
             return words, False, EXPANSION_FALLBACK_NOTE
         return prompt, True, None
 
-    async def moderate(self, options: RunOptions, *texts: str) -> None:
-        """Raise `ModerationBlocked` if the server's content check flags any of `texts`."""
+    async def moderate(
+        self, options: RunOptions, *texts: str, images: Sequence[bytes] = ()
+    ) -> None:
+        """Raise `ModerationBlocked` if the server's content check flags any of `texts` or
+        of the pictures a person attached."""
         if not options.moderate or self._moderator is None:
             return
         # One check per distinct text (without expansion the prompt is the description).
-        categories = await self._moderator.flagged(list(dict.fromkeys(t for t in texts if t)))
+        distinct = list(dict.fromkeys(t for t in texts if t))
+        categories = await self._moderator.flagged(distinct, images)
         if categories:
             log.info("moderation flagged a request: %s", ", ".join(categories))
             raise ModerationBlocked(categories)
@@ -171,6 +180,15 @@ class Pipeline:
         prompt, expanded, note = await self.expand(request, options)
         await self.moderate(options, request.description, prompt)
         return Plan(prompt, expanded=expanded, note=note)
+
+    async def plan_upload(
+        self, request: ImageRequest, uploads: Sequence[bytes], options: RunOptions = RunOptions()
+    ) -> Plan:
+        """The attached pictures (PNG) changed as the description says: the words (with the
+        style) are the edit's prompt as written, checked with the pictures."""
+        prompt = plain_prompt(request.description, request.style)
+        await self.moderate(options, request.description, prompt, images=uploads)
+        return Plan(prompt, note=UPLOAD_NOTE, parent=uploads[0], more=tuple(uploads[1:]))
 
     async def plan_prompt(self, prompt: str, options: RunOptions = RunOptions()) -> Plan:
         """Paint `prompt` as it is (a reroll, a variation, a prompt edited by hand), checked."""
@@ -185,21 +203,25 @@ class Pipeline:
         *,
         mode: RefineMode = "reimagine",
         load_image: ImageLoader | None = None,
+        uploads: Sequence[bytes] = (),
     ) -> Plan:
         """`prompt` changed by `instruction`, to paint anew or as an edit of the parent.
 
         In "auto" mode the chat model judges whether the change is local (then: edit).
         `load_image` returns the parent picture as PNG or raises `DownloadFailed`; then the
         picture is painted anew and the note says so. Without a usable revision the
-        instruction is appended to the prompt.
+        instruction is appended to the prompt. Pictures the person attached (`uploads`, PNG)
+        make it an edit of the parent with them, checked with the texts.
         """
+        if uploads:
+            mode = "edit"
         answer, reachable = await self._ask(refine_messages(prompt, instruction))
         revision = parse_revision(answer, instruction)
         revised, note = revision is not None, None
         if revision is None:
             revision = Revision(with_change(prompt, instruction), instruction, local=False)
             note = REVISION_FALLBACK_NOTE if reachable else REVISION_UNAVAILABLE_NOTE
-        await self.moderate(options, instruction, revision.prompt)
+        await self.moderate(options, instruction, revision.prompt, images=uploads)
         parent = None
         if load_image is not None and (mode == "edit" or (mode == "auto" and revision.local)):
             try:
@@ -207,7 +229,9 @@ class Pipeline:
             except DownloadFailed as error:
                 log.warning("the parent picture could not be loaded, re-imagining: %s", error)
                 note = f"{note} {EDIT_FALLBACK_NOTE}" if note else EDIT_FALLBACK_NOTE
-        return Plan(revision.prompt, revised, note, revision.change, parent)
+        if parent is None and uploads:  # the parent is gone: edit the attached pictures
+            parent, uploads = uploads[0], uploads[1:]
+        return Plan(revision.prompt, revised, note, revision.change, parent, tuple(uploads))
 
     async def paint(
         self,
@@ -226,6 +250,7 @@ class Pipeline:
                 quality=quality,
                 model=options.model,
                 on_preview=on_preview,
+                more=plan.more,
             )
         else:
             image = await self._images.generate(
@@ -239,7 +264,9 @@ class Pipeline:
         if usage == Usage():
             # Charging nothing would let a budget be spent without limit: charge the estimate.
             usage = estimate_usage(
-                request.size.value, request.quality.value, input_images=1 if edited else 0
+                request.size.value,
+                request.quality.value,
+                input_images=1 + len(plan.more) if edited else 0,
             )
             log.warning("%s reported no usage; charging the estimate", image.model)
         cost = cost_micros(usage, price_for(image.model, self._prices))

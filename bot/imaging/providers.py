@@ -11,7 +11,7 @@ import base64
 import binascii
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -78,16 +78,18 @@ class ImageModel(Protocol):
         quality: str,
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
+        more: Sequence[bytes] = (),
     ) -> GeneratedImage:
-        """`image` changed as `prompt` says, keeping its composition."""
+        """`image` changed as `prompt` says, keeping its composition (`more`: further input
+        pictures the prompt may draw on)."""
         ...
 
 
 class Moderator(Protocol):
-    """Checks text against a provider's content policy."""
+    """Checks text and pictures against a provider's content policy."""
 
-    async def flagged(self, texts: list[str]) -> list[str]:
-        """The policy categories any of `texts` falls under (empty: nothing flagged)."""
+    async def flagged(self, texts: list[str], images: Sequence[bytes] = ()) -> list[str]:
+        """The policy categories any of `texts` or `images` (PNG) falls under (empty: none)."""
         ...
 
 
@@ -250,16 +252,18 @@ class OpenAIImages:
         quality: str,
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
+        more: Sequence[bytes] = (),
     ) -> GeneratedImage:
-        """`image` (PNG) changed as `prompt` says, streamed with previews where possible."""
-        # A (name, bytes, mime) tuple: raw bytes would go out as octet-stream, which is refused.
-        upload = ("picture.png", image, "image/png")
+        """`image` (PNG) changed as `prompt` says, with `more` PNGs as further inputs,
+        streamed with previews where possible."""
+        # (name, bytes, mime) tuples: raw bytes would go out as octet-stream, which is refused.
+        uploads = [(f"picture-{n}.png", data, "image/png") for n, data in enumerate((image, *more))]
         return await self._call(
             self._client.images.edit,
             "image edit",
             model or self.model,
             on_preview,
-            image=upload,
+            image=uploads if more else uploads[0],
             prompt=prompt,
             size=size,
             quality=quality,
@@ -307,13 +311,31 @@ class OpenAIModerator:
         self._client = client
         self.model = model
 
-    async def flagged(self, texts: list[str]) -> list[str]:
-        """The sorted categories any of `texts` is flagged for (empty: none)."""
-        with provider_errors("moderation"):
-            response = await self._client.moderations.create(model=self.model, input=texts)
+    async def flagged(self, texts: list[str], images: Sequence[bytes] = ()) -> list[str]:
+        """The sorted categories any of `texts` or `images` is flagged for (empty: none).
+
+        Texts go in one call, a result each; each picture goes as its own image input.
+        """
         categories: set[str] = set()
-        for result in response.results:
-            if result.flagged:
-                flags = result.categories.model_dump(by_alias=True)
-                categories.update(name for name, hit in flags.items() if hit)
+        with provider_errors("moderation"):
+            inputs: list[Any] = [texts] if texts else []
+            inputs += [[_image_part(image)] for image in images]
+            for given in inputs:
+                response = await self._client.moderations.create(model=self.model, input=given)
+                categories.update(_categories(response.results))
         return sorted(categories)
+
+
+def _image_part(png: bytes) -> dict[str, Any]:
+    """A picture as a moderation input (a data URL)."""
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _categories(results: Any) -> set[str]:
+    flagged: set[str] = set()
+    for result in results:
+        if result.flagged:
+            flags = result.categories.model_dump(by_alias=True)
+            flagged.update(name for name, hit in flags.items() if hit)
+    return flagged

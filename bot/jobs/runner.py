@@ -26,9 +26,9 @@ from bot.errors import (
     ShuttingDown,
 )
 from bot.imaging.files import DownloadFailed, as_png, fetch_image
-from bot.imaging.pipeline import ImageLoader, ImageResult, Pipeline, Plan
+from bot.imaging.pipeline import UPLOAD_FAILED, ImageLoader, ImageResult, Pipeline, Plan
 from bot.jobs.scheduler import Place, Scheduler, Ticket
-from bot.models import NewPicture, Stage
+from bot.models import MAX_UPLOAD_BYTES, NewPicture, Stage
 from bot.storage.job_records import JobEnded, JobKind, JobRecord, JobState
 from bot.storage.repository import Store
 
@@ -185,7 +185,10 @@ class Runner:
 
     async def _plan(self, job: JobRecord) -> Plan:
         spec, pipeline = job.spec, self.pipeline
+        uploads = await self._uploads(job)
         if job.kind is JobKind.IMAGINE:
+            if uploads:
+                return await pipeline.plan_upload(spec.request, uploads, spec.options)
             return await pipeline.plan_imagine(spec.request, spec.options)
         if job.kind is JobKind.REFINE:
             assert job.prompt is not None and spec.instruction is not None
@@ -195,6 +198,7 @@ class Runner:
                 spec.options,
                 mode=spec.refine_mode,
                 load_image=self._parent_loader(job),
+                uploads=uploads,
             )
         prompt = job.prompt if job.kind is not JobKind.VARIATION else await self._take(job)
         assert prompt is not None
@@ -219,6 +223,19 @@ class Runner:
         finally:
             if not lock.locked():  # the last take through: later ones find their prompt
                 self._batch_locks.pop(job.batch, None)
+
+    async def _uploads(self, job: JobRecord) -> tuple[bytes, ...]:
+        """The pictures the person attached, as PNG; one sentence if one can't be fetched."""
+        pictures = []
+        for url in job.spec.uploads:
+            try:
+                pictures.append(
+                    await as_png(await fetch_image(self._downloads, url, MAX_UPLOAD_BYTES))
+                )
+            except DownloadFailed as error:
+                log.warning("job %d: an attached picture could not be fetched: %s", job.id, error)
+                raise PicassoError(UPLOAD_FAILED) from error
+        return tuple(pictures)
 
     def _parent_loader(self, job: JobRecord) -> ImageLoader | None:
         urls = job.spec.image_urls

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from bot.errors import JobCancelled, PicassoError, ShuttingDown, WaitedTooLong
+from bot.formatting import clip
 from bot.jobs.runner import Runner, start_by
+from bot.jobs.scheduler import Place
 from bot.models import GuildSettings
 from bot.policy import Refused
-from bot.storage.job_records import JobRecord, JobState
+from bot.storage.job_records import JobKind, JobRecord, JobState
 from bot.studio import Order, Studio
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,28 @@ RESTARTED: Final = (
 NOT_YOURS: Final = "Only the person who asked for this picture can cancel it."
 STARTED: Final = "Your picture is already being painted — it can't be cancelled any more."
 NOT_WAITING: Final = "That request is no longer waiting."
+QUEUE_DESCRIPTION_CHARS: Final = 80
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """A job on its way, as the line shows it: being made (`started_at`) or waiting
+    (`position` 1 = next to start, with an estimated wait, when it waits in this process's
+    line; None for a moment around entering it or getting its turn)."""
+
+    job_id: int
+    user_id: int
+    kind: JobKind
+    state: JobState  # queued, running or posting
+    description: str  # what was asked for, on one line, clipped
+    position: int | None = None
+    eta_seconds: float | None = None
+    started_at: datetime | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Still waiting for its turn (so its requester may cancel it)."""
+        return self.state is JobState.QUEUED
 
 
 class JobService:
@@ -70,6 +96,14 @@ class JobService:
         # if it has still not started; a runner that gets to it later finds it ended.
         if not await self.runner.end(job, JobState.CANCELLED, JobCancelled(), only_queued=True):
             raise PicassoError(STARTED)
+
+    async def queue(self, guild_id: int | None, user_id: int | None) -> list[QueueEntry]:
+        """The jobs on their way in a server (None: the DMs), only `user_id`'s when given:
+        those being made first, oldest first, then the waiting ones in the order they start."""
+        scheduler = self.runner.scheduler
+        jobs = await self.studio.store.live_jobs(guild_id, user_id)
+        entries = [_entry(job, scheduler.place(job.id)) for job in jobs]
+        return sorted(entries, key=_in_line_order)
 
     async def batch(self, batch: str) -> list[JobRecord]:
         """The takes of one Variations press, in order."""
@@ -132,3 +166,26 @@ class JobService:
                     "stopped with %d jobs unfinished; the next start resumes them", len(late)
                 )
                 await asyncio.wait(late, timeout=5)
+
+
+def _entry(job: JobRecord, place: Place | None) -> QueueEntry:
+    waiting = job.state is JobState.QUEUED
+    place = place if waiting else None  # a started job waiting out a 429 is being made
+    return QueueEntry(
+        job_id=job.id,
+        user_id=job.user_id,
+        kind=job.kind,
+        state=job.state,
+        description=clip(" ".join(job.spec.request.description.split()), QUEUE_DESCRIPTION_CHARS),
+        position=place.position if place else None,
+        eta_seconds=place.eta_seconds if place else None,
+        started_at=None if waiting else job.started_at,
+    )
+
+
+def _in_line_order(entry: QueueEntry) -> tuple[int, int, int]:
+    if not entry.waiting:
+        return (0, 0, entry.job_id)
+    if entry.position is None:  # about to enter the line, or just given its turn
+        return (2, 0, entry.job_id)
+    return (1, entry.position, entry.job_id)

@@ -56,6 +56,7 @@ class JobSpec:
     instruction: str | None = None  # refinements: what should change
     refine_mode: RefineMode = "reimagine"
     image_urls: tuple[str, ...] = ()  # where the parent picture can be fetched (edits)
+    uploads: tuple[str, ...] = ()  # where the pictures the person attached can be fetched
     origin_url: str | None = None  # link to the parent picture, shown under the new one
     takes: int | None = None  # variations: how many takes the batch has
     requester_name: str = ""
@@ -86,6 +87,7 @@ class JobSpec:
             request=ImageRequest.stored(**request),
             options=RunOptions(**raw.pop("options")),
             image_urls=tuple(raw.pop("image_urls")),
+            uploads=tuple(raw.pop("uploads", ())),  # specs stored before uploads had none
             **raw,
         )
 
@@ -146,3 +148,4 @@ class JobRecord:
     outcome: str | None
     attempts: int
     created_at: datetime
+    started_at: datetime | None = None  # its last start (running and posting jobs)

@@ -72,12 +72,15 @@ def _record(row: JobRow, ledger: Ledger) -> JobRecord:
         outcome=row.outcome,
         attempts=row.attempts,
         created_at=row.created_at,
+        started_at=row.started_at,
     )
 
 
-def _live(guild_id: int | None, user_id: int) -> Any:
+def _live(guild_id: int | None, user_id: int | None) -> Any:
+    """Unfinished jobs in a server (None: the DMs), only `user_id`'s when given."""
     guild = JobRow.guild_id.is_(None) if guild_id is None else JobRow.guild_id == guild_id
-    return guild & (JobRow.user_id == user_id) & JobRow.state.in_([s.value for s in LIVE])
+    live = guild & JobRow.state.in_([s.value for s in LIVE])
+    return live if user_id is None else live & (JobRow.user_id == user_id)
 
 
 class Jobs(Accounting):
@@ -161,6 +164,11 @@ class Jobs(Accounting):
     async def unfinished_jobs(self) -> list[JobRecord]:
         """Every job not yet ended (queued, running or posting), oldest first."""
         return await self._jobs(JobRow.state.in_([s.value for s in LIVE]))
+
+    async def live_jobs(self, guild_id: int | None, user_id: int | None = None) -> list[JobRecord]:
+        """The jobs queued, running or posting in a server (None: the DMs), oldest first;
+        only `user_id`'s when given."""
+        return await self._jobs(_live(guild_id, user_id))
 
     async def batch_jobs(self, batch: str) -> list[JobRecord]:
         """The takes of one batch, in take order."""

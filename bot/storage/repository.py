@@ -1,7 +1,8 @@
 """The one repository: server settings, atomic quota/budget reservations, picture lineage.
 
-The accounting half (reservations, settling, usage) lives in `bot.storage.accounting`;
-`Store` is the one object the rest of the bot talks to.
+The accounting half (reservations, settling, usage) lives in `bot.storage.accounting`, the
+reports over many days in `bot.storage.reports`; `Store` is the one object the rest of the bot
+talks to.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.models import ERASED, MAX_ID, GuildSettings, ImageRequest, PictureRecor
 from bot.storage.accounting import BOT_WIDE, DMS, GUILD_WIDE, Periods, Reservation, Usage
 from bot.storage.job_records import LIVE, JobSpec
 from bot.storage.jobs import Jobs
+from bot.storage.reports import Reports
 from bot.storage.tables import GuildConfig, JobRow, Picture
 
 __all__ = ["BOT_WIDE", "DMS", "GUILD_WIDE", "Periods", "Reservation", "Store", "Usage"]
@@ -26,7 +28,7 @@ __all__ = ["BOT_WIDE", "DMS", "GUILD_WIDE", "Periods", "Reservation", "Store", "
 log = logging.getLogger(__name__)
 
 
-class Store(Jobs):
+class Store(Jobs, Reports):
     """All reads and writes of Picasso's data (`Store(engine)`).
 
     `new_server`: the settings a server (or the DMs) has until its admins change one.

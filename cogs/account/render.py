@@ -70,6 +70,7 @@ WELCOME = (
     "• `/imagine a lighthouse at dusk` paints it: I write the detailed prompt for you.\n"
     "• Reply to one of my pictures with a change — “make it night” — or press ✏️ Refine, "
     "and I paint the new version.\n"
+    "• `/queue` shows your pictures on the way, with ❌ Cancel.\n"
     "• Server admins choose who may draw, where, how much and at what cost with "
     "`/imagine-admin`. Anyone can ask `/help`."
 )

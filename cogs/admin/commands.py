@@ -1,4 +1,4 @@
-"""/imagine-admin: a server's limits, budgets, channels, roles and defaults.
+"""/imagine-admin: a server's limits, budgets, channels, roles and defaults, and its spend.
 
 Discord hides the group from members without Manage Server, but a server can override that
 per command, so every call is checked again here from the permissions Discord resolved for
@@ -23,7 +23,8 @@ from bot.formatting import zone_name
 from bot.models import ChannelMode, GuildSettings, MaxSize, RefineMode, RemixWho
 from bot.policy import STYLE_GUIDE_MAX
 from cogs.admin import render as text
-from cogs.common.answering import NO_MENTIONS, NotAllowed, defer_private
+from cogs.admin.spend import show_spend
+from cogs.common.answering import NO_MENTIONS, NotAllowed, defer_private, reply
 from cogs.common.choices import (
     CHANNEL_MODES,
     MAX_SIZES,
@@ -57,7 +58,7 @@ DMS_ARE_BOT_WIDE = (
 class Admin(
     commands.GroupCog,
     group_name="imagine-admin",
-    group_description="Picasso's limits, budgets, channels, roles and defaults (server admins)",
+    group_description="Picasso's limits, budgets, channels, roles, defaults, usage (server admins)",
 ):
     """The /imagine-admin commands."""
 
@@ -86,7 +87,7 @@ class Admin(
         """Apply `change` to this place's settings and say what is now in force."""
         await defer_private(interaction)
         settings = await self.bot.studio.change_settings(interaction.guild_id, change)
-        await _answer(interaction, say(settings))
+        await reply(interaction, say(settings))
 
     @staticmethod
     def _server_only(interaction: discord.Interaction) -> None:
@@ -112,6 +113,12 @@ class Admin(
             zone=zone_name(studio.now()),
         )
         await interaction.edit_original_response(embed=embed, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(
+        name="usage", description="A chart of the last 30 days: spend, pictures, top people, caps"
+    )
+    async def usage(self, interaction: discord.Interaction) -> None:
+        await show_spend(interaction, self.bot.studio)
 
     @app_commands.command(
         name="limits", description="Daily picture limits, cooldown and jobs per person"
@@ -343,7 +350,7 @@ class Admin(
         if action == "list":
             await defer_private(interaction)
             settings = await self.bot.studio.settings_for(interaction.guild_id)
-            await _answer(interaction, text.blocked_words_list(settings))
+            await reply(interaction, text.blocked_words_list(settings))
             return
         if not given:
             raise BadSetting(f"Give the words to {action}, separated by commas.")
@@ -379,13 +386,8 @@ class Admin(
     async def reset_user(self, interaction: discord.Interaction, user: discord.User) -> None:
         await defer_private(interaction)
         await self.bot.studio.reset_user(interaction.guild_id, user.id)
-        await _answer(interaction, text.reset_sentence(user.id))
+        await reply(interaction, text.reset_sentence(user.id))
 
 
 def _id(role: discord.Role | None) -> int | None:
     return role.id if role is not None else None
-
-
-async def _answer(interaction: discord.Interaction, sentence: str) -> None:
-    """Replace the private "thinking…" message with `sentence` (never pinging anyone)."""
-    await interaction.edit_original_response(content=sentence, allowed_mentions=NO_MENTIONS)

@@ -1,4 +1,4 @@
-"""What admins read about settings: sentences and the settings embed only.
+"""What admins read: sentences, the settings embed, and the line above the spend chart.
 
 Every `*_sentence` is the one sentence an admin reads after a change: what is now in force.
 """
@@ -13,6 +13,7 @@ import discord
 from bot.formatting import clip, join, plural, usd
 from bot.models import GuildSettings
 from bot.storage.repository import Usage
+from bot.studio import SpendReport
 from cogs.common.render import EMBED_COLOUR
 
 SHOWN_MENTIONS: Final = 20
@@ -211,6 +212,19 @@ def reset_sentence(user_id: int) -> str:
 
 
 # --- overviews -----------------------------------------------------------------------------
+
+
+def spend_summary(report: SpendReport, place: str) -> str:
+    """The line above the spend chart: the days' pictures and money, and today's against the
+    daily budget."""
+    cap = report.daily_cap_micros
+    of = "" if cap is None else f" of the {usd(cap)} daily budget"
+    days = plural(len(report.days), "day")
+    return (
+        f"The last {days} in {discord.utils.escape_markdown(clip(place, 100))}: "
+        f"{plural(report.pictures, 'picture')}, {usd(report.spent_micros)} spent; today "
+        f"{usd(report.days[-1].spent_micros)}{of}."
+    )
 
 
 def _usage_line(label: str, usage: Usage) -> str:

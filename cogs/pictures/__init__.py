@@ -1,6 +1,6 @@
 """Pictures: /imagine, the buttons under a picture (`buttons` → `actions`, `refine`), the
-Refine form, reply-to-refine (`replies`), and the Publisher the runner shows jobs through
-(`publisher`, drawn by `render`). Orders for jobs are built in `orders`."""
+Refine form, reply-to-refine (`replies`), /queue (`queue`), and the Publisher the runner
+shows jobs through (`publisher`, drawn by `render`). Orders for jobs are built in `orders`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from cogs.pictures.buttons import CancelButton, PictureButton
 from cogs.pictures.imagine import Imagine
+from cogs.pictures.queue import Queue
 from cogs.pictures.refine import RefineForms
 from cogs.pictures.replies import Replies
 
@@ -22,6 +23,7 @@ async def setup(bot: Picasso) -> None:
     await bot.add_cog(Imagine(bot))
     await bot.add_cog(RefineForms(bot))
     await bot.add_cog(Replies(bot))
+    await bot.add_cog(Queue(bot))
 
 
 async def teardown(bot: Picasso) -> None:

@@ -31,7 +31,7 @@ from cogs.pictures.orders import (
     remixable,
     requester,
 )
-from cogs.pictures.render import refusal_line
+from cogs.pictures.render import cancelled_line, refusal_line
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,16 @@ async def delete(interaction: discord.Interaction, picture_id: int) -> None:
 
 async def cancel(interaction: discord.Interaction, job_id: int) -> None:
     """❌ Cancel: the requester's waiting job ends (its message says so); anyone else is
-    told privately that they can't."""
+    told privately that they can't. Pressed in /queue's private list, the press is answered
+    too: the job's own message may be in another channel, or out of sight."""
     await interaction.response.defer()
     async with answering(interaction):
         await picasso(interaction).jobs.cancel(job_id, interaction.user.id)
+        if _in_a_private_list(interaction):
+            await reply(interaction, cancelled_line(job_id))
+
+
+def _in_a_private_list(interaction: discord.Interaction) -> bool:
+    """Whether the press came from /queue's list: a job's own message is never private."""
+    message = interaction.message
+    return message is not None and message.flags.ephemeral

@@ -13,6 +13,7 @@ custom_id formats:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, Final
 
@@ -44,6 +45,7 @@ PICTURE_TEMPLATE: Final = re.compile(
     rf"^{PREFIX}:(?P<action>{'|'.join(a.value for a in Action)}):(?P<id>{ID})$"
 )
 CANCEL_TEMPLATE: Final = re.compile(rf"^{PREFIX}:cancel:(?P<id>{ID})$")
+MAX_BUTTONS: Final = 25  # Discord's 5 rows of 5
 
 _PRESSES: Final = {
     Action.REROLL: actions.reroll,
@@ -98,10 +100,10 @@ class PictureButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PIC
 class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CANCEL_TEMPLATE):
     """❌ Cancel under a request still waiting in line (its requester's only)."""
 
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, label: str = "Cancel") -> None:
         super().__init__(
             discord.ui.Button(
-                label="Cancel",
+                label=label,
                 emoji="❌",
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"{PREFIX}:cancel:{job_id}",
@@ -127,6 +129,15 @@ def cancel_view(job_id: int) -> discord.ui.View:
     """The ❌ Cancel button under a waiting request."""
     view = discord.ui.View(timeout=None)
     view.add_item(CancelButton(job_id))
+    return view
+
+
+def cancels_view(job_ids: Sequence[int]) -> discord.ui.View:
+    """A ❌ Cancel button for each of these waiting jobs, labelled with its number (5 a row;
+    at most 25)."""
+    view = discord.ui.View(timeout=None)
+    for job_id in job_ids[:MAX_BUTTONS]:
+        view.add_item(CancelButton(job_id, label=f"Cancel #{job_id}"))
     return view
 
 

@@ -16,7 +16,7 @@ from bot.studio import Order
 from cogs.common.answering import defer_public
 from cogs.common.choices import QUALITIES, SIZES, STYLES
 from cogs.common.context import who_from_interaction
-from cogs.pictures.orders import interaction_delivery, requester
+from cogs.pictures.orders import interaction_delivery, requester, upload_urls
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -37,6 +37,7 @@ class Imagine(commands.Cog):
         quality="Higher quality takes longer and costs more (default: the server's)",
         style="A look to paint it in (default: none)",
         expand="Let the bot write a detailed prompt from your words (default: the server's)",
+        image="A picture of yours to start from: the description says what to make of it",
     )
     @app_commands.choices(size=SIZES, quality=QUALITIES, style=STYLES)
     async def imagine(
@@ -47,9 +48,11 @@ class Imagine(commands.Cog):
         quality: app_commands.Choice[str] | None = None,
         style: app_commands.Choice[str] | None = None,
         expand: bool | None = None,
+        image: discord.Attachment | None = None,
     ) -> None:
         description = description.strip()
         check_description(description)
+        uploads = upload_urls([image] if image else [])
         await defer_public(interaction)
         who = who_from_interaction(interaction)
         settings = await self.bot.studio.settings_for(who.guild_id)
@@ -66,6 +69,7 @@ class Imagine(commands.Cog):
             who,
             request,
             interaction_delivery(interaction, public=True),
+            uploads=uploads,
             **requester(interaction.user),
         )
         await self.bot.jobs.submit(order, settings)

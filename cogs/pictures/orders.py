@@ -3,6 +3,7 @@ asked, and what it starts from (a recorded picture, if this person may remix it)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Final
 
@@ -12,7 +13,14 @@ from bot.config import Secret
 from bot.errors import PicassoError
 from bot.formatting import clip
 from bot.lineage import REMIX_REFUSAL, may_remix, picture_url
-from bot.models import GuildSettings, PictureRecord, Who, check_text
+from bot.models import (
+    MAX_UPLOAD_BYTES,
+    UPLOAD_TYPES,
+    GuildSettings,
+    PictureRecord,
+    Who,
+    check_text,
+)
 from bot.storage.job_records import Delivery
 from cogs.common.context import picasso, who_from_interaction
 
@@ -89,3 +97,21 @@ async def remixable(
     if not may_remix(settings, who, picture):
         raise PicassoError(REMIX_REFUSAL)
     return picture, who, settings
+
+
+MAX_UPLOADS: Final = 4  # pictures attached to one reply
+
+
+def upload_urls(attachments: Sequence[discord.Attachment]) -> tuple[str, ...]:
+    """Where the attached pictures can be fetched; raises `PicassoError` for an attachment
+    that is not a PNG, JPEG or WebP picture of at most `MAX_UPLOAD_BYTES`, or too many."""
+    if len(attachments) > MAX_UPLOADS:
+        raise PicassoError(f"Attach at most {MAX_UPLOADS} pictures.")
+    for attachment in attachments:
+        kind = (attachment.content_type or "").split(";")[0].strip().lower()
+        if kind not in UPLOAD_TYPES:
+            raise PicassoError("Attach a PNG, JPEG or WebP picture — other files can't be used.")
+        if attachment.size > MAX_UPLOAD_BYTES:
+            limit = MAX_UPLOAD_BYTES // (1024 * 1024)
+            raise PicassoError(f"That picture is too large — attach one of at most {limit} MB.")
+    return tuple(attachment.url for attachment in attachments)

@@ -1,9 +1,10 @@
 """How pictures and jobs look in Discord: the result embed, status lines, the variations
-summary — text and embeds only, nothing sent from here."""
+summary, the line (/queue) — text and embeds only, nothing sent from here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import discord
 
@@ -11,10 +12,17 @@ from bot import lineage
 from bot.formatting import clip, eta_text, join
 from bot.imaging.pipeline import ImageResult
 from bot.jobs.runner import Status
+from bot.jobs.service import QueueEntry
 from bot.lineage import jump_url
 from bot.models import Stage
-from bot.storage.job_records import LIVE, JobRecord, JobSpec, JobState
-from cogs.common.render import EMBED_COLOUR, FOOTER_LIMIT, MESSAGE_LIMIT, TITLE_LIMIT
+from bot.storage.job_records import LIVE, JobKind, JobRecord, JobSpec, JobState
+from cogs.common.render import (
+    DESCRIPTION_LIMIT,
+    EMBED_COLOUR,
+    FOOTER_LIMIT,
+    MESSAGE_LIMIT,
+    TITLE_LIMIT,
+)
 
 # Discord caps all text in a message's embeds together; leave room for the short fields.
 PROMPT_BUDGET = 3500
@@ -29,8 +37,7 @@ def status_line(status: Status, *, refining: bool = False) -> str:
         place = status.place
         if place is None:
             return "⏳ In line — your picture starts soon."
-        eta = f" · starts in {eta_text(place.eta_seconds)}" if place.eta_seconds else ""
-        return f"⏳ In line — position {place.position}{eta}."
+        return f"⏳ In line — {place_text(place.position, place.eta_seconds)}."
     if status.preview is not None:
         return f"🎨 Painting your picture… (preview {status.preview_index + 1})"
     if stage is Stage.EXPANDING:
@@ -38,6 +45,12 @@ def status_line(status: Status, *, refining: bool = False) -> str:
             return "🧠 Revising the prompt with your change…"
         return "🧠 Writing a detailed prompt from your words…"
     return "🎨 Painting your picture…"
+
+
+def place_text(position: int, eta_seconds: float | None) -> str:
+    """Where a waiting job stands: `position 3 · starts in about 40 s`."""
+    eta = f" · starts in {eta_text(eta_seconds)}" if eta_seconds else ""
+    return f"position {position}{eta}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +165,57 @@ def refusal_line(refused: dict[str, list[str]]) -> str:
         f"{'Take' if len(takes) == 1 else 'Takes'} {join(takes)} not started: {reason}"
         for reason, takes in refused.items()
     )
+
+
+# --- the line (/queue) -----------------------------------------------------------------------
+
+QUEUE_SHOWN: Final = 10  # entries listed (each of yours waiting gets a button: 2 rows at most)
+NOTHING_OF_YOURS: Final = "You have no pictures waiting or being made here."
+NOTHING_HERE: Final = "No pictures are waiting or being made in this server."
+_KINDS: Final = {
+    JobKind.REROLL: "reroll",
+    JobKind.REFINE: "refinement",
+    JobKind.PROMPT: "edited prompt",
+    JobKind.VARIATION: "variation",
+}
+
+
+def cancelled_line(job_id: int) -> str:
+    """What a ❌ Cancel pressed in /queue's list answers."""
+    return f"❌ Cancelled #{job_id} — nothing was painted or charged."
+
+
+def queue_state(entry: QueueEntry) -> str:
+    """Where one job is: `⏳ In line — position 2 · starts in about 40 s`, `🎨 Being made…`."""
+    if not entry.waiting:
+        started = entry.started_at
+        since = f", started {discord.utils.format_dt(started, 'R')}" if started else ""
+        return f"🎨 Being made{since}"
+    if entry.position is None:
+        return "⏳ In line — starts soon"
+    return f"⏳ In line — {place_text(entry.position, entry.eta_seconds)}"
+
+
+def queue_line(entry: QueueEntry, *, everyone: bool) -> str:
+    """One job of the line: its number, who asked (in the server's line), where it is, and
+    what was asked for (mentions in an embed never ping)."""
+    who = f" <@{entry.user_id}>" if everyone else ""
+    kind = _KINDS.get(entry.kind)
+    what = discord.utils.escape_markdown(entry.description) + (f" ({kind})" if kind else "")
+    return f"**#{entry.job_id}**{who} · {queue_state(entry)}\n{what}"
+
+
+def queue_embed(entries: list[QueueEntry], *, everyone: bool) -> discord.Embed:
+    """The line, the first `QUEUE_SHOWN` entries: a person's own, or (`everyone`) the
+    whole server's with who asked."""
+    lines = [queue_line(entry, everyone=everyone) for entry in entries[:QUEUE_SHOWN]]
+    if len(entries) > QUEUE_SHOWN:
+        lines.append(f"…and {len(entries) - QUEUE_SHOWN} more.")
+    waiting = sum(entry.waiting for entry in entries)
+    embed = discord.Embed(
+        title="Pictures on the way in this server" if everyone else "Your pictures on the way",
+        description=clip("\n".join(lines), DESCRIPTION_LIMIT),
+        colour=EMBED_COLOUR,
+    )
+    embed.set_footer(text=f"{len(entries) - waiting} being made · {waiting} waiting")
+    return embed

@@ -25,7 +25,7 @@ from bot.storage.job_records import DEFAULT_UPLOAD_LIMIT, Delivery, JobKind
 from bot.studio import Order
 from cogs.common.answering import NO_MENTIONS, answering
 from cogs.common.context import who_from_message
-from cogs.pictures.orders import check_instruction, from_picture, requester
+from cogs.pictures.orders import check_instruction, from_picture, requester, upload_urls
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -120,6 +120,7 @@ class Replies(commands.Cog):
             log.warning("cannot reply in channel %s: %s", message.channel.id, error)
             return
         check_instruction(instruction)
+        uploads = upload_urls(message.attachments)  # both pictures go to the edit
         who = who_from_message(message)
         settings = await self.bot.studio.settings_for(who.guild_id)
         if not may_remix(settings, who, picture):
@@ -137,6 +138,7 @@ class Replies(commands.Cog):
             text=instruction,
             prompt=picture.prompt,
             instruction=instruction,
+            uploads=uploads,
             **from_picture(picture, live),
             **requester(message.author),
         )

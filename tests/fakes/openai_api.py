@@ -96,9 +96,8 @@ class FakeOpenAI:
     Knobs (plain attributes, change them any time): ``chat_reply`` (str, callable taking the
     request body, or None for a reply built from the last user message), ``chat_latency`` and
     ``image_latency`` (seconds; ``partial_latency`` before each streamed event),
-    ``flagged_words`` (moderation), ``flag_category``, ``noisy`` (noise images: large,
-    incompressible PNGs) and ``image_size_px`` (square pixel size of every generated image
-    instead of the requested ``size``).
+    ``flagged_words`` and ``flagged_images`` (sha256s; moderation), ``flag_category``,
+    ``noisy`` (large incompressible PNGs) and ``image_size_px`` (square size of every image).
 
     ``image_rate_limit`` = ``(images, seconds)`` limits images (``n`` per request) on
     ``/v1/images/*`` over a moving window (None, the default: no limit). Past it the answer
@@ -119,6 +118,7 @@ class FakeOpenAI:
         self.image_latency = 0.0
         self.partial_latency = 0.0  # seconds before each streamed event (models stream slowly)
         self.flagged_words: set[str] = set()
+        self.flagged_images: set[str] = set()
         self.flag_category = "violence"
         self.noisy = False
         self.image_rate_limit: ImageRateLimit | None = None
@@ -283,10 +283,10 @@ class FakeOpenAI:
         return self._models(request)
 
     def _moderate(self, body: dict[str, Any]) -> dict[str, Any]:
-        results = moderation_results(body, self.flagged_words, self.flag_category, self._categories)
+        flags = (self.flagged_words, self.flag_category, self._categories, self.flagged_images)
         self._counter += 1
-        model = body.get("model") or "omni-moderation-latest"
-        return {"id": f"modr-fake{self._counter}", "model": model, "results": results}
+        answer = {"id": f"modr-fake{self._counter}", "results": moderation_results(body, *flags)}
+        return answer | {"model": body.get("model") or "omni-moderation-latest"}
 
     def _admit_images(self, rec: Recorded, body: dict[str, Any]) -> web.Response | None:
         """Count an image request against :attr:`image_rate_limit`; a 429 if it is over."""

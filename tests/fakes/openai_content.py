@@ -103,23 +103,38 @@ def check_rules(endpoint: str, body: dict[str, Any], files: list[File]) -> None:
 
 
 def moderation_results(
-    body: dict[str, Any], flagged_words: set[str], flag_category: str, categories: list[str]
+    body: dict[str, Any],
+    flagged_words: set[str],
+    flag_category: str,
+    categories: list[str],
+    flagged_images: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> list[dict[str, Any]]:
-    """One result per input: flagged in `flag_category` when it holds a flagged word."""
+    """One result per input: flagged in `flag_category` when it holds a flagged word, or
+    (a multimodal input) a picture whose sha256 is in `flagged_images`."""
     raw = body.get("input", "")
     inputs = raw if isinstance(raw, list) else [raw]
     texts = [i if isinstance(i, str) else str(i.get("text", "")) for i in inputs]
+    pictures = [_picture_digest(i) for i in inputs if isinstance(i, dict) and "image_url" in i]
     if inputs and not all(isinstance(i, str) for i in inputs):
         texts = [" ".join(texts)]  # the parts of a multimodal input are one input
     results = []
     for text in texts:
         hit = any(w.lower() in text.lower() for w in flagged_words)
+        hit = hit or bool(set(pictures) & flagged_images)
+        kinds = ["image"] if pictures else ["text"]
         flags = {c: hit and c == flag_category for c in categories}
         result: dict[str, Any] = {"flagged": hit, "categories": flags}
         result["category_scores"] = {c: 0.93 if f else 0.0004 for c, f in flags.items()}
-        result["category_applied_input_types"] = {c: ["text"] for c in categories}
+        result["category_applied_input_types"] = {c: kinds for c in categories}
         results.append(result)
     return results
+
+
+def _picture_digest(part: dict[str, Any]) -> str:
+    """The sha256 of a picture given as a data URL (a URL elsewhere: of the URL)."""
+    url = str(part["image_url"].get("url", ""))
+    data = base64.b64decode(url.split(",", 1)[1]) if url.startswith("data:") else url.encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass

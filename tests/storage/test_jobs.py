@@ -46,6 +46,25 @@ async def test_jobs_beyond_running_and_queued_are_refused_and_leave_nothing(stor
     await store.submit_job(new_job(ALICE, guild=None), rules, EST, NOW)  # DMs count apart
 
 
+async def test_live_jobs_are_a_servers_or_one_persons_unfinished_ones_oldest_first(
+    store: Store,
+) -> None:
+    first = await store.submit_job(new_job(ALICE), limits(), EST, NOW)
+    bobs = await store.submit_job(new_job(BOB), limits(), EST, NOW)
+    second = await store.submit_job(new_job(ALICE), limits(), EST, NOW)
+    in_dms = await store.submit_job(new_job(ALICE, guild=None), limits(), EST, NOW)
+    ended = await store.submit_job(new_job(ALICE), limits(), EST, NOW)
+    await store.end_job(ended, JobState.CANCELLED, "cancelled", NOW)
+    assert await store.start_job(first.id, NOW + timedelta(seconds=5))
+
+    server = await store.live_jobs(GUILD)
+    assert [j.id for j in server] == [first.id, bobs.id, second.id]
+    assert [j.started_at for j in server] == [NOW + timedelta(seconds=5), None, None]
+    assert [j.id for j in await store.live_jobs(GUILD, ALICE)] == [first.id, second.id]
+    assert [j.id for j in await store.live_jobs(None, ALICE)] == [in_dms.id]
+    assert await store.live_jobs(None, BOB) == []
+
+
 async def test_a_quota_refusal_records_no_job(store: Store) -> None:
     rules = limits(user_daily_pictures=1)
     await store.submit_job(new_job(ALICE), rules, EST, NOW)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.errors import PicassoError
 from bot.imaging.pipeline import ImageResult
@@ -42,6 +42,7 @@ class RecordingImages:
     def __init__(self, usage: Usage | None = None) -> None:
         self.usage = Usage(1, 0, 1) if usage is None else usage
         self.calls: list[tuple[str, bytes | None]] = []
+        self.more: list[tuple[bytes, ...]] = []  # each edit's further input pictures
         self.hold: asyncio.Event | None = None
 
     async def _made(self, prompt: str, parent: bytes | None, model: str | None) -> GeneratedImage:
@@ -70,7 +71,9 @@ class RecordingImages:
         quality: str,
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
+        more: Sequence[bytes] = (),
     ) -> GeneratedImage:
+        self.more.append(tuple(more))
         return await self._made(prompt, image, model)
 
 

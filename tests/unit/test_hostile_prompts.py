@@ -5,6 +5,7 @@ and the chat model only ever gets those words as user data."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -43,7 +44,7 @@ class Flagging:
     def __init__(self) -> None:
         self.checked: list[list[str]] = []
 
-    async def flagged(self, texts: list[str]) -> list[str]:
+    async def flagged(self, texts: list[str], images: Sequence[bytes] = ()) -> list[str]:
         self.checked.append(texts)
         return ["violence"] if any(FLAGGED in text.lower() for text in texts) else []
 

@@ -32,6 +32,7 @@ from tests.fakes.openai_api import FakeOpenAI
 
 SUBCOMMANDS: dict[str, dict[str, Any]] = {
     "show": {},
+    "usage": {},
     "limits": {"user_daily_pictures": 1},
     "budget": {"server_daily_usd": 1.0},
     "channels": {"mode": "deny", "add": CHANNEL_ID},

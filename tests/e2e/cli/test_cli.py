@@ -361,9 +361,8 @@ async def test_usage_prints_the_whole_bots_spend(tmp_path: Path) -> None:
     await store.reserve(5002, 7003, limits(), 50_000, now)  # a picture under way
     await engine.dispose()
 
-    status, out, err = await run_cli(
-        tmp_path, "usage", DATABASE_URL="sqlite:///p.db", BOT_DAILY_BUDGET_USD="10"
-    )
+    settings = {"DATABASE_URL": "sqlite:///p.db", "BOT_DAILY_BUDGET_USD": "10"}
+    status, out, err = await run_cli(tmp_path, "usage", **settings)
     assert status == 0, err
     assert out.splitlines() == [
         f"today ({now:%Y-%m-%d}, UTC): 4 pictures, $0.095 spent of $10.00, "
@@ -374,3 +373,11 @@ async def test_usage_prints_the_whole_bots_spend(tmp_path: Path) -> None:
         "  5002: 1 picture, $0.00, $0.05 held",
         "  direct messages: 1 picture, $0.025",
     ]
+
+    charted = await run_cli(tmp_path, "usage", "--chart", "charts/spend.png", **settings)
+    assert charted[:2] == (0, out), charted[2]  # the same text, and the chart
+    with Image.open(tmp_path / "charts" / "spend.png") as chart:
+        assert (chart.format, chart.size) == ("PNG", (1200, 600))
+    assert "wrote charts/spend.png" in charted[2]
+    refused = await run_cli(tmp_path, "usage", "--chart", "spend.jpg", **settings)
+    assert refused == (2, "", "picasso: cannot write spend.jpg: the chart is a PNG, name it .png\n")

@@ -127,3 +127,18 @@ async def test_a_person_is_forgotten_only_once_nothing_of_theirs_is_under_way(ri
         await rig.studio.forget_person(GUILD, ALICE)
     await rig.store.end_job(waiting, JobState.CANCELLED, None, NOW)
     assert await rig.studio.forget_person(GUILD, ALICE) == 1
+
+
+async def test_attached_pictures_are_held_for_as_edit_inputs(rig: Rig) -> None:
+    settings = GuildSettings()
+    job = await rig.studio.admit(order(uploads=("https://cdn/a.png",)), settings)
+    assert job.spec.uploads == ("https://cdn/a.png",)
+    assert job.reservation.estimate_micros == rig.studio.estimate(
+        settings, job.spec.request, input_images=1
+    )
+    reply = await rig.studio.admit(order(JobKind.REFINE, uploads=("u1", "u2")), settings)
+    assert reply.reservation.estimate_micros == rig.studio.estimate(
+        settings,
+        reply.spec.request,
+        input_images=3,  # the bot's picture and both of yours
+    )

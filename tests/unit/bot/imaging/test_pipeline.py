@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from bot.imaging.pipeline import (
     EXPANSION_UNAVAILABLE_NOTE,
     REVISION_FALLBACK_NOTE,
     REVISION_UNAVAILABLE_NOTE,
+    UPLOAD_NOTE,
     ImageResult,
     Pipeline,
     Plan,
@@ -31,10 +33,13 @@ class Flagging:
 
     def __init__(self) -> None:
         self.checked: list[list[str]] = []
+        self.pictures: list[bytes] = []
 
-    async def flagged(self, texts: list[str]) -> list[str]:
+    async def flagged(self, texts: list[str], images: Sequence[bytes] = ()) -> list[str]:
         self.checked.append(texts)
-        return ["violence"] if any("kraken" in text for text in texts) else []
+        self.pictures += images
+        flagged = any("kraken" in text for text in texts) or b"kraken" in b"".join(images)
+        return ["violence"] if flagged else []
 
 
 def make(
@@ -228,3 +233,38 @@ async def test_an_unavailable_prompt_writer_is_named_and_both_fallbacks_are_told
     )
     assert images.calls == [("A cat. Change: make it night", None)]
     assert result.note == f"{REVISION_UNAVAILABLE_NOTE} {EDIT_FALLBACK_NOTE}"
+
+
+CHECKED = RunOptions(moderate=True)
+
+
+async def test_an_attached_picture_is_edited_with_the_words_as_written() -> None:
+    images, moderator = RecordingImages(), Flagging()
+    pipeline = make(ScriptedChat("never asked"), images, moderator)
+    request = ImageRequest("make it a watercolour", style=Style.PHOTO)
+    plan = await pipeline.plan_upload(request, [b"mine", b"also mine"], CHECKED)
+    result = await pipeline.paint(request, plan)
+    assert plan.prompt.startswith("make it a watercolour") and plan.note == UPLOAD_NOTE
+    assert images.calls == [(plan.prompt, b"mine")] and images.more == [(b"also mine",)]
+    assert moderator.pictures == [b"mine", b"also mine"]
+    assert result.edited
+
+
+async def test_a_flagged_attached_picture_stops_the_plan() -> None:
+    with pytest.raises(ModerationBlocked):
+        await make(moderator=Flagging()).plan_upload(
+            ImageRequest("a portrait"), [b"a kraken"], CHECKED
+        )
+
+
+async def test_a_refinement_with_an_attached_picture_edits_the_parent_with_it() -> None:
+    async def parent() -> bytes:
+        return b"parent png"
+
+    moderator = Flagging()
+    pipeline = make(ScriptedChat("PROMPT: The boat in the harbour.\nLOCAL: no"), None, moderator)
+    plan = await pipeline.plan_refine(
+        "A harbour.", "put this boat in it", CHECKED, load_image=parent, uploads=[b"boat"]
+    )
+    assert (plan.parent, plan.more) == (b"parent png", (b"boat",))  # even when not "local"
+    assert moderator.pictures == [b"boat"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import logging
 from types import SimpleNamespace
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import httpx2
 import openai
 import pytest
+from PIL import Image
 
 from bot.errors import (
     Misconfigured,
@@ -23,12 +26,15 @@ from bot.imaging.pricing import Usage
 from bot.imaging.prompts import expansion_messages
 from bot.imaging.providers import (
     OpenAIChat,
+    OpenAIImages,
+    OpenAIModerator,
     _consume,
     _decode,
     _usage,
     provider_errors,
     translate_error,
 )
+from tests.fakes.openai_api import FakeOpenAI
 
 KEY = "sk-live-this-must-never-be-logged-0123456789"
 POLICY = "content_policy_violation"
@@ -230,3 +236,39 @@ async def test_an_answer_cut_off_by_the_token_budget_is_logged(
     answer = await chat_on(Completions("", "length")).complete(expansion_messages("a fox"))
     assert answer == ""
     assert "token budget" in caplog.text
+
+
+def _png(colour: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_an_edit_sends_every_input_picture_to_the_edit_endpoint() -> None:
+    first, second = _png("red"), _png("blue")
+    async with FakeOpenAI() as fake:
+        client = openai.AsyncOpenAI(api_key=fake.api_key, base_url=fake.base_url, max_retries=0)
+        images = OpenAIImages(client, "gpt-image-2", partial_images=0)
+        await images.edit(first, "both together", size="1024x1024", quality="low")
+        await images.edit(first, "both together", size="1024x1024", quality="low", more=[second])
+        await client.close()
+    one, two = [r for r in fake.requests if r.endpoint == "edits"]
+    assert [(name, data) for name, _, _, data in one.files] == [("image", first)]
+    assert [(name, data) for name, _, _, data in two.files] == [
+        ("image[]", first),
+        ("image[]", second),
+    ]
+    assert fake.violations == []
+
+
+async def test_pictures_are_moderated_as_image_inputs() -> None:
+    harmless, harmful = _png("green"), _png("black")
+    async with FakeOpenAI() as fake:
+        fake.flagged_images.add(hashlib.sha256(harmful).hexdigest())
+        client = openai.AsyncOpenAI(api_key=fake.api_key, base_url=fake.base_url, max_retries=0)
+        moderator = OpenAIModerator(client, "omni-moderation-latest")
+        assert await moderator.flagged(["a cat"], [harmless]) == []
+        assert await moderator.flagged(["a cat"], [harmless, harmful]) == ["violence"]
+        assert await moderator.flagged([], [harmful]) == ["violence"]
+        await client.close()
+    assert fake.violations == []

@@ -21,19 +21,21 @@ from bot.jobs.service import (
     MAX_ATTEMPTS,
     NOT_WAITING,
     NOT_YOURS,
+    QUEUE_DESCRIPTION_CHARS,
     RESTARTED,
     STARTED,
 )
-from bot.models import GuildSettings, Stage
+from bot.models import GuildSettings, ImageRequest, Stage, Who
 from bot.policy import Refused
-from bot.storage.job_records import Delivery, JobRecord, JobState
+from bot.storage.job_records import Delivery, JobKind, JobRecord, JobState
 from bot.storage.repository import GUILD_WIDE, Store
-from bot.studio import Studio
+from bot.studio import Order, Studio
 from tests.storage.records import new_picture
 from tests.unit.doubles import ScriptedImages, until
 from tests.unit.jobs_rig import (
     ALICE,
     BOB,
+    CHANNEL,
     GUILD,
     NOW,
     REPLY,
@@ -154,6 +156,47 @@ async def test_a_job_that_starts_while_being_cancelled_is_either_cancelled_or_pa
         assert isinstance(refusal, PicassoError) and refusal.user_message == STARTED
         assert ended.state is JobState.DONE and rig.publisher.sentences == []
         assert await rig.ledger_state(job) == "settled"
+
+
+async def test_the_queue_lists_jobs_being_made_then_waiting_ones_in_the_order_they_start(
+    rig: Rig,
+) -> None:
+    running = await rig.service.submit(order())
+    long = ImageRequest("a very long description " * 10)
+    waiting = [await rig.service.submit(order(request=long)), await rig.service.submit(order())]
+    bobs = await rig.service.submit(order(user=BOB))
+    elsewhere = Order(JobKind.IMAGINE, Who(ALICE, GUILD + 1, CHANNEL), ImageRequest("x"), REPLY)
+    await rig.service.submit(elsewhere)
+    in_line = [*waiting, bobs]
+    await until(lambda: all(rig.scheduler.place(job.id) for job in in_line))
+    await painting_and_waiting(rig, running, bobs)
+    entering = await rig.studio.admit(order())  # recorded, not yet in this process's line
+
+    mine = await rig.service.queue(GUILD, ALICE)
+
+    assert [e.job_id for e in mine] == [running.id, *(j.id for j in waiting), entering.id]
+    being_made, first, second, last = mine
+    assert (being_made.state, being_made.started_at, being_made.position) == (
+        JobState.RUNNING,
+        NOW,
+        None,
+    )
+    assert not being_made.waiting and all(e.waiting for e in mine[1:])
+    for entry in (first, second):
+        place = rig.scheduler.place(entry.job_id)
+        assert place is not None and entry.position == place.position
+    assert first.position and second.position and first.position < second.position
+    assert len(first.description) <= QUEUE_DESCRIPTION_CHARS and first.description.endswith("…")
+    assert (last.position, last.started_at, last.description) == (None, None, "a cat")
+    server = await rig.service.queue(GUILD, None)
+    places = {job.id: rig.scheduler.place(job.id) for job in in_line}
+    by_place = sorted(places, key=lambda job_id: places[job_id].position)  # type: ignore[union-attr]
+    assert [e.job_id for e in server] == [running.id, *by_place, entering.id]
+    assert {e.user_id for e in server} == {ALICE, BOB}
+    assert [e.job_id for e in await rig.service.queue(GUILD, BOB)] == [bobs.id]
+    await rig.service.cancel(waiting[0].id, ALICE)
+    await until(lambda: bool(rig.publisher.said(waiting[0].id)))
+    assert waiting[0].id not in [e.job_id for e in await rig.service.queue(GUILD, ALICE)]
 
 
 async def test_stop_lets_the_running_job_post_and_keeps_the_waiting_one_queued(

@@ -3,6 +3,7 @@ embed."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import get_args
 
 import discord
@@ -10,6 +11,8 @@ import pytest
 
 from bot.models import GuildSettings, RefineMode
 from bot.storage.accounting import Usage
+from bot.storage.reports import DaySpend, last_days
+from bot.studio import SpendReport
 from cogs.admin.render import (
     audit_sentence,
     blocked_words_list,
@@ -22,6 +25,7 @@ from cogs.admin.render import (
     reset_sentence,
     roles_sentence,
     settings_embed,
+    spend_summary,
     style_guide_sentence,
 )
 
@@ -257,3 +261,17 @@ def test_every_settings_field_fits_discord_with_the_most_roles() -> None:
     settings = DEFAULTS.replace(allowed_role_ids=BIG, exempt_role_ids=BIG)
     embed = embed_of(settings)
     assert all(len(field.value or "") <= 1024 for field in embed.fields)
+
+
+def test_the_line_above_the_spend_chart() -> None:
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    days = tuple(DaySpend(day, 1, 27_200) for day in last_days(now))
+    report = SpendReport(4242, days, (), 1_000_000, None, now)
+    assert spend_summary(report, "*Harbour* Club") == (
+        "The last 30 days in \\*Harbour\\* Club: 30 pictures, $0.816 spent; today $0.0272 of "
+        "the $1.00 daily budget."
+    )
+    uncapped = SpendReport(0, days[:1], (), None, 5_000_000, now)
+    assert spend_summary(uncapped, "direct messages") == (
+        "The last 1 day in direct messages: 1 picture, $0.0272 spent; today $0.0272."
+    )

@@ -1,7 +1,10 @@
-"""cogs/pictures/render.py: status lines, the result embed, the variations summary and the
-refusal line, as people read them."""
+"""cogs/pictures/render.py: status lines, the result embed, the variations summary, the
+refusal line and the line (/queue), as people read them."""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 import pytest
 
@@ -11,12 +14,16 @@ from bot.imaging.pricing import Usage
 from bot.imaging.providers import GeneratedImage
 from bot.jobs.runner import Status
 from bot.jobs.scheduler import Place
+from bot.jobs.service import QueueEntry
 from bot.models import ImageRequest, Quality, Size, Stage, Style
 from bot.storage.accounting import Periods, Reservation
 from bot.storage.job_records import Delivery, JobKind, JobRecord, JobSpec, JobState
 from cogs.pictures.render import (
     PROMPT_BUDGET,
+    QUEUE_SHOWN,
     Origin,
+    queue_embed,
+    queue_line,
     refusal_line,
     result_embed,
     status_line,
@@ -238,3 +245,49 @@ def test_refusals_name_each_reason_once() -> None:
         "Takes 3 and 4 not started: the budget is spent"
     )
     assert refusal_line({}) == ""
+
+
+def waiting(job_id: int, position: int | None = None, **changes: Any) -> QueueEntry:
+    """Alice's "a cat", waiting at `position`, with `changes`."""
+    entry = QueueEntry(job_id, ALICE, JobKind.IMAGINE, JobState.QUEUED, "a cat", position)
+    return dataclasses.replace(entry, **changes)
+
+
+@pytest.mark.parametrize(
+    ("entry", "everyone", "line"),
+    [
+        (
+            waiting(7, 2, eta_seconds=35.0),
+            False,
+            "**#7** · ⏳ In line — position 2 · starts in about 40 s\na cat",
+        ),
+        (waiting(7), True, f"**#7** <@{ALICE}> · ⏳ In line — starts soon\na cat"),
+        (
+            waiting(7, 1, kind=JobKind.REROLL),
+            False,
+            "**#7** · ⏳ In line — position 1\na cat (reroll)",
+        ),
+        (
+            waiting(7, 1, description="**loud** _x_"),
+            False,
+            "**#7** · ⏳ In line — position 1\n\\*\\*loud\\*\\* \\_x\\_",
+        ),
+        (
+            QueueEntry(7, ALICE, JobKind.IMAGINE, JobState.RUNNING, "a cat", started_at=NOW),
+            False,
+            f"**#7** · 🎨 Being made, started <t:{int(NOW.timestamp())}:R>\na cat",
+        ),
+    ],
+)
+def test_queue_lines(entry: QueueEntry, everyone: bool, line: str) -> None:
+    assert queue_line(entry, everyone=everyone) == line
+
+
+def test_a_long_line_shows_its_first_entries_and_counts_the_rest() -> None:
+    being_made = QueueEntry(1, ALICE, JobKind.IMAGINE, JobState.POSTING, "a cat")
+    entries = [being_made, *(waiting(n, n - 1) for n in range(2, 14))]
+    embed = queue_embed(entries, everyone=True)
+    lines = (embed.description or "").split("\n")
+    assert len(lines) == 2 * QUEUE_SHOWN + 1 and lines[-1] == "…and 3 more."
+    assert embed.title == "Pictures on the way in this server"
+    assert embed.footer.text == "1 being made · 12 waiting"
