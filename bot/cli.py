@@ -62,7 +62,8 @@ def _stop_on_signals(bot: Picasso) -> None:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the bot until stopped; a refused login is one line, not a traceback."""
+    """Run the bot until stopped; a refused login or a database that can't be opened is
+    one line, not a traceback."""
     async with Picasso(settings) as bot:
         _stop_on_signals(bot)
         try:
@@ -80,6 +81,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+        except DATABASE_ERRORS as error:  # opened while the bot sets up
+            return _database_failed(error)
     return 0
 
 

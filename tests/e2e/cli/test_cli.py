@@ -245,6 +245,21 @@ async def test_a_database_failure_is_one_line(tmp_path: Path) -> None:
             assert "pw-never-shown" not in err
 
 
+async def test_run_with_a_database_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    async with FakeDiscord() as discord_fake:
+        status, _, err = await run_cli(
+            tmp_path,
+            "run",
+            DISCORD_TOKEN=DISCORD_TOKEN,
+            OPENAI_API_KEY="sk-x",
+            DISCORD_API_BASE_URL=discord_fake.api_base,
+            DATABASE_URL="postgresql://nobody:pw-never-shown@127.0.0.1:1/x",
+        )
+    assert status == 1, err
+    assert err.strip().splitlines()[-1].startswith("picasso: database error: ")
+    assert "Traceback" not in err and "pw-never-shown" not in err
+
+
 async def test_version(tmp_path: Path) -> None:
     status, out, _ = await run_cli(tmp_path, "--version")
     assert (status, out) == (0, f"picasso {version('picasso-bot')}\n")
