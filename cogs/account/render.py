@@ -3,6 +3,8 @@ and /forget-me's sentences."""
 
 from __future__ import annotations
 
+import math
+
 import discord
 
 from bot.formatting import duration, plural, usd, zone_name
@@ -46,7 +48,8 @@ def standing_lines(standing: Standing) -> list[str]:
             used = usage.spent_micros + usage.reserved_micros
             lines.append(f"{label}: {_left(cap, used, money=True)}")
     wait = standing.cooldown_left
-    lines.append(f"Cooldown: wait {wait:.0f} s" if wait >= 0.5 else "Cooldown: ready")
+    # Rounded up, as the refusal says it: "ready" only when a picture would be admitted.
+    lines.append(f"Cooldown: wait {math.ceil(wait)} s" if wait > 0 else "Cooldown: ready")
     most = (
         None
         if limits.user_running is None or limits.user_queued is None

@@ -89,7 +89,7 @@ def test_only_the_money_caps_set_are_shown() -> None:
 
 @pytest.mark.parametrize(
     ("left", "line"),
-    [(0.0, "Cooldown: ready"), (0.4, "Cooldown: ready"), (12.4, "Cooldown: wait 12 s")],
+    [(0.0, "Cooldown: ready"), (0.4, "Cooldown: wait 1 s"), (12.4, "Cooldown: wait 13 s")],
 )
 def test_cooldown(left: float, line: str) -> None:
     assert line in lines(limits(cooldown_seconds=30), cooldown_left=left)
