@@ -84,12 +84,14 @@ async def test_the_requester_cancels_a_waiting_picture_and_nobody_else_can(
 async def test_a_flood_from_one_person_lets_the_next_person_in_first(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    openai_fake.image_latency = 0.3
+    openai_fake.image_latency = 5.0  # the first picture paints until bob is in line
     bot = await start_bot(IMAGE_CONCURRENCY="1")
     await use_settings(bot, user_running=1, user_queued=11)
     flood = [await imagine(discord_fake, f"alice's picture {n}", wait=False) for n in range(6)]
     await discord_fake.wait_for(lambda: openai_fake.count("images") == 1)
     bobs = await imagine(discord_fake, "bob's only picture", user_id=BOB, wait=False)
+    await bobs.wait_done(in_line)
+    openai_fake.image_latency = 0.05
     for interaction in [*flood, bobs]:
         await interaction.wait_done(lambda i: is_picture(i.original), timeout=30)
     order = painted(openai_fake)

@@ -50,12 +50,16 @@ def job_id(waiting: FakeInteraction) -> int:
 async def painting_one(
     discord_fake: FakeDiscord, openai_fake: FakeOpenAI, *asked: tuple[str, int]
 ) -> list[FakeInteraction]:
-    """Ask for pictures (description, who) in order; return once the first paints and the
-    others wait in line."""
-    interactions = [await imagine(discord_fake, d, user_id=u, wait=False) for d, u in asked]
-    await discord_fake.wait_for(lambda: openai_fake.count("images") == 1)
-    for waiting in interactions[1:]:
-        await waiting.wait_done(in_line)
+    """Ask for pictures (description, who) one after another, each once the one before is
+    painting or in line (so the line's order is the order asked in)."""
+    interactions: list[FakeInteraction] = []
+    for description, user in asked:
+        asking = await imagine(discord_fake, description, user_id=user, wait=False)
+        if interactions:
+            await asking.wait_done(in_line)
+        else:
+            await discord_fake.wait_for(lambda: openai_fake.count("images") == 1)
+        interactions.append(asking)
     return interactions
 
 
