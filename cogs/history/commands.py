@@ -84,7 +84,16 @@ class History(commands.Cog):
 
 
 def _may_see(picture: PictureRecord, interaction: discord.Interaction) -> bool:
-    """A server's pictures are its members'; in direct messages, only your own."""
-    if interaction.guild_id is None:
-        return picture.guild_id is None and picture.requester_id == interaction.user.id
-    return picture.guild_id == interaction.guild_id
+    """Your own pictures, and in a server those posted where you can read; in direct
+    messages, only your own."""
+    if picture.requester_id == interaction.user.id:
+        return picture.guild_id == interaction.guild_id
+    if interaction.guild is None or picture.guild_id != interaction.guild_id:
+        return False
+    channel = interaction.guild.get_channel_or_thread(picture.channel_id)
+    member = interaction.user
+    return (
+        channel is not None
+        and isinstance(member, discord.Member)
+        and channel.permissions_for(member).read_message_history
+    )
