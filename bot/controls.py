@@ -175,6 +175,7 @@ def change_defaults(
     refine_mode: RefineMode | None = None,
     remix: RemixWho | None = None,
     moderation: bool | None = None,
+    preview: bool | None = None,
 ) -> GuildSettings:
     """Defaults and ceilings for requests; `model` "default" goes back to the bot's model."""
     changes: dict[str, object] = {}
@@ -200,6 +201,7 @@ def change_defaults(
         ("refine_mode", refine_mode),
         ("remix", remix),
         ("moderation", moderation),
+        ("preview", preview),
     ):
         if value is not None:
             changes[name] = value

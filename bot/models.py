@@ -182,6 +182,7 @@ class GuildSettings:
     allowed_styles: tuple[str, ...] = ()
     model: str | None = None
     expand_default: bool = True
+    preview: bool = False  # /imagine shows the prompt and its cost privately before painting
     refine_mode: RefineMode = "reimagine"
     remix: RemixWho = "anyone"
     style_guide: str = ""

@@ -62,6 +62,17 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class Preview:
+    """What /imagine would paint, shown before anything is painted or reserved."""
+
+    request: ImageRequest  # shaped to the server's ceilings
+    prompt: str
+    expanded: bool
+    note: str | None
+    estimate_micros: int
+
+
+@dataclass(frozen=True, slots=True)
 class BotBudget:
     """Caps on spend a day and a month, in micro-dollars (None: no cap): the operator's on
     the whole bot (and, in a spend report, a server's own)."""
@@ -300,6 +311,21 @@ class Studio:
         usage = estimate_usage(request.size.value, request.quality.value, input_images=input_images)
         return cost_micros(usage, price_for(model, self._prices))
 
+    async def preview(
+        self, who: Who, request: ImageRequest, settings: GuildSettings | None = None
+    ) -> Preview:
+        """The prompt `request` would be painted with and its estimated cost: access and
+        blocked words checked, the server's ceilings applied, expanded and moderated — but
+        nothing painted and nothing reserved (Paint goes through `admit` like any order)."""
+        if settings is None:
+            settings = await self.settings_for(who.guild_id)
+        check_access(settings, who, request.description)
+        shaped, note = shape_request(settings, request)
+        plan = await self.pipeline.plan_imagine(shaped, _options(settings))
+        notes = " ".join(text for text in (note, plan.note) if text) or None
+        estimate = self.estimate(settings, shaped)
+        return Preview(shaped, plan.prompt, plan.expanded, notes, estimate)
+
     async def admit(self, order: Order, settings: GuildSettings | None = None) -> JobRecord:
         """Record `order` as a queued job with its reservation, or raise `Refused` saying why.
 
@@ -316,7 +342,7 @@ class Studio:
         shaped, note = shape_request(settings, order.request)
         spec = JobSpec(
             request=shaped,
-            options=RunOptions(settings.model, settings.style_guide, settings.moderation),
+            options=_options(settings),
             note=note,
             instruction=order.instruction,
             refine_mode=settings.refine_mode,
@@ -353,3 +379,8 @@ class Studio:
             )
         except LimitReached as refusal:
             raise refusal.explained(now) from None
+
+
+def _options(settings: GuildSettings) -> RunOptions:
+    """The server's choices for running a job."""
+    return RunOptions(settings.model, settings.style_guide, settings.moderation)

@@ -263,6 +263,7 @@ class Admin(
         refine_mode="Refinements: reimagine (paint anew), edit (change the picture), auto",
         remix="Who may press Reroll, Refine and Variations on someone's picture",
         moderation="Check requests with the moderation model before painting",
+        preview="Show the prompt and its cost privately before painting, unless asked otherwise",
     )
     @app_commands.choices(
         size=SIZES,
@@ -285,6 +286,7 @@ class Admin(
         refine_mode: app_commands.Choice[str] | None = None,
         remix: app_commands.Choice[str] | None = None,
         moderation: bool | None = None,
+        preview: bool | None = None,
     ) -> None:
         known = self.bot.studio.known_models()
 
@@ -302,6 +304,7 @@ class Admin(
                 refine_mode=cast("RefineMode | None", chosen(refine_mode)),
                 remix=cast("RemixWho | None", chosen(remix)),
                 moderation=moderation,
+                preview=preview,
             )
 
         bot_model = self.bot.studio.default_model

@@ -154,6 +154,7 @@ def _defaults_parts(settings: GuildSettings, bot_model: str) -> list[str]:
         styles,
         f"the model {settings.model}" if settings.model else f"the bot's model ({bot_model})",
         f"prompt expansion {'on' if settings.expand_default else 'off'} by default",
+        f"prompt previews {'on' if settings.preview else 'off'} by default",
         REFINE_MODES[settings.refine_mode],
         f"{who} may reroll, refine or vary a picture",
         f"the content check {'on' if settings.moderation else 'off'}",

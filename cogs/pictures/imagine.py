@@ -1,4 +1,5 @@
-"""/imagine: defer at once, then hand the request over as a job (shown on the response)."""
+"""/imagine: defer at once, then hand the request over as a job (shown on the response), or
+show its prompt and cost privately first (`cogs.pictures.preview`)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from bot.models import MAX_DESCRIPTION_CHARS, Quality, Size, Style, check_descri
 from bot.policy import default_request
 from bot.storage.job_records import JobKind
 from bot.studio import Order
-from cogs.common.answering import defer_public
+from cogs.common.answering import defer_private, defer_public
 from cogs.common.choices import QUALITIES, SIZES, STYLES
 from cogs.common.context import who_from_interaction
 from cogs.pictures.orders import interaction_delivery, requester, upload_urls
+from cogs.pictures.preview import Previews
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -27,8 +29,9 @@ log = logging.getLogger(__name__)
 class Imagine(commands.Cog):
     """The /imagine command."""
 
-    def __init__(self, bot: Picasso) -> None:
+    def __init__(self, bot: Picasso, previews: Previews) -> None:
         self.bot = bot
+        self.previews = previews
 
     @app_commands.command(name="imagine", description="Turn a few words into a finished picture")
     @app_commands.describe(
@@ -38,6 +41,7 @@ class Imagine(commands.Cog):
         style="A look to paint it in (default: none)",
         expand="Let the bot write a detailed prompt from your words (default: the server's)",
         image="A picture of yours to start from: the description says what to make of it",
+        preview="Show the prompt and its cost only to you before painting (default: the server's)",
     )
     @app_commands.choices(size=SIZES, quality=QUALITIES, style=STYLES)
     async def imagine(
@@ -49,11 +53,15 @@ class Imagine(commands.Cog):
         style: app_commands.Choice[str] | None = None,
         expand: bool | None = None,
         image: discord.Attachment | None = None,
+        preview: bool | None = None,
     ) -> None:
         description = description.strip()
         check_description(description)
         uploads = upload_urls([image] if image else [])
-        await defer_public(interaction)
+        if preview and not uploads:  # a preview is of words: with a picture, it is painted
+            await defer_private(interaction)
+        else:
+            await defer_public(interaction)
         who = who_from_interaction(interaction)
         settings = await self.bot.studio.settings_for(who.guild_id)
         request = default_request(
@@ -64,6 +72,9 @@ class Imagine(commands.Cog):
             style=Style.from_label(style.value) if style else None,
             expand=expand,
         )
+        if (settings.preview if preview is None else preview) and not uploads:
+            await self.previews.show(interaction, who, request, settings)
+            return
         order = Order(
             JobKind.IMAGINE,
             who,

@@ -173,6 +173,7 @@ def everything_changed() -> GuildSettings:
         allowed_styles=("anime", "pixel art"),
         model="gpt-image-1.5",
         expand_default=False,
+        preview=True,
         refine_mode="edit",
         remix="requester",
         style_guide="muted colours, no text",

@@ -134,6 +134,7 @@ async def test_every_change_says_what_is_in_force_and_is_stored(
             refine_mode="edit",
             remix="requester",
             moderation=False,
+            preview=True,
         ),
         "style-guide": await admin_says(
             discord_fake, "style-guide", text="muted   colours, @everyone"
@@ -159,6 +160,7 @@ async def test_every_change_says_what_is_in_force_and_is_stored(
     assert "only the styles anime, pixel art (or none)" in says["defaults"]
     assert "the model gpt-image-1.5" in says["defaults"]
     assert "only the requester (and admins) may reroll" in says["defaults"]
+    assert "prompt previews on by default" in says["defaults"]
     assert says["style-guide"] == "The style guide is now: “muted colours, @everyone”."
     assert (
         says["blocked-words"] == "2 words or phrases are blocked now (see them with action: list)."

@@ -134,3 +134,11 @@ def test_audit_channel() -> None:
     assert controls.change_audit_channel(changed, None, clear=True).audit_channel_id is None
     with pytest.raises(BadSetting):
         controls.change_audit_channel(changed, 43, clear=True)
+
+
+def test_prompt_previews_are_off_until_an_admin_turns_them_on() -> None:
+    assert not BASE.preview
+    turned_on = controls.change_defaults(BASE, known_models=set(), preview=True)
+    assert turned_on.preview
+    assert controls.change_defaults(turned_on, known_models=set(), size="square").preview
+    assert not controls.change_defaults(turned_on, known_models=set(), preview=False).preview

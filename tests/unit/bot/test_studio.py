@@ -142,3 +142,25 @@ async def test_attached_pictures_are_held_for_as_edit_inputs(rig: Rig) -> None:
         reply.spec.request,
         input_images=3,  # the bot's picture and both of yours
     )
+
+
+async def test_a_preview_expands_and_prices_but_paints_and_reserves_nothing(rig: Rig) -> None:
+    settings = GuildSettings(max_quality="medium")
+    wanted = ImageRequest("a cat", quality=Quality.HIGH)
+
+    preview = await rig.studio.preview(Who(ALICE, GUILD, CHANNEL), wanted, settings)
+
+    assert (preview.prompt, preview.expanded) == ("A detailed prompt.", True)
+    assert preview.request.quality is Quality.MEDIUM  # the server's ceiling, as admit applies
+    assert preview.note == "This server's settings applied: quality limited to medium."
+    assert preview.estimate_micros == rig.studio.estimate(settings, preview.request) > 0
+    assert rig.images.calls == []
+    assert await rig.store.unfinished_jobs() == []
+    assert (await rig.store.usage(GUILD, ALICE, TODAY)).pictures == 0
+
+
+async def test_a_preview_checks_blocked_words_before_asking_the_chat_model(rig: Rig) -> None:
+    settings = GuildSettings(blocked_words=("dragon",))
+    with pytest.raises(Refused, match="blocked"):
+        await rig.studio.preview(Who(ALICE, GUILD, CHANNEL), ImageRequest("a dragon"), settings)
+    assert rig.chat.asked == []

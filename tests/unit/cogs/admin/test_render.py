@@ -123,8 +123,8 @@ def test_default_defaults_name_the_bots_model() -> None:
     assert defaults_sentence(DEFAULTS, MODEL) == (
         "Now in force: square pictures at auto quality by default, any shape, quality up to "
         "high, any style, the bot's model (gpt-image-2), prompt expansion on by default, "
-        "refinements are painted anew, anyone may reroll, refine or vary a picture and the "
-        "content check on."
+        "prompt previews off by default, refinements are painted anew, anyone may reroll, "
+        "refine or vary a picture and the content check on."
     )
 
 
@@ -140,11 +140,13 @@ def test_changed_defaults_name_the_servers_model() -> None:
         refine_mode="edit",
         remix="requester",
         moderation=False,
+        preview=True,
     )
     assert defaults_sentence(settings, MODEL) == (
         "Now in force: portrait pictures at medium quality by default, square pictures only, "
         "quality up to medium, only the styles anime, oil painting (or none), the model "
-        "gpt-image-1-mini, prompt expansion off by default, refinements edit the picture, "
+        "gpt-image-1-mini, prompt expansion off by default, prompt previews on by default, "
+        "refinements edit the picture, "
         "only the requester (and admins) may reroll, refine or vary a picture and the "
         "content check off."
     )

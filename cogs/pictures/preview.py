@@ -1,0 +1,356 @@
+"""Prompt preview: `/imagine … preview:true` (or the server's default) shows the expanded
+prompt and the estimated cost privately, with 🎨 Paint, ✏️ Edit prompt and ✖ Discard.
+
+Nothing is reserved until Paint, which submits the prompt as written (a PROMPT job) through
+the same limits and line as any picture, shown on the press's own public response. The
+preview message carries its state — the words and the prompt in its embed, the rest in the
+buttons' custom_ids — so it survives a restart. Discord lets the bot edit the preview for
+15 minutes: the cog's task marks it expired a little before, and a press on an older
+preview (a task lost in a restart) gets the same sentence.
+
+custom_id formats:
+  picasso:preview:<paint|edit|discard>:<user id>:<size>:<quality>:<style index>
+  picasso:preview-modal:<user id>:<size>:<quality>:<style index>
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final
+
+import discord
+from discord.ext import commands
+
+from bot.errors import PicassoError
+from bot.formatting import clip, usd
+from bot.imaging.prompts import MAX_PROMPT_CHARS
+from bot.models import MAX_DESCRIPTION_CHARS, ImageRequest, Quality, Size, Style, Who, check_text
+from bot.storage.job_records import JobKind
+from bot.studio import Order, Preview
+from cogs.common.answering import NO_MENTIONS, PUBLIC_DEFER, answering, defer_public
+from cogs.common.context import picasso, who_from_interaction
+from cogs.common.custom_ids import ID, PREFIX
+from cogs.common.render import EMBED_COLOUR, TITLE_LIMIT
+from cogs.pictures.orders import interaction_delivery, requester
+from cogs.pictures.refine import FORM_TTL, modal_values
+
+if TYPE_CHECKING:
+    from bot.app import Picasso
+    from bot.models import GuildSettings
+
+log = logging.getLogger(__name__)
+
+PREVIEW_TTL: Final = 14 * 60.0  # seconds; Discord allows edits for 15 minutes
+EXPIRED: Final = "This preview expired — run /imagine again."
+NOT_YOURS: Final = "Only the person who asked for this preview can use its buttons."
+DISCARDED: Final = "✖ Discarded — nothing was painted."
+PAINTING: Final = "🎨 Painting it — the picture appears in the channel."
+EMPTY_PROMPT: Final = "Write the prompt to paint — it can't be empty."
+WORDS_FIELD: Final = "You asked for"  # only when the words don't fit in the title
+COST_FIELD: Final = "Estimated cost"
+STYLES: Final = tuple(Style)
+
+
+class Action(StrEnum):
+    """What a button under a preview does."""
+
+    PAINT = "paint"
+    EDIT = "edit"
+    DISCARD = "discard"
+
+
+_LOOKS: Final = {
+    Action.PAINT: ("Paint", "🎨", discord.ButtonStyle.success),
+    Action.EDIT: ("Edit prompt", "✏️", discord.ButtonStyle.primary),
+    Action.DISCARD: ("Discard", "✖", discord.ButtonStyle.secondary),
+}
+_STATE: Final = (
+    rf"(?P<user>{ID}):(?P<size>{'|'.join(s.label for s in Size)})"
+    rf":(?P<quality>{'|'.join(q.value for q in Quality)})"
+    rf":(?P<style>{'|'.join(str(index) for index in range(len(STYLES)))})"
+)
+BUTTON_TEMPLATE: Final = re.compile(
+    rf"^{PREFIX}:preview:(?P<action>{'|'.join(a.value for a in Action)}):{_STATE}$"
+)
+MODAL_TEMPLATE: Final = re.compile(rf"^{PREFIX}:preview-modal:{_STATE}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """What a preview's buttons carry besides the embed: whose it is and the request's shape."""
+
+    user_id: int
+    size: Size
+    quality: Quality
+    style: Style
+
+    def _state(self) -> str:
+        style = STYLES.index(self.style)
+        return f"{self.user_id}:{self.size.label}:{self.quality.value}:{style}"
+
+    def custom_id(self, action: Action) -> str:
+        """The custom_id of `action`'s button."""
+        return f"{PREFIX}:preview:{action.value}:{self._state()}"
+
+    def modal_custom_id(self) -> str:
+        """The custom_id of the Edit prompt form."""
+        return f"{PREFIX}:preview-modal:{self._state()}"
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> Ticket:
+        """The ticket in a matched custom_id."""
+        return cls(
+            int(match["user"]),
+            Size[match["size"].upper()],
+            Quality(match["quality"]),
+            STYLES[int(match["style"])],
+        )
+
+
+def parse_custom_id(custom_id: str) -> tuple[Action, Ticket] | None:
+    """(action, ticket) from a preview button's custom_id, or None if it is not one."""
+    match = BUTTON_TEMPLATE.fullmatch(custom_id)
+    return (Action(match["action"]), Ticket.from_match(match)) if match else None
+
+
+def parse_modal_custom_id(custom_id: str) -> Ticket | None:
+    """The ticket from an Edit prompt form's custom_id, or None."""
+    match = MODAL_TEMPLATE.fullmatch(custom_id)
+    return Ticket.from_match(match) if match else None
+
+
+def preview_embed(description: str, preview: Preview) -> discord.Embed:
+    """The words (title), the prompt (description) and the estimate, as the buttons read them."""
+    request = preview.request
+    embed = discord.Embed(
+        title=clip(description, TITLE_LIMIT), description=preview.prompt, colour=EMBED_COLOUR
+    )
+    if len(description) > TITLE_LIMIT:
+        embed.add_field(name=WORDS_FIELD, value=description, inline=False)
+    embed.add_field(name=COST_FIELD, value=usd(preview.estimate_micros))
+    embed.add_field(name="Size · quality", value=f"{request.size.value} · {request.quality.value}")
+    footer = "Nothing is painted or charged until you press 🎨 Paint."
+    embed.set_footer(text=f"{preview.note} {footer}" if preview.note else footer)
+    return embed
+
+
+def preview_view(ticket: Ticket) -> discord.ui.View:
+    """🎨 Paint · ✏️ Edit prompt · ✖ Discard."""
+    view = discord.ui.View(timeout=None)
+    for action in Action:
+        view.add_item(PreviewButton(action, ticket))
+    return view
+
+
+def _read(message: discord.Message | None) -> tuple[str, str]:
+    """(the words, the prompt) from a preview message's embed."""
+    embed = message.embeds[0] if message is not None and message.embeds else None
+    if embed is None or not embed.title or not embed.description:
+        raise PicassoError(EXPIRED)
+    words = next((f.value for f in embed.fields if f.name == WORDS_FIELD), None)
+    return words or embed.title, embed.description
+
+
+def _pressable(interaction: discord.Interaction, ticket: Ticket) -> tuple[str, str]:
+    """(words, prompt) of the pressed preview — if it is the presser's and still fresh."""
+    if interaction.user.id != ticket.user_id:
+        raise PicassoError(NOT_YOURS)
+    message = interaction.message
+    if message is None or discord.utils.utcnow() - message.created_at >= timedelta(
+        seconds=PREVIEW_TTL
+    ):
+        raise PicassoError(EXPIRED)
+    return _read(message)
+
+
+async def _paint(
+    interaction: discord.Interaction, ticket: Ticket, words: str, prompt: str, text: str | None
+) -> None:
+    """Submit `prompt`, painted as written, through the limits and the line."""
+    bot = picasso(interaction)
+    who = who_from_interaction(interaction)
+    settings = await bot.studio.settings_for(who.guild_id)
+    request = ImageRequest(
+        words, size=ticket.size, quality=ticket.quality, style=ticket.style, expand=False
+    )
+    order = Order(
+        JobKind.PROMPT,
+        who,
+        request,
+        interaction_delivery(interaction, public=True),
+        text=text,
+        prompt=prompt,
+        **requester(interaction.user),
+    )
+    await bot.jobs.submit(order, settings)
+    previews = _previews(interaction)
+    if previews is not None and interaction.message is not None:
+        await previews.finish(interaction.message.id, PAINTING)
+
+
+async def paint(interaction: discord.Interaction, ticket: Ticket) -> None:
+    """🎨 Paint: the preview's prompt, as written, on this press's public response."""
+    async with answering(interaction):
+        words, prompt = _pressable(interaction, ticket)  # local checks, before deferring
+        await defer_public(interaction)
+        await _paint(interaction, ticket, words, prompt, text=None)
+
+
+async def edit(interaction: discord.Interaction, ticket: Ticket) -> None:
+    """✏️ Edit prompt: a form pre-filled with the prompt (the first answer: no deferring)."""
+    async with answering(interaction):
+        _, prompt = _pressable(interaction, ticket)
+        await interaction.response.send_modal(PreviewModal(ticket, prompt))
+
+
+async def discard(interaction: discord.Interaction, ticket: Ticket) -> None:
+    """✖ Discard: the preview says so and loses its buttons."""
+    async with answering(interaction):
+        if interaction.user.id != ticket.user_id:
+            raise PicassoError(NOT_YOURS)
+        await interaction.response.edit_message(
+            content=DISCARDED, embed=None, view=None, allowed_mentions=NO_MENTIONS
+        )
+        previews = _previews(interaction)
+        if previews is not None and interaction.message is not None:
+            await previews.finish(interaction.message.id, None)
+
+
+_PRESSES: Final = {Action.PAINT: paint, Action.EDIT: edit, Action.DISCARD: discard}
+
+
+class PreviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON_TEMPLATE):
+    """One of the buttons under a prompt preview."""
+
+    def __init__(self, action: Action, ticket: Ticket) -> None:
+        label, emoji, style = _LOOKS[action]
+        super().__init__(
+            discord.ui.Button(
+                label=label, emoji=emoji, style=style, custom_id=ticket.custom_id(action)
+            )
+        )
+        self.action = action
+        self.ticket = ticket
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> PreviewButton:
+        return cls(Action(match["action"]), Ticket.from_match(match))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _PRESSES[self.action](interaction, self.ticket)
+
+
+class PreviewModal(discord.ui.Modal):
+    """The Edit prompt form; what is submitted is painted as written."""
+
+    def __init__(self, ticket: Ticket, prompt: str) -> None:
+        super().__init__(
+            title="Edit the prompt", custom_id=ticket.modal_custom_id(), timeout=FORM_TTL
+        )
+        self.add_item(
+            discord.ui.TextInput(
+                label="The prompt, painted as written",
+                custom_id="prompt",
+                style=discord.TextStyle.paragraph,
+                default=prompt[:MAX_PROMPT_CHARS],
+                max_length=MAX_PROMPT_CHARS,
+            )
+        )
+
+
+def _previews(interaction: discord.Interaction) -> Previews | None:
+    cog = picasso(interaction).get_cog(Previews.__cog_name__)
+    return cog if isinstance(cog, Previews) else None
+
+
+class Previews(commands.Cog):
+    """Shows previews, expires them on time, and receives the Edit prompt forms."""
+
+    def __init__(self, bot: Picasso) -> None:
+        self.bot = bot
+        self._held: dict[int, tuple[discord.WebhookMessage, asyncio.Task[None]]] = {}
+
+    async def show(
+        self,
+        interaction: discord.Interaction,
+        who: Who,
+        request: ImageRequest,
+        settings: GuildSettings,
+    ) -> None:
+        """Plan `request` (nothing painted, nothing reserved) and show it privately."""
+        lasts = PREVIEW_TTL  # from the moment it was asked for
+        preview = await self.bot.studio.preview(who, request, settings)
+        shaped = preview.request
+        ticket = Ticket(who.user_id, shaped.size, shaped.quality, shaped.style)
+        if interaction.extras.get(PUBLIC_DEFER):  # the server's default: not a public answer
+            await interaction.delete_original_response()
+        message = await interaction.followup.send(
+            embed=preview_embed(request.description, preview),
+            view=preview_view(ticket),
+            ephemeral=True,
+            wait=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+        task = asyncio.create_task(self._expire(message, lasts), name=f"preview-{message.id}")
+        self._held[message.id] = (message, task)
+
+    async def _expire(self, message: discord.WebhookMessage, lasts: float) -> None:
+        await asyncio.sleep(lasts)
+        self._held.pop(message.id, None)
+        await _say(message, EXPIRED)
+
+    async def finish(self, message_id: int, text: str | None) -> None:
+        """The preview was used: stop its expiry and, with `text`, say what became of it."""
+        held = self._held.pop(message_id, None)
+        if held is None:
+            return  # shown before a restart: it expires by its age
+        message, task = held
+        task.cancel()
+        if text is not None:
+            await _say(message, text)
+
+    async def cog_unload(self) -> None:
+        for _, task in self._held.values():
+            task.cancel()
+        self._held.clear()
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: Any = interaction.data or {}
+        ticket = parse_modal_custom_id(str(data.get("custom_id", "")))
+        if ticket is None:
+            return
+        await defer_public(interaction)
+        async with answering(interaction):
+            if interaction.user.id != ticket.user_id:
+                raise PicassoError(NOT_YOURS)
+            prompt = modal_values(data.get("components")).get("prompt", "").strip()
+            check_text(prompt)
+            if not prompt:
+                raise PicassoError(EMPTY_PROMPT)
+            try:
+                words, _ = _read(interaction.message)
+            except PicassoError:  # the form outlived its preview: the prompt is the words
+                words = clip(prompt, MAX_DESCRIPTION_CHARS)
+            await _paint(interaction, ticket, words, prompt, text=prompt)
+
+
+async def _say(message: discord.WebhookMessage, text: str) -> None:
+    """Replace the private preview with `text` (Discord problems are logged, not raised)."""
+    try:
+        await message.edit(content=text, embed=None, view=None, allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException as error:
+        log.warning("could not update preview %d: %s", message.id, error)

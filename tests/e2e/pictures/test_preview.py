@@ -1,0 +1,221 @@
+"""Prompt preview end to end: `/imagine preview:true` (or the server's default) shows the
+prompt and its cost privately, paints nothing and holds nothing until 🎨 Paint; ✏️ Edit
+prompt paints the edited text as written; ✖ Discard and time end a preview."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, cast
+
+import pytest
+
+from bot.app import Picasso
+from cogs.pictures.preview import DISCARDED, EXPIRED, NOT_YOURS, PAINTING
+from tests.e2e.conftest import ALICE, BOB, GUILD_ID, StartBot, jobs_ended
+from tests.e2e.picture_kit import (
+    button_ids,
+    imagine,
+    is_picture,
+    is_private,
+    settled,
+    use_settings,
+)
+from tests.fakes.discord_api import FakeDiscord, FakeInteraction
+from tests.fakes.openai_api import FakeOpenAI
+
+
+async def shown_preview(interaction: FakeInteraction) -> dict[str, Any]:
+    """Wait for the private preview (an embed with buttons) and return it."""
+    await interaction.wait_done(
+        lambda i: bool(i.shown and i.shown.get("embeds") and button_ids(i.shown))
+    )
+    message = interaction.shown
+    assert message is not None and is_private(message), message
+    return message
+
+
+async def ask_preview(
+    discord_fake: FakeDiscord, description: str, **options: Any
+) -> dict[str, Any]:
+    """Run /imagine with `options` and return the private preview."""
+    interaction = await imagine(discord_fake, description, wait=False, **options)
+    return await shown_preview(interaction)
+
+
+async def press(
+    discord_fake: FakeDiscord, message: dict[str, Any], action: str, user_id: int = ALICE
+) -> FakeInteraction:
+    """Press 🎨 Paint, ✏️ Edit prompt or ✖ Discard under a preview."""
+    custom_id = next(c for c in button_ids(message) if c.startswith(f"picasso:preview:{action}:"))
+    return await discord_fake.click(
+        int(message["id"]),
+        custom_id,
+        user_id=user_id,
+        guild_id=GUILD_ID,
+        channel_id=int(message["channel_id"]),
+    )
+
+
+def last_painted(openai_fake: FakeOpenAI) -> str:
+    """The prompt of the last image request."""
+    painted = [r.json for r in openai_fake.requests if r.endpoint == "images"]
+    return str(cast(dict[str, Any], painted[-1])["prompt"])
+
+
+def private_answer(interaction: FakeInteraction) -> dict[str, Any]:
+    """The message a press was answered with, privately."""
+    message = interaction.callbacks[0]["data"]
+    assert is_private(message), message
+    return cast(dict[str, Any], message)
+
+
+def preview_ttl(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Shorten how long a preview lasts, in the module the running bot loaded (each start of
+    the bot loads its cogs anew)."""
+    monkeypatch.setattr(sys.modules["cogs.pictures.preview"], "PREVIEW_TTL", seconds)
+
+
+async def nothing_held(bot: Picasso) -> None:
+    """No picture counted and no money held or spent in the test guild today."""
+    today, _ = await bot.studio.server_usage(GUILD_ID)
+    assert today.pictures == 0 and today.spent_micros == 0
+
+
+async def test_a_preview_shows_the_prompt_and_cost_then_paint_paints_exactly_it(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    bot = await start_bot()
+    message = await ask_preview(discord_fake, "a beach sunset", preview=True)
+
+    embed = message["embeds"][0]
+    assert embed["title"] == "a beach sunset"
+    prompt = embed["description"]
+    assert "a beach sunset" in prompt and prompt != "a beach sunset"  # expanded
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Estimated cost"].startswith("$")
+    assert openai_fake.count("images") == 0
+    await nothing_held(bot)
+
+    painting = await press(discord_fake, message, "paint")
+    result = await settled(painting)
+
+    assert is_picture(result) and not is_private(result), result
+    assert openai_fake.count("images") == 1
+    assert last_painted(openai_fake) == prompt  # painted as previewed, not expanded again
+    assert (await bot.studio.server_usage(GUILD_ID))[0].pictures == 1
+    assert discord_fake.messages[int(message["id"])]["content"] == PAINTING
+    assert discord_fake.messages[int(message["id"])]["components"] == []
+
+
+async def test_edit_prompt_paints_the_edited_text_as_written(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    await start_bot()
+    message = await ask_preview(discord_fake, "a beach sunset", preview=True)
+    prompt = message["embeds"][0]["description"]
+
+    opening = await press(discord_fake, message, "edit")
+    await opening.wait_responded()
+    form = opening.callbacks[0]
+    assert form["type"] == 9  # the form is the first answer
+    fields = [c for row in form["data"]["components"] for c in row.get("components", [])]
+    assert [f.get("value") for f in fields] == [prompt]  # pre-filled with the prompt
+
+    edited = "A lighthouse at dusk, oil on canvas, no people"
+    submitted = await discord_fake.submit_modal(
+        form["data"]["custom_id"],
+        {"prompt": edited},
+        user_id=ALICE,
+        guild_id=GUILD_ID,
+        channel_id=int(message["channel_id"]),
+    )
+    result = await settled(submitted)
+
+    assert is_picture(result) and not is_private(result), result
+    assert last_painted(openai_fake) == edited
+    assert openai_fake.count("images") == 1
+
+
+async def test_discard_says_so_and_paints_nothing(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    bot = await start_bot()
+    message = await ask_preview(discord_fake, "a beach sunset", preview=True)
+
+    discarding = await press(discord_fake, message, "discard")
+    await discarding.wait_done()
+
+    now = discord_fake.messages[int(message["id"])]
+    assert now["content"] == DISCARDED and not now["embeds"] and not button_ids(now)
+    await jobs_ended()
+    assert openai_fake.count("images") == 0
+    await nothing_held(bot)
+
+
+async def test_only_the_person_who_asked_may_paint(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    await start_bot()
+    message = await ask_preview(discord_fake, "a beach sunset", preview=True)
+
+    for action in ("paint", "edit", "discard"):
+        pressing = await press(discord_fake, message, action, user_id=BOB)
+        await pressing.wait_responded()
+        assert private_answer(pressing)["content"] == NOT_YOURS
+
+    await jobs_ended()
+    assert openai_fake.count("images") == 0
+    assert button_ids(discord_fake.messages[int(message["id"])])  # still Alice's to use
+
+
+async def test_the_servers_default_makes_a_plain_imagine_a_private_preview(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    bot = await start_bot()
+    await use_settings(bot, preview=True)
+
+    interaction = await imagine(discord_fake, "a beach sunset", wait=False)
+    message = await shown_preview(interaction)
+
+    assert interaction.original is None  # the public "thinking…" went
+    assert message["embeds"][0]["title"] == "a beach sunset"
+    assert openai_fake.count("images") == 0
+
+    painted = await imagine(discord_fake, "a quiet harbour", preview=False)
+    assert is_picture(painted.original) and openai_fake.count("images") == 1
+
+
+async def test_a_preview_left_alone_expires_with_a_sentence(
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await start_bot()
+    preview_ttl(monkeypatch, 0.3)
+    message = await ask_preview(discord_fake, "a beach sunset", preview=True)
+
+    await discord_fake.wait_for(
+        lambda: discord_fake.messages[int(message["id"])]["content"] == EXPIRED,
+        5,
+        what="the preview to expire",
+    )
+    assert not button_ids(discord_fake.messages[int(message["id"])])
+
+
+async def test_a_press_on_an_old_preview_answers_that_it_expired(
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await start_bot()
+    message = await ask_preview(discord_fake, "a beach sunset", preview=True)
+    preview_ttl(monkeypatch, 0.0)  # as if its expiry were lost in a restart
+
+    painting = await press(discord_fake, message, "paint")
+    await painting.wait_responded()
+
+    assert private_answer(painting)["content"] == EXPIRED
+    await jobs_ended()
+    assert openai_fake.count("images") == 0
