@@ -35,9 +35,10 @@ from bot.studio import Order, Preview
 from cogs.common.answering import NO_MENTIONS, PUBLIC_DEFER, answering, defer_public
 from cogs.common.context import picasso, who_from_interaction
 from cogs.common.custom_ids import ID, PREFIX
+from cogs.common.forms import submitted_form
 from cogs.common.render import EMBED_COLOUR, TITLE_LIMIT
 from cogs.pictures.orders import interaction_delivery, requester
-from cogs.pictures.refine import FORM_TTL, modal_values
+from cogs.pictures.refine import FORM_TTL
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -327,17 +328,15 @@ class Previews(commands.Cog):
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        if interaction.type is not discord.InteractionType.modal_submit:
-            return
-        data: Any = interaction.data or {}
-        ticket = parse_modal_custom_id(str(data.get("custom_id", "")))
-        if ticket is None:
+        form = submitted_form(interaction)
+        ticket = parse_modal_custom_id(form.custom_id) if form else None
+        if form is None or ticket is None:
             return
         await defer_public(interaction)
         async with answering(interaction):
             if interaction.user.id != ticket.user_id:
                 raise PicassoError(NOT_YOURS)
-            prompt = modal_values(data.get("components")).get("prompt", "").strip()
+            prompt = form.values.get("prompt", "").strip()
             check_text(prompt)
             if not prompt:
                 raise PicassoError(EMPTY_PROMPT)

@@ -26,6 +26,7 @@ from bot.studio import Order
 from cogs.common.answering import answering, defer_public
 from cogs.common.context import picasso
 from cogs.common.custom_ids import ID, PREFIX
+from cogs.common.forms import submitted_form
 from cogs.pictures.orders import (
     MAX_INSTRUCTION_CHARS,
     check_instruction,
@@ -57,20 +58,6 @@ def parse_modal_custom_id(custom_id: str) -> int | None:
     """The picture id from a Refine form's custom_id, or None."""
     match = MODAL_TEMPLATE.fullmatch(custom_id)
     return int(match["id"]) if match else None
-
-
-def modal_values(components: Any) -> dict[str, str]:
-    """{custom_id: value} of the text inputs in a submitted form's `components`.
-
-    Handles both layouts Discord submits: action rows of inputs, and labels with one input.
-    """
-    values: dict[str, str] = {}
-    for top in components or ():
-        inner = top.get("components") or ([top["component"]] if top.get("component") else [])
-        for component in inner:
-            if component.get("custom_id") is not None and "value" in component:
-                values[str(component["custom_id"])] = str(component["value"] or "")
-    return values
 
 
 class RefineModal(discord.ui.Modal):
@@ -156,15 +143,13 @@ class RefineForms(commands.Cog):
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        if interaction.type is not discord.InteractionType.modal_submit:
-            return
-        data: Any = interaction.data or {}
-        picture_id = parse_modal_custom_id(str(data.get("custom_id", "")))
-        if picture_id is None:
+        form = submitted_form(interaction)
+        picture_id = parse_modal_custom_id(form.custom_id) if form else None
+        if form is None or picture_id is None:
             return
         await defer_public(interaction)
         async with answering(interaction):
-            await _submit(interaction, picture_id, modal_values(data.get("components")))
+            await _submit(interaction, picture_id, form.values)
 
 
 def _ignore_outcome(lookup: asyncio.Future[Any]) -> None:

@@ -27,10 +27,11 @@ from bot.storage.accounting import Usage as Spent
 from bot.storage.job_records import JobKind
 from cogs.admin.render import blocked_words_list, settings_embed, style_guide_sentence
 from cogs.common.answering import NO_MENTIONS, reply
+from cogs.common.forms import modal_values
 from cogs.common.render import MESSAGE_LIMIT
 from cogs.history.render import chain_embed
 from cogs.pictures.orders import MAX_INSTRUCTION_CHARS, check_instruction, prompt_text
-from cogs.pictures.refine import NOTHING_CHANGED, _submit, modal_values
+from cogs.pictures.refine import NOTHING_CHANGED, _submit
 from cogs.pictures.render import Origin, result_embed
 from cogs.pictures.replies import instruction_from
 from tests.storage.records import picture_record
