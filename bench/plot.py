@@ -1,4 +1,4 @@
-"""The benchmark's figure as one PNG (matplotlib, Agg backend; the `bench` extra)."""
+"""The benchmark's figure as one PNG (matplotlib, Agg backend)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bench.figures import Result
 
 
 def can_plot() -> bool:
-    """True when matplotlib is installed (`pip install -e '.[bench]'`)."""
+    """True when matplotlib is installed (a dependency of the bot since its spend chart)."""
     return importlib.util.find_spec("matplotlib") is not None
 
 

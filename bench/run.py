@@ -148,5 +148,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             draw(results, args.plot)
             print(f"plot written to {args.plot}")
         else:
-            print("plot skipped: matplotlib is not installed (pip install -e '.[bench]')")
+            print("plot skipped: matplotlib is not installed (pip install -e .)")
     return 1 if failed else 0
