@@ -26,7 +26,7 @@ from bot.jobs.scheduler import Scheduler
 from bot.jobs.service import JobService
 from bot.storage.database import make_engine, migrate
 from bot.storage.repository import Store
-from bot.studio import BotBudget, Clock, Studio, utc_now
+from bot.studio import Clock, SpendCaps, Studio, utc_now
 from cogs.common.answering import reply, user_message
 from cogs.pictures.publisher import DiscordPublisher
 
@@ -185,7 +185,7 @@ class Picasso(commands.AutoShardedBot):
             dict(self.settings.prices),
             timezone=ZoneInfo(self.settings.timezone),
             clock=self._clock,
-            bot_budget=BotBudget.usd(
+            bot_budget=SpendCaps.usd(
                 self.settings.bot_daily_budget_usd, self.settings.bot_monthly_budget_usd
             ),
         )

@@ -26,7 +26,7 @@ from bot.formatting import plural, usd, zone_name
 from bot.imaging.files import encode
 from bot.models import ImageRequest, Quality, Size, Stage, Style
 from bot.storage.repository import DMS, Usage
-from bot.studio import BotBudget, BotUsage, SpendReport, bot_spend_report, bot_usage
+from bot.studio import BotUsage, SpendCaps, SpendReport, bot_spend_report, bot_usage
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ async def usage(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
     now = datetime.now(ZoneInfo(settings.timezone))
-    budget = BotBudget.usd(settings.bot_daily_budget_usd, settings.bot_monthly_budget_usd)
+    budget = SpendCaps.usd(settings.bot_daily_budget_usd, settings.bot_monthly_budget_usd)
     try:
         engine, store = await open_store(settings)
         try:

@@ -73,15 +73,15 @@ class Preview:
 
 
 @dataclass(frozen=True, slots=True)
-class BotBudget:
+class SpendCaps:
     """Caps on spend a day and a month, in micro-dollars (None: no cap): the operator's on
-    the whole bot (and, in a spend report, a server's own)."""
+    the whole bot, or a server's own in its spend report."""
 
     daily_micros: int | None = None
     monthly_micros: int | None = None
 
     @classmethod
-    def usd(cls, daily: float | None, monthly: float | None) -> BotBudget:
+    def usd(cls, daily: float | None, monthly: float | None) -> SpendCaps:
         """Caps given in dollars."""
         return cls(*(None if cap is None else round(cap * 1_000_000) for cap in (daily, monthly)))
 
@@ -93,11 +93,11 @@ class BotUsage:
     today: Usage
     month: Usage
     top_servers: list[tuple[int, Usage]]
-    budget: BotBudget
+    budget: SpendCaps
     now: datetime
 
 
-async def bot_usage(store: Store, now: datetime, budget: BotBudget, top: int = 10) -> BotUsage:
+async def bot_usage(store: Store, now: datetime, budget: SpendCaps, top: int = 10) -> BotUsage:
     """The whole bot's usage on the day and month of `now` (aware, in the configured zone);
     needs only the database (`python -m bot usage`)."""
     periods = Periods.of(now)
@@ -132,7 +132,7 @@ class SpendReport:
         return sum(day.spent_micros for day in self.days)
 
 
-async def spend_report(store: Store, place: int, now: datetime, caps: BotBudget) -> SpendReport:
+async def spend_report(store: Store, place: int, now: datetime, caps: SpendCaps) -> SpendReport:
     """The 30 days up to the day of `now` (aware, in the configured zone) in `place`, with
     the daily and monthly `caps` in force there."""
     days = last_days(now)
@@ -146,7 +146,7 @@ async def spend_report(store: Store, place: int, now: datetime, caps: BotBudget)
     )
 
 
-async def bot_spend_report(store: Store, now: datetime, budget: BotBudget) -> SpendReport:
+async def bot_spend_report(store: Store, now: datetime, budget: SpendCaps) -> SpendReport:
     """The whole bot's 30 days against the operator's caps (`python -m bot usage --chart`)."""
     return await spend_report(store, BOT_WIDE, now, budget)
 
@@ -177,7 +177,7 @@ class Studio:
         *,
         timezone: tzinfo = UTC,
         clock: Clock = utc_now,
-        bot_budget: BotBudget = BotBudget(),
+        bot_budget: SpendCaps = SpendCaps(),
     ) -> None:
         self.store = store
         self.pipeline = pipeline
@@ -286,7 +286,7 @@ class Studio:
     async def spend_report(self, guild_id: int | None) -> SpendReport:
         """A server's (or all DMs') last 30 days against its own daily and monthly budget."""
         settings = await self.settings_for(guild_id)
-        caps = BotBudget.usd(settings.guild_daily_usd, settings.guild_monthly_usd)
+        caps = SpendCaps.usd(settings.guild_daily_usd, settings.guild_monthly_usd)
         place = DMS if guild_id is None else guild_id
         return await spend_report(self.store, place, self.now(), caps)
 

@@ -102,3 +102,19 @@ async def test_a_reply_with_a_picture_edits_the_bots_picture_with_it(
     [edit] = edits(openai_fake)
     sent = pictures_sent(edit)
     assert len(sent) == 2 and sent[1] == mine  # the bot's picture first, then yours
+
+
+async def test_a_reply_with_something_else_attached_is_answered_in_one_sentence(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    await start_bot(**FAST)
+    picture = await imagine_picture(discord_fake, "a quiet harbour")
+    answer = await reply_to(
+        discord_fake,
+        picture,
+        "use my notes",
+        mention_bot=True,
+        attachments=[("notes.txt", b"hello", "text/plain")],
+    )
+    assert answer["content"].startswith("Attach a PNG, JPEG or WebP picture")
+    assert edits(openai_fake) == [] and openai_fake.count("images") == 1  # only the first

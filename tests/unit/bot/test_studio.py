@@ -11,7 +11,7 @@ from bot.models import ERASED, GuildSettings, ImageRequest, Quality, Size, Who
 from bot.policy import LimitKind, LimitReached, Refused, limit_sentence
 from bot.storage.job_records import JobKind, JobState
 from bot.storage.repository import Store
-from bot.studio import BotBudget, Studio
+from bot.studio import SpendCaps, Studio
 from tests.storage.records import post_picture
 from tests.unit.jobs_rig import ALICE, BOB, CHANNEL, GUILD, NOW, TODAY, Rig, make_rig, order
 
@@ -102,7 +102,7 @@ async def test_standing_counts_what_is_under_way(rig: Rig) -> None:
 
 
 async def test_the_bots_caps_join_every_admission(rig: Rig) -> None:
-    capped = BotBudget(daily_micros=1)
+    capped = SpendCaps(daily_micros=1)
     studio = Studio(rig.store, rig.studio.pipeline, {}, clock=lambda: NOW, bot_budget=capped)
     with pytest.raises(LimitReached) as refused:
         await studio.admit(order(), GuildSettings())
