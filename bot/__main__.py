@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from bot.config import read_settings
+from bot.config import ROLES, read_settings
 from bot.logs import setup_logging
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="picasso", description="Picasso, the /imagine bot.")
     parser.add_argument("--version", action="version", version=f"picasso {_version()}")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the bot (default)")
+    run = commands.add_parser("run", help="run the bot (default)")
+    run.add_argument(
+        "--role",
+        choices=ROLES,
+        help="all (default, one process), gateway (Discord, admits) or worker (paints); "
+        "overrides ROLE",
+    )
     imagine = commands.add_parser("imagine", help="make one picture without Discord")
     imagine.add_argument("description", help="what the picture should show")
     imagine.add_argument(
@@ -76,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "check":
         return _check()
     needs = NEEDS[command]
+    if getattr(args, "role", None):
+        os.environ["ROLE"] = args.role  # read and checked with the other settings
     settings, problems = read_settings(need_discord=needs.discord, need_openai=needs.openai)
     if problems:
         more = f" (and {len(problems) - 1} more: `python -m bot check` lists them)"

@@ -5,30 +5,40 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import discord
 import openai
+import yarl
 from discord import app_commands
 from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.errors import PicassoError
+from bot.i18n import use_locale
 from bot.imaging.pipeline import Pipeline
 from bot.imaging.providers import OpenAIChat, OpenAIImages, OpenAIModerator
+from bot.jobs.observer import UNOBSERVED
 from bot.jobs.progress import Reporter
 from bot.jobs.ratelimit import RateLimit
-from bot.jobs.runner import Runner
+from bot.jobs.runner import Line, Runner
 from bot.jobs.scheduler import Scheduler
 from bot.jobs.service import JobService
+from bot.ops import make_metrics
+from bot.ops.health import HealthServer
+from bot.roles import WORKER, Cluster, work
 from bot.storage.database import make_engine, migrate
 from bot.storage.repository import Store
 from bot.studio import Clock, SpendCaps, Studio, utc_now
-from cogs.common.answering import reply, user_message
+from cogs.common.answering import read_in_locale_of, reply, user_message
+from cogs.common.translator import PicassoTranslator
 from cogs.pictures.publisher import DiscordPublisher
+
+if TYPE_CHECKING:
+    from bot.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +61,21 @@ def make_openai(settings: Settings) -> openai.AsyncOpenAI:
     )
 
 
-def make_pipeline(settings: Settings, client: openai.AsyncOpenAI) -> Pipeline:
-    """The expand→paint pipeline on `client` (chat calls get their own shorter timeout)."""
+def make_pipeline(
+    settings: Settings, client: openai.AsyncOpenAI, metrics: Metrics | None = None
+) -> Pipeline:
+    """The expand→paint pipeline on `client` (chat calls get their own shorter timeout),
+    its provider calls watched by `metrics` when given."""
     chat_client = client.with_options(
         max_retries=2, timeout=openai.Timeout(settings.chat_timeout, connect=CONNECT_TIMEOUT)
     )
-    return Pipeline(
+    models = (
         OpenAIChat(chat_client, settings.chat_model),
         OpenAIImages(client, settings.image_model, partial_images=settings.partial_images),
-        prices=settings.prices,
-        moderator=OpenAIModerator(chat_client, settings.moderation_model),
+        OpenAIModerator(chat_client, settings.moderation_model),
     )
+    chat, images, moderator = metrics.observed(*models) if metrics else models
+    return Pipeline(chat, images, prices=settings.prices, moderator=moderator)
 
 
 async def open_store(settings: Settings) -> tuple[AsyncEngine, Store]:
@@ -79,17 +93,23 @@ def _permission_bits(value: Any) -> int | None:
 
 
 def command_shape(payload: Any) -> str:
-    """What matters of a command's payload to its users (names, texts, options, choices,
-    default permissions), so ours and Discord's copy compare equal unless a sync is due."""
+    """What matters of a command's payload to its users (names, texts and their
+    translations, options, choices, default permissions), so ours and Discord's copy compare
+    equal unless a sync is due."""
 
     def shape(node: Any) -> Any:
         return {
             "name": node.get("name"),
+            "names": node.get("name_localizations") or {},
             "description": node.get("description", ""),
+            "descriptions": node.get("description_localizations") or {},
             "type": node.get("type", 1),
             "required": bool(node.get("required")),
             "permissions": _permission_bits(node.get("default_member_permissions")),
-            "choices": sorted((c["name"], str(c["value"])) for c in node.get("choices") or []),
+            "choices": sorted(
+                (c["name"], str(c["value"]), sorted((c.get("name_localizations") or {}).items()))
+                for c in node.get("choices") or []
+            ),
             "options": [shape(option) for option in node.get("options") or []],
         }
 
@@ -107,11 +127,27 @@ def prepare_discord(base_url: str | None) -> None:
 class PicassoTree(app_commands.CommandTree["Picasso"]):
     """The command tree, with the one error handler for every slash command and menu."""
 
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Every command answers in the language of the person using it."""
+        read_in_locale_of(interaction)
+        return True
+
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         """Every failed app command ends with one clear sentence (details in the log)."""
+        read_in_locale_of(interaction)
         await reply(interaction, user_message(error))
+
+
+def event_locale(args: tuple[Any, ...]) -> str | None:
+    """Whose language an event's listeners answer in: the person interacting, else the
+    server's preferred one (a message, a server joined), else None (English)."""
+    first = args[0] if args else None
+    if isinstance(first, discord.Interaction):
+        return str(first.locale)
+    guild = first if isinstance(first, discord.Guild) else getattr(first, "guild", None)
+    return str(guild.preferred_locale) if isinstance(guild, discord.Guild) else None
 
 
 class Picasso(commands.AutoShardedBot):
@@ -124,6 +160,11 @@ class Picasso(commands.AutoShardedBot):
         intents.dm_messages = True
         intents.message_content = settings.message_content_intent
         prepare_discord(settings.discord_api_base_url)
+        metrics = make_metrics(settings)
+        if metrics is not None:
+            options["http_trace"] = metrics.discord_trace()  # counts Discord's 429s
+        if settings.shard_ids is not None:  # only these shards of SHARD_COUNT
+            options["shard_ids"] = list(settings.shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -131,9 +172,12 @@ class Picasso(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             tree_cls=PicassoTree,
+            shard_count=settings.shard_count,  # None: as many as Discord recommends
             **options,
         )
         self.settings = settings
+        self.metrics = metrics
+        self._health: HealthServer | None = None
         self._clock = clock
         self.openai: openai.AsyncOpenAI | None = None
         self._engine: AsyncEngine | None = None
@@ -142,6 +186,7 @@ class Picasso(commands.AutoShardedBot):
         self._reporter: Reporter | None = None
         self._publisher: DiscordPublisher | None = None
         self._downloads: aiohttp.ClientSession | None = None
+        self._cluster: Cluster | None = None  # gateway and worker roles: Redis and the queue
 
     @property
     def studio(self) -> Studio:
@@ -181,7 +226,7 @@ class Picasso(commands.AutoShardedBot):
         self._engine, store = await open_store(self.settings)
         self._studio = Studio(
             store,
-            make_pipeline(self.settings, self.openai),
+            make_pipeline(self.settings, self.openai, self.metrics),
             dict(self.settings.prices),
             timezone=ZoneInfo(self.settings.timezone),
             clock=self._clock,
@@ -190,7 +235,12 @@ class Picasso(commands.AutoShardedBot):
             ),
         )
         self._downloads = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        if self.settings.role != "all":
+            self._cluster = await Cluster.open(self.settings)
         self._jobs = self._job_service(self._studio, self._downloads)
+        if self.settings.role == WORKER:
+            return  # no gateway: no commands, no listeners; the queue brings the work
+        await self.tree.set_translator(PicassoTranslator())  # commands in Discord's languages
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._jobs.recover()
@@ -198,8 +248,13 @@ class Picasso(commands.AutoShardedBot):
     def _job_service(self, studio: Studio, downloads: aiohttp.ClientSession) -> JobService:
         """The scheduler, the runner and the Discord publisher they post through."""
         settings = self.settings
-        rate = RateLimit(settings.image_rate_limit) if settings.image_rate_limit else None
-        scheduler = Scheduler(concurrency=settings.image_concurrency, rate=rate)
+        cluster = self._cluster
+        scheduler: Line
+        if cluster is not None and settings.role == WORKER:
+            scheduler = cluster.line(settings, studio.store, studio)
+        else:
+            rate = RateLimit(settings.image_rate_limit) if settings.image_rate_limit else None
+            scheduler = Scheduler(concurrency=settings.image_concurrency, rate=rate)
         # Discord's refusals of a progress edit are ordinary: one warning line each.
         self._reporter = Reporter(expected=(discord.HTTPException, PicassoError))
         self._publisher = DiscordPublisher(self, self._reporter)
@@ -211,12 +266,18 @@ class Picasso(commands.AutoShardedBot):
             downloads,
             now=studio.now,
             monotonic=time.monotonic,
+            observer=self.metrics or UNOBSERVED,
         )
-        return JobService(studio, runner)
+        return JobService(studio, runner, cluster.queue if cluster else None)
 
     async def on_message(self, message: discord.Message, /) -> None:
         # No prefix commands: cogs listen to messages themselves.
         return None
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        # Each listener runs in a task started here, which keeps the language set around it.
+        with use_locale(event_locale(args)):
+            super().dispatch(event_name, *args, **kwargs)
 
     async def sync_commands(self, *, force: bool = False) -> str:
         """Register slash commands with Discord, on purpose rather than on every boot.
@@ -232,17 +293,27 @@ class Picasso(commands.AutoShardedBot):
             synced = await self.tree.sync(guild=guild)
             return f"synced {len(synced)} commands to guild {guild_id}"
         if not force:
-            ours = {command_shape(c.to_dict(self.tree)) for c in self.tree.get_commands()}
-            theirs = {
-                command_shape(
-                    {**c.to_dict(), "default_member_permissions": c.default_member_permissions}
-                )
-                for c in await self.tree.fetch_commands()
-            }
+            ours = {command_shape(payload) for payload in await self._command_payloads()}
+            theirs = {command_shape(payload) for payload in await self._registered_commands()}
             if ours == theirs:
                 return "global commands already registered"
         synced = await self.tree.sync()
         return f"synced {len(synced)} commands globally"
+
+    async def _command_payloads(self) -> list[dict[str, Any]]:
+        """Our global commands as a sync sends them, translations included."""
+        translator = self.tree.translator or app_commands.Translator()
+        return [
+            await c.get_translated_payload(self.tree, translator) for c in self.tree.get_commands()
+        ]
+
+    async def _registered_commands(self) -> list[dict[str, Any]]:
+        """Discord's copy of our global commands, with every translation (which Discord
+        leaves out unless asked)."""
+        route = discord.http.Route(
+            "GET", "/applications/{application_id}/commands", application_id=self.application_id
+        )
+        return await self.http.request(route, params={"with_localizations": "true"})
 
     async def on_ready(self) -> None:
         log.info(
@@ -254,17 +325,54 @@ class Picasso(commands.AutoShardedBot):
 
     async def start(self, token: str, *, reconnect: bool = True) -> None:
         await self.login(token)
+        await self._serve_health()
+        if self._cluster is not None and self.settings.role == WORKER:
+            await work(self, self._cluster)  # over REST only, until `close()`
+            return
         log.info(await self.sync_commands())
         await self.connect(reconnect=reconnect)
+
+    async def launch_shards(self) -> None:
+        """Connect the shards to the gateway GET /gateway/bot names, SHARD_COUNT of them or
+        else as many as it recommends. (Given a count, discord.py would use its built-in
+        address instead, as it does for a fresh IDENTIFY after an invalidated session,
+        passing by the server DISCORD_API_BASE_URL names.)"""
+        if not self.is_closed():
+            recommended, url, _ = await self.http.get_bot_gateway()
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+            if self.shard_count is None:
+                self.shard_count = recommended
+        await super().launch_shards()
+
+    async def _serve_health(self) -> None:
+        """GET /healthz and /metrics on HEALTH_PORT, when set: up from the login on, so they
+        answer 503 until the gateway is ready (raises `ServeFailed` if the port is taken)."""
+        port = self.settings.health_port
+        if port is None or self.metrics is None:
+            return
+        role, cluster = self.settings.role, self._cluster
+        self._health = HealthServer(
+            None if role == WORKER else self,  # a worker never connects to the gateway
+            self.studio.store,
+            self.jobs.runner.scheduler,
+            self.metrics,
+            role=role,
+            queue=cluster.queue if cluster is not None else None,
+        )
+        await self._health.start(self.settings.health_host, port)
 
     async def close(self) -> None:
         """Stop taking work, let running jobs finish (`SHUTDOWN_GRACE`), then disconnect;
         waiting jobs stay queued for the next start."""
         if self._jobs is not None:
             await self._jobs.stop(self.settings.shutdown_grace)
+        if self._cluster is not None:
+            await self._cluster.close()
         if self._reporter is not None:
             # A last progress edit may wait out Discord's pacing: let it go before leaving.
             await self._reporter.drain(timeout=3)
+        if self._health is not None:
+            await self._health.stop()
         await super().close()
         if self.openai is not None:
             await self.openai.close()

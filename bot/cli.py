@@ -25,6 +25,7 @@ from bot.errors import PicassoError
 from bot.formatting import plural, usd, zone_name
 from bot.imaging.files import encode
 from bot.models import ImageRequest, Quality, Size, Stage, Style
+from bot.ops.health import ServeFailed
 from bot.storage.repository import DMS, Usage
 from bot.studio import BotUsage, SpendCaps, SpendReport, bot_spend_report, bot_usage
 
@@ -83,6 +84,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         except DATABASE_ERRORS as error:  # opened while the bot sets up
             return _database_failed(error)
+        except ServeFailed as error:  # HEALTH_PORT taken
+            print(f"picasso: {error}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -14,15 +14,33 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# ConfigError and Secret live with the readers; the rest of the bot imports them from here.
+from bot.env_readers import (
+    ConfigError,
+    Secret,
+    choice,
+    flag,
+    host,
+    http_url,
+    integer,
+    money,
+    number,
+    optional,
+    port,
+    required,
+    snowflake,
+)
 from bot.imaging.pricing import DEFAULT_PRICES, ModelPrice
 from bot.models import GuildSettings
 
 log = logging.getLogger(__name__)
 
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS: Final = ("text", "json")
+ROLES: Final = ("all", "gateway", "worker")
+MAX_SHARDS: Final = 100_000  # far above any bot's need; a typo of many digits is caught
 
 
 # The limits a server gets until its admins change them (DEFAULT_SERVER_LIMITS): a bot
@@ -41,38 +59,6 @@ SERVER_LIMITS: Final[dict[str, type | tuple[type, ...]]] = {
 }
 
 
-class ConfigError(Exception):
-    """A setting is missing or malformed; `str()` is one line naming the variable."""
-
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"{variable}: {problem}")
-        self.variable = variable
-
-
-class Secret:
-    """A string that never shows itself in `repr`, `str`, f-strings or logs."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get(self) -> str:
-        """The real value, for the one place that needs it (a client constructor)."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot reads from its environment."""
@@ -86,6 +72,7 @@ class Settings:
     database_url: str = "sqlite+aiosqlite:///data/picasso.db"
     dev_guild_id: int | None = None
     log_level: str = "INFO"
+    log_format: str = "text"  # "json": one JSON object per line
     discord_api_base_url: str | None = None
     image_timeout: float = 300.0
     chat_timeout: float = 30.0
@@ -101,6 +88,15 @@ class Settings:
     bot_monthly_budget_usd: float | None = None
     # What a server (and the DMs) gets until its admins change it: see DEFAULT_SERVER_LIMITS.
     new_server: GuildSettings = field(default_factory=lambda: NEW_SERVER)
+    health_port: int | None = None  # GET /healthz and /metrics; None: not served
+    health_host: str = "127.0.0.1"  # where they listen (0.0.0.0 in a container)
+    shard_count: int | None = None  # None: as many as Discord recommends (GET /gateway/bot)
+    shard_ids: tuple[int, ...] | None = None  # the shards this process runs; None: all
+    role: str = "all"  # all | gateway | worker (scale-out: see the README)
+    redis_url: str | None = None  # the job queue and shared limits of gateway/worker roles
+    worker_slots: int = 20  # jobs a worker holds at once (waiting for a turn, or painting)
+    queue_heartbeat: int = 15  # seconds a worker's delivery may go without a heartbeat
+    queue_sweep: int = 10  # how often workers look for deliveries whose worker died
 
     def __post_init__(self) -> None:
         # Guard against a plain str sneaking into a secret field (it would print).
@@ -110,74 +106,8 @@ class Settings:
                 raise TypeError(f"{name} must be a Secret")
 
 
-def _required(env: Mapping[str, str], name: str) -> Secret:
-    value = env.get(name, "").strip()
-    if not value:
-        raise ConfigError(name, "is required but empty or unset (see .env.example)")
-    if any(ch.isspace() for ch in value):
-        raise ConfigError(name, "must not contain spaces")
-    return Secret(value)
-
-
-def _optional(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
-
-
-def _url(env: Mapping[str, str], name: str) -> str | None:
-    value = _optional(env, name)
-    if value is None:
-        return None
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(name, "must be an http(s) URL such as https://host/v1")
-    return value.rstrip("/")
-
-
-def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
-    raw = _optional(env, name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(name, f"must be a number between {low:g} and {high:g}") from None
-    if not low <= value <= high:
-        raise ConfigError(name, f"must be between {low:g} and {high:g}")
-    return value
-
-
-def _integer(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
-    raw = _optional(env, name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ConfigError(name, f"must be a whole number between {low} and {high}")
-    return int(raw)
-
-
-def _snowflake(env: Mapping[str, str], name: str) -> int | None:
-    raw = _optional(env, name)
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise ConfigError(name, "must be a Discord id (digits only)")
-    return int(raw)
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (_optional(env, name) or "").lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(name, "must be true or false")
-
-
 def _timezone(env: Mapping[str, str]) -> str:
-    name = _optional(env, "TIMEZONE") or "UTC"
+    name = optional(env, "TIMEZONE") or "UTC"
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -186,7 +116,7 @@ def _timezone(env: Mapping[str, str]) -> str:
 
 
 def _database_url(env: Mapping[str, str]) -> str:
-    raw = _optional(env, "DATABASE_URL")
+    raw = optional(env, "DATABASE_URL")
     if raw is None:
         return Settings.database_url
     # Accept the URLs hosting providers hand out and pick the async drivers.
@@ -205,7 +135,7 @@ def _database_url(env: Mapping[str, str]) -> str:
 
 
 def _rate_limit(env: Mapping[str, str]) -> str | None:
-    raw = _optional(env, "IMAGE_RATE_LIMIT")
+    raw = optional(env, "IMAGE_RATE_LIMIT")
     if raw is None:
         return None
     from bot.jobs.ratelimit import RateLimit
@@ -219,14 +149,8 @@ def _rate_limit(env: Mapping[str, str]) -> str | None:
     return raw
 
 
-def _money(env: Mapping[str, str], name: str) -> float | None:
-    if _optional(env, name) is None:
-        return None
-    return _number(env, name, 0.0, low=0, high=10_000_000)
-
-
 def _new_server(env: Mapping[str, str]) -> GuildSettings:
-    raw = _optional(env, "DEFAULT_SERVER_LIMITS")
+    raw = optional(env, "DEFAULT_SERVER_LIMITS")
     if raw is None:
         return NEW_SERVER
     if raw.lower() == "none":
@@ -255,7 +179,7 @@ def _new_server(env: Mapping[str, str]) -> GuildSettings:
 
 def _prices(env: Mapping[str, str]) -> dict[str, ModelPrice]:
     prices = dict(DEFAULT_PRICES)
-    raw = _optional(env, "IMAGE_PRICES")
+    raw = optional(env, "IMAGE_PRICES")
     if raw is None:
         return prices
     try:
@@ -270,15 +194,35 @@ def _prices(env: Mapping[str, str]) -> dict[str, ModelPrice]:
     return prices
 
 
+def _shard_count(env: Mapping[str, str]) -> int | None:
+    if optional(env, "SHARD_COUNT") is None:
+        return None
+    return integer(env, "SHARD_COUNT", 1, low=1, high=MAX_SHARDS)
+
+
+def _shard_ids(env: Mapping[str, str]) -> tuple[int, ...] | None:
+    raw = optional(env, "SHARD_IDS")
+    if raw is None:
+        return None
+    parts = [part.strip() for part in raw.split(",")]
+    if not all(part.isdigit() for part in parts):
+        raise ConfigError("SHARD_IDS", "must be shard numbers separated by commas, such as 0,1")
+    ids = tuple(int(part) for part in parts)
+    if len(set(ids)) < len(ids):
+        raise ConfigError("SHARD_IDS", "names a shard twice")
+    if optional(env, "SHARD_COUNT") is None:
+        raise ConfigError("SHARD_IDS", "needs SHARD_COUNT, the number of shards of the whole bot")
+    try:
+        count = _shard_count(env)
+    except ConfigError:
+        return ids  # SHARD_COUNT's own problem is reported under its name
+    if count is not None and max(ids) >= count:
+        raise ConfigError("SHARD_IDS", f"shards are numbered 0 to {count - 1} (SHARD_COUNT)")
+    return ids
+
+
 # The OpenAI key of a command that never calls OpenAI (`migrate`, `usage`).
 NO_SECRET: Final = Secret("")
-
-
-def _log_level(env: Mapping[str, str]) -> str:
-    level = (_optional(env, "LOG_LEVEL") or "INFO").upper()
-    if level not in LOG_LEVELS:
-        raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
-    return level
 
 
 def _readers(
@@ -287,42 +231,72 @@ def _readers(
     """How each field is read, in the order problems are reported; a secret the command
     does not need is not read."""
     return {
-        "log_level": lambda: _log_level(env),
-        "discord_token": lambda: _required(env, "DISCORD_TOKEN") if need_discord else None,
-        "openai_api_key": lambda: _required(env, "OPENAI_API_KEY") if need_openai else NO_SECRET,
-        "openai_base_url": lambda: _url(env, "OPENAI_BASE_URL"),
-        "chat_model": lambda: _optional(env, "CHAT_MODEL") or Settings.chat_model,
-        "image_model": lambda: _optional(env, "IMAGE_MODEL") or Settings.image_model,
-        "moderation_model": lambda: _optional(env, "MODERATION_MODEL") or Settings.moderation_model,
+        "log_level": lambda: choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO"),
+        "log_format": lambda: choice(env, "LOG_FORMAT", LOG_FORMATS, "text"),
+        "discord_token": lambda: required(env, "DISCORD_TOKEN") if need_discord else None,
+        "openai_api_key": lambda: required(env, "OPENAI_API_KEY") if need_openai else NO_SECRET,
+        "openai_base_url": lambda: http_url(env, "OPENAI_BASE_URL"),
+        "chat_model": lambda: optional(env, "CHAT_MODEL") or Settings.chat_model,
+        "image_model": lambda: optional(env, "IMAGE_MODEL") or Settings.image_model,
+        "moderation_model": lambda: optional(env, "MODERATION_MODEL") or Settings.moderation_model,
         "database_url": lambda: _database_url(env),
-        "dev_guild_id": lambda: _snowflake(env, "DEV_GUILD_ID"),
-        "discord_api_base_url": lambda: _url(env, "DISCORD_API_BASE_URL"),
-        "image_timeout": lambda: _number(
+        "dev_guild_id": lambda: snowflake(env, "DEV_GUILD_ID"),
+        "discord_api_base_url": lambda: http_url(env, "DISCORD_API_BASE_URL"),
+        "image_timeout": lambda: number(
             env, "IMAGE_TIMEOUT", Settings.image_timeout, low=1, high=1800
         ),
-        "chat_timeout": lambda: _number(
-            env, "CHAT_TIMEOUT", Settings.chat_timeout, low=1, high=600
-        ),
-        "image_retries": lambda: _integer(
+        "chat_timeout": lambda: number(env, "CHAT_TIMEOUT", Settings.chat_timeout, low=1, high=600),
+        "image_retries": lambda: integer(
             env, "IMAGE_RETRIES", Settings.image_retries, low=0, high=5
         ),
-        "image_concurrency": lambda: _integer(
+        "image_concurrency": lambda: integer(
             env, "IMAGE_CONCURRENCY", Settings.image_concurrency, low=1, high=64
         ),
         "image_rate_limit": lambda: _rate_limit(env),
-        "shutdown_grace": lambda: _number(
+        "shutdown_grace": lambda: number(
             env, "SHUTDOWN_GRACE", Settings.shutdown_grace, low=0, high=3600
         ),
-        "partial_images": lambda: _integer(
+        "partial_images": lambda: integer(
             env, "PARTIAL_IMAGES", Settings.partial_images, low=0, high=3
         ),
         "prices": lambda: _prices(env),
         "timezone": lambda: _timezone(env),
-        "message_content_intent": lambda: _flag(env, "MESSAGE_CONTENT_INTENT", False),
-        "bot_daily_budget_usd": lambda: _money(env, "BOT_DAILY_BUDGET_USD"),
-        "bot_monthly_budget_usd": lambda: _money(env, "BOT_MONTHLY_BUDGET_USD"),
+        "message_content_intent": lambda: flag(env, "MESSAGE_CONTENT_INTENT", False),
+        "bot_daily_budget_usd": lambda: money(env, "BOT_DAILY_BUDGET_USD"),
+        "bot_monthly_budget_usd": lambda: money(env, "BOT_MONTHLY_BUDGET_USD"),
         "new_server": lambda: _new_server(env),
+        "health_port": lambda: port(env, "HEALTH_PORT"),
+        "health_host": lambda: host(env, "HEALTH_HOST", Settings.health_host),
+        "shard_count": lambda: _shard_count(env),
+        "shard_ids": lambda: _shard_ids(env),
+        "role": lambda: _role(env),
+        "redis_url": lambda: _redis_url(env),
+        "worker_slots": lambda: integer(
+            env, "WORKER_SLOTS", Settings.worker_slots, low=1, high=500
+        ),
+        "queue_heartbeat": lambda: integer(
+            env, "QUEUE_HEARTBEAT", Settings.queue_heartbeat, low=2, high=600
+        ),
+        "queue_sweep": lambda: integer(env, "QUEUE_SWEEP", Settings.queue_sweep, low=1, high=600),
     }
+
+
+def _role(env: Mapping[str, str]) -> str:
+    role = choice(env, "ROLE", ROLES, "all")
+    if role != "all":
+        database = optional(env, "DATABASE_URL") or ""
+        if not database.startswith(("postgres://", "postgresql://", "postgresql+asyncpg://")):
+            raise ConfigError("ROLE", f"{role} processes share a PostgreSQL DATABASE_URL")
+        if optional(env, "REDIS_URL") is None:
+            raise ConfigError("ROLE", f"{role} processes need REDIS_URL (the job queue)")
+    return role
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    raw = optional(env, "REDIS_URL")
+    if raw is not None and not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("REDIS_URL", "must be a redis://, rediss:// or unix:// URL")
+    return raw
 
 
 def _environment(env: Mapping[str, str] | None, dotenv: Path | None) -> Mapping[str, str]:

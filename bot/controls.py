@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable
 from typing import Final, Literal
 
 from bot.errors import PicassoError
+from bot.i18n import N_
 from bot.models import ChannelMode, GuildSettings, MaxSize, RefineMode, RemixWho, Style
 from bot.policy import BLOCKED_WORDS_MAX, STYLE_GUIDE_MAX
 
@@ -29,10 +30,10 @@ class BadSetting(PicassoError):
     """An admin's change can't be applied; the sentence says why."""
 
 
-def _not_both(value: object, removing: bool, name: str) -> None:
-    """Refuse setting and removing the same limit in one change."""
+def _not_both(value: object, removing: bool, refusal: str) -> None:
+    """Refuse setting and removing the same limit in one change (`refusal`: a msgid)."""
     if value is not None and removing:
-        raise BadSetting(f"You set and removed the {name} at once — choose one.")
+        raise BadSetting(refusal)
 
 
 def change_limits(
@@ -48,8 +49,16 @@ def change_limits(
     """Picture limits, cooldown and per-person jobs; `remove` lifts a daily picture limit."""
     drop_user = remove in ("user daily pictures", "all")
     drop_server = remove in ("server daily pictures", "all")
-    _not_both(user_daily_pictures, drop_user, "per-person daily picture limit")
-    _not_both(server_daily_pictures, drop_server, "server's daily picture limit")
+    _not_both(
+        user_daily_pictures,
+        drop_user,
+        N_("You set and removed the per-person daily picture limit at once — choose one."),
+    )
+    _not_both(
+        server_daily_pictures,
+        drop_server,
+        N_("You set and removed the server's daily picture limit at once — choose one."),
+    )
     changes: dict[str, object] = {}
     if drop_user or user_daily_pictures is not None:
         changes["user_daily_pictures"] = user_daily_pictures
@@ -82,27 +91,57 @@ def change_budget(
 ) -> GuildSettings:
     """Money caps in USD; `remove` lifts one (or all)."""
     changes: dict[str, object] = {}
-    for field, value, name, label in (
-        ("guild_daily_usd", server_daily_usd, "server daily", "server's daily budget"),
-        ("guild_monthly_usd", server_monthly_usd, "server monthly", "server's monthly budget"),
-        ("user_daily_usd", user_daily_usd, "user daily", "per-person daily budget"),
+    for field, value, name, refusal in (
+        (
+            "guild_daily_usd",
+            server_daily_usd,
+            "server daily",
+            N_("You set and removed the server's daily budget at once — choose one."),
+        ),
+        (
+            "guild_monthly_usd",
+            server_monthly_usd,
+            "server monthly",
+            N_("You set and removed the server's monthly budget at once — choose one."),
+        ),
+        (
+            "user_daily_usd",
+            user_daily_usd,
+            "user daily",
+            N_("You set and removed the per-person daily budget at once — choose one."),
+        ),
     ):
         dropping = remove in (name, "all")
-        _not_both(value, dropping, label)
+        _not_both(value, dropping, refusal)
         if dropping or value is not None:
             changes[field] = _tidy_usd(value)
     return settings.replace(**changes)
 
 
+_SAME: Final = {
+    "channel": N_("You added and removed the same channel at once — choose one."),
+    "role": N_("You added and removed the same role at once — choose one."),
+}
+_FULL: Final = {
+    "channel": N_("That list is full ({cap} channels) — remove one first."),
+    "role": N_("That list is full ({cap} roles) — remove one first."),
+}
+
+
 def _edit_ids(
-    ids: tuple[int, ...], add: int | None, remove: int | None, *, cap: int, what: str
+    ids: tuple[int, ...],
+    add: int | None,
+    remove: int | None,
+    *,
+    cap: int,
+    what: Literal["channel", "role"],
 ) -> tuple[int, ...]:
     if add is not None and add == remove:
-        raise BadSetting(f"You added and removed the same {what} at once — choose one.")
+        raise BadSetting(_SAME[what])
     result = tuple(i for i in ids if i != remove)
     if add is not None and add not in result:
         if len(result) >= cap:
-            raise BadSetting(f"That list is full ({cap} {what}s) — remove one first.")
+            raise BadSetting(_FULL[what], cap=cap)
         result += (add,)
     return result
 
@@ -151,13 +190,16 @@ def parse_styles(text: str) -> tuple[str, ...]:
             continue
         if name not in by_lower:
             raise BadSetting(
-                f"There is no style called “{part.strip()[:40]}” — "
-                f"use “all” or some of: {', '.join(STYLE_LABELS)}."
+                N_("There is no style called “{name}” — use “all” or some of: {styles}."),
+                name=part.strip()[:40],
+                styles=", ".join(STYLE_LABELS),
             )
         if by_lower[name] not in names:
             names.append(by_lower[name])
     if not names:
-        raise BadSetting(f"Name at least one style, or “all”: {', '.join(STYLE_LABELS)}.")
+        raise BadSetting(
+            N_("Name at least one style, or “all”: {styles}."), styles=", ".join(STYLE_LABELS)
+        )
     return tuple(names)
 
 
@@ -176,6 +218,7 @@ def change_defaults(
     remix: RemixWho | None = None,
     moderation: bool | None = None,
     preview: bool | None = None,
+    max_count: int | None = None,
 ) -> GuildSettings:
     """Defaults and ceilings for requests; `model` "default" goes back to the bot's model."""
     changes: dict[str, object] = {}
@@ -187,8 +230,12 @@ def change_defaults(
             changes["model"] = chosen
         else:
             raise BadSetting(
-                f"This bot has no price for a model called “{chosen[:64]}” — "
-                f"choose one of: {', '.join(sorted(known_models))}, or “default”."
+                N_(
+                    "This bot has no price for a model called “{name}” — "
+                    "choose one of: {models}, or “default”."
+                ),
+                name=chosen[:64],
+                models=", ".join(sorted(known_models)),
             )
     if styles is not None:
         changes["allowed_styles"] = parse_styles(styles)
@@ -202,6 +249,7 @@ def change_defaults(
         ("remix", remix),
         ("moderation", moderation),
         ("preview", preview),
+        ("max_count", max_count),
     ):
         if value is not None:
             changes[name] = value
@@ -213,14 +261,16 @@ def change_style_guide(
 ) -> GuildSettings:
     """Set (or clear) the short flavour given to the prompt writer as data."""
     if clear and text:
-        raise BadSetting("You set and cleared the style guide at once — choose one.")
+        raise BadSetting(N_("You set and cleared the style guide at once — choose one."))
     if clear:
         return settings.replace(style_guide="")
     guide = " ".join((text or "").split())
     if not guide:
-        raise BadSetting("Write the style guide, or choose clear to remove it.")
+        raise BadSetting(N_("Write the style guide, or choose clear to remove it."))
     if len(guide) > STYLE_GUIDE_MAX:
-        raise BadSetting(f"Keep the style guide under {STYLE_GUIDE_MAX} characters.")
+        raise BadSetting(
+            N_("Keep the style guide under {limit} characters."), limit=STYLE_GUIDE_MAX
+        )
     return settings.replace(style_guide=guide)
 
 
@@ -240,13 +290,15 @@ def change_blocked_words(
     for word in add:
         if len(word) > BLOCKED_WORD_MAX_CHARS:
             raise BadSetting(
-                f"Keep each blocked word or phrase under {BLOCKED_WORD_MAX_CHARS} characters."
+                N_("Keep each blocked word or phrase under {limit} characters."),
+                limit=BLOCKED_WORD_MAX_CHARS,
             )
         if word.lower() not in {w.lower() for w in words}:
             words.append(word)
     if len(words) > BLOCKED_WORDS_MAX:
         raise BadSetting(
-            f"A server can block at most {BLOCKED_WORDS_MAX} words or phrases — remove some first."
+            N_("A server can block at most {limit} words or phrases — remove some first."),
+            limit=BLOCKED_WORDS_MAX,
         )
     return settings.replace(blocked_words=tuple(words))
 
@@ -256,7 +308,7 @@ def change_audit_channel(
 ) -> GuildSettings:
     """The channel that gets one line per picture (or none)."""
     if clear and channel_id is not None:
-        raise BadSetting("You set and cleared the audit channel at once — choose one.")
+        raise BadSetting(N_("You set and cleared the audit channel at once — choose one."))
     if clear:
         return settings.replace(audit_channel_id=None)
     if channel_id is None:

@@ -1,10 +1,14 @@
-"""Numbers, money, time and lists as people read them, in plain text (no Discord markup)."""
+"""Numbers, money, time and lists as people read them, in plain text (no Discord markup),
+in the reader's language (`bot.i18n`)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Literal
+
+from bot.i18n import _, list_of
 
 
 def clip(text: str, limit: int) -> str:
@@ -12,15 +16,13 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def join(items: Sequence[str], word: str = "and") -> str:
-    """`a`, `a and b`, `a, b and c`."""
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {word} {items[-1]}"
+def join(items: Sequence[str], word: Literal["and", "or"] = "and") -> str:
+    """`a`, `a and b`, `a, b and c` (`word`: and · or), as the reader's language lists."""
+    return list_of(items, word)
 
 
 def plural(count: int, noun: str) -> str:
-    """`1 picture`, `2 pictures`."""
+    """`1 picture`, `2 pictures` — English only: a sentence to translate uses `ngettext`."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
@@ -38,15 +40,17 @@ def duration(delta: timedelta) -> str:
     minutes = max(1, math.ceil(delta.total_seconds() / 60))
     hours, minutes = divmod(minutes, 60)
     if not hours:
-        return f"{minutes} min"
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        return _("{minutes} min").format(minutes=minutes)
+    if not minutes:
+        return _("{hours} h").format(hours=hours)
+    return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
 
 
 def eta_text(seconds: float) -> str:
     """A wait as people read it: `about 40 s`, `about 3 min` (coarse, so it changes rarely)."""
     if seconds < 60:
-        return f"about {max(10, math.ceil(seconds / 10) * 10)} s"
-    return f"about {math.ceil(seconds / 60)} min"
+        return _("about {seconds} s").format(seconds=max(10, math.ceil(seconds / 10) * 10))
+    return _("about {minutes} min").format(minutes=math.ceil(seconds / 60))
 
 
 def zone_name(moment: datetime) -> str:

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from bot.i18n import N_
 from bot.models import MAX_ID, GuildSettings, PictureRecord, Who
 
 # PictureRecord.kind values: how a picture came to be.
@@ -19,20 +20,21 @@ EDIT: Final = "edit"  # a refinement made by editing the parent picture
 PROMPT: Final = "prompt"  # the full prompt edited by hand and painted as it is
 VARIATION: Final = "variation"
 
+# msgids, translated where they are shown.
 KIND_LABELS: Final = {
-    IMAGINE: "🖼️ imagined",
-    REROLL: "🔁 rerolled",
-    REFINE: "✏️ refined",
-    EDIT: "✏️ edited",
-    PROMPT: "📝 prompt edited",
-    VARIATION: "🎲 variation",
+    IMAGINE: N_("🖼️ imagined"),
+    REROLL: N_("🔁 rerolled"),
+    REFINE: N_("✏️ refined"),
+    EDIT: N_("✏️ edited"),
+    PROMPT: N_("📝 prompt edited"),
+    VARIATION: N_("🎲 variation"),
 }
 
-REMIX_REFUSAL: Final = (
+REMIX_REFUSAL: Final = N_(
     "On this server only the person who asked for a picture (or a server admin) can reroll, "
     "refine or vary it — make your own with /imagine."
 )
-DELETE_REFUSAL: Final = (
+DELETE_REFUSAL: Final = N_(
     "Only the person who asked for this picture or a server admin can delete it."
 )
 

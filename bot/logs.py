@@ -1,10 +1,15 @@
-"""Logging setup: lines in discord.py's layout on stderr, with every secret we hold masked."""
+"""Logging setup: lines in discord.py's layout (or JSON objects) on stderr, with every secret
+we hold masked, and the id of the job a line is about."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import IO, Any
 
 from bot.config import Secret, Settings
 
@@ -14,6 +19,9 @@ LINE = "[{asctime}] [{levelname:<8}] {name}: {message}"
 DATE = "%Y-%m-%d %H:%M:%S"
 # Interaction tokens live in webhook and callback URLs (`/webhooks/<app id>/<token>/…`).
 INTERACTION_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[\w.-]{20,}")
+# The job the running task works on (set by the runner for each job's task; tasks it starts
+# inherit it), so every line logged on its way names it.
+JOB_ID: ContextVar[int | None] = ContextVar("job_id", default=None)
 
 
 class RedactSecrets(logging.Filter):
@@ -46,11 +54,58 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup_logging(settings: Settings) -> None:
-    """Log to stderr at LOG_LEVEL with secrets masked; quiet the chattiest libraries."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(LINE, DATE, style="{"))
+def about_job(job_id: int) -> None:
+    """Name `job_id` on every line logged from now on in this task (and tasks it starts)."""
+    JOB_ID.set(job_id)
+
+
+class JobContext(logging.Filter):
+    """Gives each record the `job_id` of the job its task works on (None: no job)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.job_id = JOB_ID.get()
+        return True
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, and when
+    present the job's id and the traceback (already masked by `RedactSecrets`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        job_id = getattr(record, "job_id", None)
+        if job_id is not None:
+            line["job_id"] = job_id
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exc_info"] = record.exc_text
+        if record.stack_info:
+            line["stack_info"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def make_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
+    """A handler writing to `stream` (stderr) in LOG_FORMAT, secrets masked, jobs named."""
+    handler = logging.StreamHandler(stream)
+    if settings.log_format == "json":
+        handler.setFormatter(JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter(LINE, DATE, style="{"))
     handler.addFilter(RedactSecrets([settings.discord_token, settings.openai_api_key]))
+    handler.addFilter(JobContext())
+    return handler
+
+
+def setup_logging(settings: Settings) -> None:
+    """Log to stderr at LOG_LEVEL in LOG_FORMAT with secrets masked; quiet the chattiest
+    libraries."""
+    handler = make_handler(settings)
     root = logging.getLogger()
     root.setLevel(logging.getLevelName(settings.log_level))
     root.addHandler(handler)

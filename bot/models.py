@@ -16,8 +16,11 @@ from enum import Enum
 from typing import Any, Final, Literal
 
 from bot.errors import PicassoError
+from bot.i18n import N_
 
 MAX_DESCRIPTION_CHARS: Final = 1000
+# Pictures one request may ask for (posted together in one message, numbered).
+MAX_COUNT: Final = 4
 # Pictures a person may attach: these formats (what the image edit endpoint takes), this size.
 UPLOAD_TYPES: Final = ("image/png", "image/jpeg", "image/webp")
 MAX_UPLOAD_BYTES: Final = 20 * 1024 * 1024
@@ -95,17 +98,18 @@ RemixWho = Literal["requester", "anyone"]
 def check_text(text: str) -> None:
     """Raise `PicassoError` if `text` holds characters no database stores (NUL)."""
     if "\x00" in text:
-        raise PicassoError("Your text contains a character I can't use — please retype it.")
+        raise PicassoError(N_("Your text contains a character I can't use — please retype it."))
 
 
 def check_description(text: str) -> None:
     """Raise `PicassoError` with the user's sentence if `text` can't be a description."""
     check_text(text)
     if not text.strip():
-        raise PicassoError("Describe the picture you want — the description can't be empty.")
+        raise PicassoError(N_("Describe the picture you want — the description can't be empty."))
     if len(text) > MAX_DESCRIPTION_CHARS:
         raise PicassoError(
-            f"That description is too long — keep it under {MAX_DESCRIPTION_CHARS} characters."
+            N_("That description is too long — keep it under {limit} characters."),
+            limit=MAX_DESCRIPTION_CHARS,
         )
 
 
@@ -118,13 +122,23 @@ class ImageRequest:
     quality: Quality = Quality.AUTO
     style: Style = Style.NONE
     expand: bool = True
+    count: int = 1  # pictures to make from it, 1 to MAX_COUNT
 
     def __post_init__(self) -> None:
         check_description(self.description)
+        if not 1 <= self.count <= MAX_COUNT:
+            raise PicassoError(N_("Ask for 1 to {most} pictures at a time."), most=MAX_COUNT)
 
     @classmethod
     def stored(
-        cls, description: str, size: str, quality: str, style: str, *, expand: bool = True
+        cls,
+        description: str,
+        size: str,
+        quality: str,
+        style: str,
+        *,
+        expand: bool = True,
+        count: int = 1,
     ) -> ImageRequest:
         """A request from its stored form (size and style by label, quality by value)."""
         return cls(
@@ -133,6 +147,7 @@ class ImageRequest:
             quality=Quality(quality),
             style=Style.from_label(style) or Style.NONE,
             expand=expand,
+            count=count,
         )
 
 
@@ -182,6 +197,7 @@ class GuildSettings:
     allowed_styles: tuple[str, ...] = ()
     model: str | None = None
     expand_default: bool = True
+    max_count: int = MAX_COUNT  # the most pictures one /imagine may ask for
     preview: bool = False  # /imagine shows the prompt and its cost privately before painting
     refine_mode: RefineMode = "reimagine"
     remix: RemixWho = "anyone"
@@ -228,6 +244,17 @@ class NewPicture:
     quality: str
     style: str
     model: str
+    cost_micros: int
+    # Its place in a set of pictures posted together (1…), None for a picture alone.
+    number: int | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class PostedPicture:
+    """Where a recorded picture landed (its message is the set's) and what it cost."""
+
+    id: int
+    image_url: str | None
     cost_micros: int
 
 

@@ -18,7 +18,8 @@ from enum import Enum
 from typing import Any, Final
 
 from bot.errors import PicassoError
-from bot.formatting import duration, plural, usd, zone_name
+from bot.formatting import duration, usd, zone_name
+from bot.i18n import N_, _, month_day, ngettext
 from bot.models import QUALITY_ORDER, GuildSettings, ImageRequest, Quality, Size, Style, Who
 
 STYLE_GUIDE_MAX: Final = 300
@@ -47,21 +48,41 @@ class LimitReached(Refused):
     """A counting limit said no. `limit` is pictures, micro-dollars, seconds or jobs.
 
     The storage layer raises it without knowing the clock's zone; `explained(now)` gives
-    the same refusal with the sentence saying when the limit resets.
+    the same refusal with the sentence saying when the limit resets. The sentence is made
+    when it is read, in the reader's language.
     """
 
-    def __init__(self, kind: LimitKind, limit: int, *, wait_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        kind: LimitKind,
+        limit: int,
+        *,
+        wait_seconds: float = 0.0,
+        left: int | None = None,
+        asked: int = 1,
+    ) -> None:
         self.kind = kind
         self.limit = limit
         self.wait_seconds = wait_seconds
-        super().__init__(limit_sentence(kind, limit, wait_seconds=wait_seconds))
+        self.left = left  # pictures still allowed, when a set of `asked` is more than that
+        self.asked = asked
+        self.now: datetime | None = None
+        super().__init__(self._sentence())
+
+    def render(self) -> str:
+        return self._sentence(self.now)
+
+    def _sentence(self, now: datetime | None = None) -> str:
+        if self.left and self.asked > self.left:
+            return few_left_sentence(self.kind, self.left)
+        return limit_sentence(self.kind, self.limit, wait_seconds=self.wait_seconds, now=now)
 
     def explained(self, now: datetime) -> LimitReached:
         """This refusal, its sentence naming when the limit resets after `now` (aware, local)."""
-        again = LimitReached(self.kind, self.limit, wait_seconds=self.wait_seconds)
-        again.user_message = limit_sentence(
-            self.kind, self.limit, wait_seconds=self.wait_seconds, now=now
+        again = LimitReached(
+            self.kind, self.limit, wait_seconds=self.wait_seconds, left=self.left, asked=self.asked
         )
+        again.now = now
         return again
 
 
@@ -81,50 +102,96 @@ def until(moment: datetime, now: datetime) -> timedelta:
     return moment.astimezone(UTC) - now.astimezone(UTC)
 
 
+def few_left_sentence(kind: LimitKind, left: int) -> str:
+    """The sentence for a set of pictures larger than what a daily picture limit has left."""
+    if kind is LimitKind.GUILD_PICTURES:
+        text = ngettext(
+            "This server has only {count} picture left today — ask for fewer.",
+            "This server has only {count} pictures left today — ask for fewer.",
+            left,
+        )
+    else:
+        text = ngettext(
+            "You have only {count} picture left today — ask for fewer.",
+            "You have only {count} pictures left today — ask for fewer.",
+            left,
+        )
+    return text.format(count=left)
+
+
+def _ends(refusal: str, when: str | None) -> str:
+    """`refusal` (a clause), then when the limit resets, as one sentence."""
+    if when is None:
+        return _("{refusal}.").format(refusal=refusal)
+    return _("{refusal} — {when}.").format(refusal=refusal, when=when)
+
+
+def _next_month(now: datetime | None) -> str | None:
+    if now is None:
+        return None
+    day = month_day(next_month(now).date())
+    return _("it resets on {day} ({zone})").format(day=day, zone=zone_name(now))
+
+
+def _midnight(now: datetime | None) -> str:
+    if now is None:
+        return _("it resets at midnight")
+    wait = duration(until(next_midnight(now), now))
+    return _("it resets in {wait}, at midnight {zone}").format(wait=wait, zone=zone_name(now))
+
+
 def limit_sentence(
     kind: LimitKind, limit: int, *, wait_seconds: float = 0.0, now: datetime | None = None
 ) -> str:
     """The one sentence a person reads when `kind` refuses them (`now` adds when it resets)."""
     if kind is LimitKind.COOLDOWN:
-        return f"Slow down — you can make another picture in {math.ceil(wait_seconds)} s."
+        return _("Slow down — you can make another picture in {seconds} s.").format(
+            seconds=math.ceil(wait_seconds)
+        )
     if kind is LimitKind.IN_FLIGHT:
-        return (
-            f"You already have {plural(limit, 'picture')} on the way — "
-            "wait for one to finish, then try again."
-        )
+        return ngettext(
+            "You already have {count} picture on the way — wait for one to finish, then try again.",
+            "You already have {count} pictures on the way — wait for one to finish, "
+            "then try again.",
+            limit,
+        ).format(count=limit)
     if kind is LimitKind.BOT_DAILY_BUDGET:
-        return "The bot's image budget for today is used up — please try again tomorrow."
+        return _("The bot's image budget for today is used up — please try again tomorrow.")
     if kind is LimitKind.BOT_MONTHLY_BUDGET:
-        when = f" — it resets on {next_month(now):%B} 1 ({zone_name(now)})" if now else ""
-        return f"The bot's image budget for this month is used up{when}."
+        return _ends(_("The bot's image budget for this month is used up"), _next_month(now))
     if kind is LimitKind.GUILD_MONTHLY_BUDGET:
-        when = f" — it resets on {next_month(now):%B} 1 ({zone_name(now)})" if now else ""
-        return (
-            f"This server's monthly image budget of {usd(limit)} "
-            f"has too little left for this picture{when}."
+        refusal = _(
+            "This server's monthly image budget of {amount} has too little left for this picture"
         )
-    resets = (
-        f" — it resets in {duration(until(next_midnight(now), now))}, at midnight {zone_name(now)}"
-        if now
-        else " — it resets at midnight"
-    )
+        return _ends(refusal.format(amount=usd(limit)), _next_month(now))
+    if kind is LimitKind.USER_PICTURES and limit == 0:
+        return _("This server has set members' daily picture limit to 0 — ask a server admin.")
+    if kind is LimitKind.GUILD_PICTURES and limit == 0:
+        return _("This server's daily picture limit is 0 — ask a server admin.")
+    return _ends(_daily_refusal(kind, limit), _midnight(now))
+
+
+def _daily_refusal(kind: LimitKind, limit: int) -> str:
+    """The clause for a daily limit (pictures or money) that refuses."""
     if kind is LimitKind.USER_PICTURES:
-        if limit == 0:
-            return "This server has set members' daily picture limit to 0 — ask a server admin."
-        return f"You've reached your daily limit of {plural(limit, 'picture')}{resets}."
-    if kind is LimitKind.GUILD_PICTURES:
-        if limit == 0:
-            return "This server's daily picture limit is 0 — ask a server admin."
-        return f"This server has reached its daily limit of {plural(limit, 'picture')}{resets}."
-    if kind is LimitKind.USER_DAILY_BUDGET:
-        return (
-            f"Your daily spending limit of {usd(limit)} "
-            f"has too little left for this picture{resets}."
+        text = ngettext(
+            "You've reached your daily limit of {count} picture",
+            "You've reached your daily limit of {count} pictures",
+            limit,
         )
-    return (
-        f"This server's daily image budget of {usd(limit)} "
-        f"has too little left for this picture{resets}."
-    )
+    elif kind is LimitKind.GUILD_PICTURES:
+        text = ngettext(
+            "This server has reached its daily limit of {count} picture",
+            "This server has reached its daily limit of {count} pictures",
+            limit,
+        )
+    elif kind is LimitKind.USER_DAILY_BUDGET:
+        text = _("Your daily spending limit of {amount} has too little left for this picture")
+    else:
+        text = _(
+            "This server's daily image budget of {amount} has too little left for this picture"
+        )
+    return text.format(count=limit, amount=usd(limit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,18 +266,22 @@ def check_access(settings: GuildSettings, who: Who, text: str) -> None:
     """Raise `Refused` if `who` may not draw here or `text` holds a blocked word."""
     if who.guild_id is None:
         if not settings.allow_dms:
-            raise Refused("Pictures can't be made in direct messages — use a server channel.")
+            raise Refused(N_("Pictures can't be made in direct messages — use a server channel."))
     elif not who.is_admin:
         places = {who.channel_id} | ({who.parent_channel_id} if who.parent_channel_id else set())
         listed = bool(places & set(settings.channel_ids))
         if settings.channel_mode == "allow" and not listed:
-            raise Refused("Pictures can't be made in this channel — try one of the allowed ones.")
+            raise Refused(
+                N_("Pictures can't be made in this channel — try one of the allowed ones.")
+            )
         if settings.channel_mode == "deny" and listed:
-            raise Refused("Pictures can't be made in this channel — try another one.")
+            raise Refused(N_("Pictures can't be made in this channel — try another one."))
         if settings.allowed_role_ids and not who.role_ids & set(settings.allowed_role_ids):
-            raise Refused("You need one of this server's drawing roles to make pictures.")
+            raise Refused(N_("You need one of this server's drawing roles to make pictures."))
     if blocked_word_in(text, settings.blocked_words):
-        raise Refused("Your request contains a word this server has blocked — please rephrase it.")
+        raise Refused(
+            N_("Your request contains a word this server has blocked — please rephrase it.")
+        )
 
 
 def shape_request(
@@ -224,22 +295,34 @@ def shape_request(
     size, quality = request.size, request.quality
     if settings.max_size == "square" and size is not Size.SQUARE:
         size = Size.SQUARE
-        notes.append("size limited to square")
+        notes.append(_("size limited to square"))
     ceiling = Quality(settings.max_quality)
     if ceiling is not Quality.HIGH and (
         quality is Quality.AUTO or QUALITY_ORDER.index(quality) > QUALITY_ORDER.index(ceiling)
     ):
         quality = ceiling
-        notes.append(f"quality limited to {ceiling.value}")
+        # The quality's name is the word its command choice shows.
+        notes.append(_("quality limited to {quality}").format(quality=_(ceiling.value)))
     if (
         settings.allowed_styles
         and request.style is not Style.NONE
         and request.style.label not in settings.allowed_styles
     ):
         allowed = ", ".join(settings.allowed_styles)
-        raise Refused(f"That style isn't allowed here — choose one of: {allowed}.")
-    shaped = dataclasses.replace(request, size=size, quality=quality)
-    note = f"This server's settings applied: {', '.join(notes)}." if notes else None
+        raise Refused(
+            N_("That style isn't allowed here — choose one of: {styles}."), styles=allowed
+        )
+    count = min(request.count, max(1, settings.max_count))
+    if count < request.count:
+        notes.append(
+            ngettext(
+                "at most {count} picture at a time", "at most {count} pictures at a time", count
+            ).format(count=count)
+        )
+    shaped = dataclasses.replace(request, size=size, quality=quality, count=count)
+    if not notes:
+        return shaped, None
+    note = _("This server's settings applied: {changes}.").format(changes=", ".join(notes))
     return shaped, note
 
 
@@ -251,4 +334,5 @@ def default_request(settings: GuildSettings, description: str, **given: Any) -> 
         quality=given.get("quality") or Quality(settings.default_quality),
         style=given.get("style") or Style.NONE,
         expand=settings.expand_default if given.get("expand") is None else given["expand"],
+        count=given.get("count") or 1,
     )

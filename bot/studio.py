@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from bot.errors import PicassoError
+from bot.i18n import N_, current_language
 from bot.imaging.pipeline import Pipeline
 from bot.imaging.pricing import ModelPrice, cost_micros, estimate_usage, price_for
 from bot.models import GuildSettings, ImageRequest, PictureRecord, RunOptions, Who
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 TOP_PEOPLE = 5  # the people a spend report names
 Clock = Callable[[], datetime]
-STILL_PAINTING = (
+STILL_PAINTING = N_(
     "You have pictures on the way — wait until they are finished, then ask me to forget you."
 )
 
@@ -59,6 +60,7 @@ class Order:
     takes: int | None = None
     requester_name: str = ""
     requester_avatar: str | None = None
+    locale: str | None = None  # the reader's (Discord locale); None: the current language
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +224,13 @@ class Studio:
         return await self.store.picture(picture_id)
 
     async def picture_by_message(self, message_id: int) -> PictureRecord | None:
-        """The picture posted as `message_id`, if that message is one of ours."""
-        return await self.store.picture_by_message(message_id)
+        """The picture posted as `message_id` (a set's first), if that message is ours."""
+        pictures = await self.store.pictures_by_message(message_id)
+        return pictures[0] if pictures else None
+
+    async def pictures_by_message(self, message_id: int) -> list[PictureRecord]:
+        """The pictures posted in `message_id`: one, or a set in number order."""
+        return await self.store.pictures_by_message(message_id)
 
     async def erase_picture(self, picture_id: int) -> None:
         """🗑️ Delete: forget the picture's words and message; its cost and lineage stay."""
@@ -308,7 +315,12 @@ class Studio:
     ) -> int:
         """Micro-dollars held for a request until its real cost is known."""
         model = settings.model or self.default_model
-        usage = estimate_usage(request.size.value, request.quality.value, input_images=input_images)
+        usage = estimate_usage(
+            request.size.value,
+            request.quality.value,
+            input_images=input_images,
+            pictures=request.count,
+        )
         return cost_micros(usage, price_for(model, self._prices))
 
     async def preview(
@@ -353,6 +365,7 @@ class Studio:
             requester_name=order.requester_name,
             requester_avatar=order.requester_avatar,
             audit_channel_id=settings.audit_channel_id,
+            locale=order.locale or current_language(),
         )
         edits = order.kind is JobKind.REFINE and (
             settings.refine_mode != "reimagine" or bool(order.uploads)

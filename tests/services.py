@@ -1,4 +1,4 @@
-"""PostgreSQL for tests: one reachability decision, and an isolated place per test.
+"""PostgreSQL and Redis for tests: one reachability decision, and an isolated place per test.
 
 Tests that need PostgreSQL call `postgres_or_skip()`: it skips them with the reason when the
 server does not answer, or fails them when `REQUIRE_SERVICES=1` (CI, `.ci/run`), so a
@@ -81,3 +81,28 @@ async def postgres_database() -> AsyncIterator[str]:
     finally:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.close()
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@asynccontextmanager
+async def redis_database() -> AsyncIterator[str]:
+    """An emptied Redis database (db 15 unless TEST_REDIS_URL says otherwise), emptied again
+    afterwards; skips (or, with REQUIRE_SERVICES=1, fails) when Redis does not answer."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        await client.flushdb()
+    except Exception as error:
+        await client.aclose()
+        message = f"Redis is not reachable at {REDIS_URL} ({type(error).__name__}: {error})"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{message}; REQUIRE_SERVICES=1 makes that a failure")
+        pytest.skip(message)
+    try:
+        yield REDIS_URL
+    finally:
+        await client.flushdb()
+        await client.aclose()

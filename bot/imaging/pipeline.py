@@ -47,8 +47,20 @@ class ImageResult:
 
     @property
     def cost_usd(self) -> float:
-        """What the picture cost, in dollars."""
+        """What the picture (or the set) cost, in dollars."""
         return self.cost_micros / 1_000_000
+
+    @property
+    def pictures(self) -> tuple[bytes, ...]:
+        """Every picture made (one, or the set of `request.count`), in order."""
+        return self.image.pictures
+
+    def costs(self) -> list[int]:
+        """What each picture cost, in micro-dollars: the call's cost shared out evenly (the
+        first ones take the remainder), summing to `cost_micros` exactly."""
+        count = len(self.pictures)
+        share, rest = divmod(self.cost_micros, count)
+        return [share + (1 if index < rest else 0) for index in range(count)]
 
 
 class Progress(Protocol):
@@ -251,10 +263,16 @@ class Pipeline:
                 model=options.model,
                 on_preview=on_preview,
                 more=plan.more,
+                n=request.count,
             )
         else:
             image = await self._images.generate(
-                plan.prompt, size=size, quality=quality, model=options.model, on_preview=on_preview
+                plan.prompt,
+                size=size,
+                quality=quality,
+                model=options.model,
+                on_preview=on_preview,
+                n=request.count,
             )
         return self._result(request, plan, image)
 
@@ -267,6 +285,7 @@ class Pipeline:
                 request.size.value,
                 request.quality.value,
                 input_images=1 + len(plan.more) if edited else 0,
+                pictures=request.count,
             )
             log.warning("%s reported no usage; charging the estimate", image.model)
         cost = cost_micros(usage, price_for(image.model, self._prices))

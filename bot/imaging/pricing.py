@@ -29,6 +29,13 @@ class Usage:
     image_in: int = 0
     image_out: int = 0
 
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.text_in + other.text_in,
+            self.image_in + other.image_in,
+            self.image_out + other.image_out,
+        )
+
 
 DEFAULT_PRICES: Final[dict[str, ModelPrice]] = {
     "gpt-image-1-mini": ModelPrice(text_in=2.0, image_in=2.5, image_out=8.0),
@@ -76,8 +83,13 @@ _OUTPUT_TOKENS: Final[dict[tuple[str, str], int]] = {
 _PROMPT_TOKENS_ESTIMATE: Final = 400
 
 
-def estimate_usage(size: str, quality: str, *, input_images: int = 0) -> Usage:
-    """A generous guess of a picture's usage: "auto" quality is reserved as "high"."""
+def estimate_usage(size: str, quality: str, *, input_images: int = 0, pictures: int = 1) -> Usage:
+    """A generous guess of the usage of `pictures` pictures: "auto" quality is reserved as
+    "high", and the prompt and inputs are counted per picture (as separate calls bill them)."""
     level = "high" if quality == "auto" else quality
     out = _OUTPUT_TOKENS.get((level, size), max(_OUTPUT_TOKENS.values()))
-    return Usage(text_in=_PROMPT_TOKENS_ESTIMATE, image_in=input_images * 1500, image_out=out)
+    return Usage(
+        text_in=_PROMPT_TOKENS_ESTIMATE * pictures,
+        image_in=input_images * 1500 * pictures,
+        image_out=out * pictures,
+    )

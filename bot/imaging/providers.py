@@ -7,6 +7,7 @@ every SDK error into a domain error from `bot.errors` carrying the user's senten
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -40,8 +41,14 @@ class GeneratedImage:
     """One finished picture as the provider returned it."""
 
     data: bytes
-    usage: Usage
+    usage: Usage  # of the whole call (every picture it made)
     model: str
+    more: tuple[bytes, ...] = ()  # the further pictures of a call asked for several
+
+    @property
+    def pictures(self) -> tuple[bytes, ...]:
+        """Every picture the call made, in order."""
+        return (self.data, *self.more)
 
 
 class ChatModel(Protocol):
@@ -65,8 +72,10 @@ class ImageModel(Protocol):
         quality: str,
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
+        n: int = 1,
     ) -> GeneratedImage:
-        """The picture for `prompt`; `on_preview(png, index)` gets partial images if streamed."""
+        """The picture for `prompt` (`n` pictures: the first and `more`); `on_preview(png,
+        index)` gets partial images if streamed (only for one picture)."""
         ...
 
     async def edit(
@@ -79,9 +88,10 @@ class ImageModel(Protocol):
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
         more: Sequence[bytes] = (),
+        n: int = 1,
     ) -> GeneratedImage:
         """`image` changed as `prompt` says, keeping its composition (`more`: further input
-        pictures the prompt may draw on)."""
+        pictures the prompt may draw on; `n`: how many pictures to make)."""
         ...
 
 
@@ -231,6 +241,7 @@ class OpenAIImages:
         quality: str,
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
+        n: int = 1,
     ) -> GeneratedImage:
         """The picture for `prompt`, streamed with previews where the model can."""
         return await self._call(
@@ -238,6 +249,7 @@ class OpenAIImages:
             "image generation",
             model or self.model,
             on_preview,
+            n,
             prompt=prompt,
             size=size,
             quality=quality,
@@ -253,6 +265,7 @@ class OpenAIImages:
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
         more: Sequence[bytes] = (),
+        n: int = 1,
     ) -> GeneratedImage:
         """`image` (PNG) changed as `prompt` says, with `more` PNGs as further inputs,
         streamed with previews where possible."""
@@ -263,6 +276,7 @@ class OpenAIImages:
             "image edit",
             model or self.model,
             on_preview,
+            n,
             image=uploads if more else uploads[0],
             prompt=prompt,
             size=size,
@@ -275,20 +289,51 @@ class OpenAIImages:
         what: str,
         model: str,
         on_preview: PreviewCallback | None,
+        n: int,
         **params: Any,
     ) -> GeneratedImage:
-        """One image request, streamed (with previews) where the model and caller allow."""
+        """The request's pictures: one call, streamed (with previews) where the model and
+        caller allow; several pictures in one call with `n` where the model takes it, else
+        (and for any the call fell short of) in calls of one picture made side by side."""
+        if n > 1:
+            return await self._several(endpoint, what, model, n, **params)
         partials = self._partials(model, on_preview)
         with provider_errors(what):
             if not partials or on_preview is None:
-                return _first_image(await endpoint(model=model, **params), model)
+                return _images(await endpoint(model=model, **params), model)
             stream = await endpoint(model=model, stream=True, partial_images=partials, **params)
             return await _consume(stream, on_preview, model)
 
+    async def _several(
+        self, endpoint: Any, what: str, model: str, n: int, **params: Any
+    ) -> GeneratedImage:
+        made: list[GeneratedImage] = []
+        with provider_errors(what):
+            if takes_n(model):
+                made.append(_images(await endpoint(model=model, n=n, **params), model))
+            missing = n - sum(len(image.pictures) for image in made)
+            if missing > 0:
+                if made:
+                    log.warning("%s made %d of %d pictures; asking again", model, n - missing, n)
+                calls = [endpoint(model=model, **params) for _ in range(missing)]
+                made += [_images(response, model) for response in await asyncio.gather(*calls)]
+        pictures = [picture for image in made for picture in image.pictures][:n]
+        usage = sum((image.usage for image in made), Usage())
+        return GeneratedImage(pictures[0], usage, model, tuple(pictures[1:]))
 
-def _first_image(response: Any, model: str) -> GeneratedImage:
-    first = response.data[0] if response.data else None
-    return GeneratedImage(_decode(first.b64_json if first else None), _usage(response.usage), model)
+
+def takes_n(model: str) -> bool:
+    """Whether `model` makes several pictures in one call (`n`); other servers' models may
+    not, and get one call per picture."""
+    return model.startswith(("gpt-image", "chatgpt-image", "dall-e-2"))
+
+
+def _images(response: Any, model: str) -> GeneratedImage:
+    """The pictures of a non-streamed response (at least one, or `ProviderUnavailable`)."""
+    pictures = [_decode(item.b64_json) for item in response.data or []]
+    if not pictures:
+        pictures = [_decode(None)]  # raises: no picture in the answer
+    return GeneratedImage(pictures[0], _usage(response.usage), model, tuple(pictures[1:]))
 
 
 async def _consume(stream: Any, on_preview: PreviewCallback, model: str) -> GeneratedImage:

@@ -39,16 +39,19 @@ class RateLimit:
         self._window = MovingWindowRateLimiter(MemoryStorage())
         self._sent: deque[float] = deque(maxlen=self._item.amount)  # this process's last calls
 
-    def acquire(self) -> float:
-        """Take one hit now and return 0.0, or take nothing and return the seconds until a
-        hit will be possible (a full window also waits out `RATE_MARGIN`)."""
+    def acquire(self, cost: int = 1) -> float:
+        """Take `cost` hits now (pictures: a provider counts each picture of a call) and
+        return 0.0, or take nothing and return the seconds until they will be possible (a
+        full window also waits out `RATE_MARGIN`). More than the whole limit counts as it."""
+        cost = min(cost, self._item.amount)
         now = time.time()
-        if len(self._sent) == self._sent.maxlen:
-            early = self._sent[0] + self._item.get_expiry() + RATE_MARGIN - now
+        over = len(self._sent) + cost - self._item.amount
+        if over > 0:
+            early = self._sent[over - 1] + self._item.get_expiry() + RATE_MARGIN - now
             if early > 0:
                 return early
-        if self._window.hit(self._item):
-            self._sent.append(now)
+        if self._window.hit(self._item, cost=cost):
+            self._sent.extend([now] * cost)
             return 0.0
         stats = self._window.get_window_stats(self._item)
         return max(stats.reset_time + RATE_MARGIN - now, _MIN_RATE_WAIT)

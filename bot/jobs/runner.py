@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Protocol
@@ -25,10 +26,13 @@ from bot.errors import (
     ProviderBusy,
     ShuttingDown,
 )
+from bot.i18n import set_locale
 from bot.imaging.files import DownloadFailed, as_png, fetch_image
 from bot.imaging.pipeline import UPLOAD_FAILED, ImageLoader, ImageResult, Pipeline, Plan
-from bot.jobs.scheduler import Place, Scheduler, Ticket
-from bot.models import MAX_UPLOAD_BYTES, NewPicture, Stage
+from bot.jobs.observer import UNOBSERVED, JobObserver
+from bot.jobs.scheduler import Place, Ticket, WaitCallback
+from bot.logs import about_job
+from bot.models import MAX_UPLOAD_BYTES, NewPicture, PostedPicture, Stage
 from bot.storage.job_records import JobEnded, JobKind, JobRecord, JobState
 from bot.storage.repository import Store
 
@@ -51,15 +55,16 @@ class Status:
     preview: bytes | None = None
     preview_index: int = 0
     restarting: bool = False  # the bot is restarting; the job keeps its place
+    count: int = 1  # pictures the job makes
 
 
 @dataclass(frozen=True, slots=True)
 class Posted:
-    """Where a finished picture was posted."""
+    """Where finished pictures were posted: one message, a file URL per picture."""
 
     channel_id: int
     message_id: int
-    image_url: str | None
+    image_urls: tuple[str | None, ...]
 
 
 class Publisher(Protocol):
@@ -69,8 +74,11 @@ class Publisher(Protocol):
         """Show where the job is (coalesced, best effort: never raises)."""
         ...
 
-    async def picture(self, job: JobRecord, result: ImageResult, picture_id: int) -> Posted:
-        """Post the finished picture with its buttons; raise `PicassoError` if it can't be."""
+    async def picture(
+        self, job: JobRecord, result: ImageResult, picture_ids: Sequence[int]
+    ) -> Posted:
+        """Post the finished pictures (one, or a numbered set: an id each) in one message
+        with their buttons; raise `PicassoError` if they can't be."""
         ...
 
     async def sentence(self, job: JobRecord, text: str) -> None:
@@ -79,6 +87,41 @@ class Publisher(Protocol):
 
     async def recorded(self, job: JobRecord, result: ImageResult, posted: Posted) -> None:
         """The picture is posted and paid for (the audit line; best effort)."""
+        ...
+
+
+class Line(Protocol):
+    """Where jobs wait for their turn to paint: the in-process `Scheduler`, or the line
+    shared by workers in several processes (`bot.jobs.line.SharedLine`)."""
+
+    def turn(
+        self, ticket: Ticket, on_wait: WaitCallback | None = None, *, resume: bool = False
+    ) -> AbstractAsyncContextManager[None]:
+        """Wait for the job's turn, then hold it for the block."""
+        ...
+
+    async def pace(self, pictures: int = 1) -> None:
+        """Wait for room in the provider's limit for a call of `pictures` pictures."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """The provider asked to slow down: no call for `seconds`."""
+        ...
+
+    def cancel(self, job_id: int) -> bool:
+        """Take a waiting job out of the line; True if it was waiting here."""
+        ...
+
+    def place(self, job_id: int) -> Place | None:
+        """Where a waiting job stands, if it waits here."""
+        ...
+
+    def close(self) -> None:
+        """Take no new turns."""
+        ...
+
+    def waiting(self) -> Sequence[object]:
+        """The jobs waiting for their turn in this process."""
         ...
 
 
@@ -97,12 +140,13 @@ class Runner:
         self,
         store: Store,
         pipeline: Pipeline,
-        scheduler: Scheduler,
+        scheduler: Line,
         publisher: Publisher,
         downloads: aiohttp.ClientSession,
         *,
         now: Now,
         monotonic: Callable[[], float],
+        observer: JobObserver = UNOBSERVED,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
@@ -111,14 +155,18 @@ class Runner:
         self._downloads = downloads
         self._now = now
         self._monotonic = monotonic
+        self.observer = observer
         self._batch_locks: dict[str, asyncio.Lock] = {}
 
     async def run(self, job: JobRecord) -> None:
         """Make and post the job's picture, or end it with one sentence. Never raises
         (but a cancelled task stays cancelled: its job is left for the next start)."""
+        set_locale(job.spec.locale)  # its own task: every sentence in its requester's language
         try:
+            about_job(job.id)  # every line logged on the job's way names it
             result = await self._make(job)
             await self._publish(job, result)
+            self.observer.posted(job, result.cost_micros, self._now())
         except JobEnded:
             log.info("job %d ended elsewhere (cancelled) before it was posted", job.id)
         except ShuttingDown:
@@ -172,8 +220,9 @@ class Runner:
                     if _writes_a_prompt(job):
                         await self.publisher.progress(job, Status(Stage.EXPANDING))
                     plan = await self._plan(job)
-                await self.publisher.progress(job, Status(Stage.PAINTING))
-                await self.scheduler.pace()  # the provider's limit counts this very call
+                await self.publisher.progress(job, Status(Stage.PAINTING, count=spec.request.count))
+                # The provider's limit counts this very call, each of its pictures.
+                await self.scheduler.pace(spec.request.count)
                 try:
                     return await self.pipeline.paint(spec.request, plan, spec.options, preview)
                 except ProviderBusy as busy:
@@ -257,20 +306,18 @@ class Runner:
     # --- ending ------------------------------------------------------------------------------
 
     async def _publish(self, job: JobRecord, result: ImageResult) -> None:
-        """Record the picture, post it with its buttons, then settle: posted once, paid once."""
-        picture_id = await self.store.begin_posting(job, _new_picture(job, result), self._now())
-        posted = await self.publisher.picture(job, result, picture_id)
-        await asyncio.shield(
-            self.store.complete_job(
-                job,
-                picture_id,
-                posted.message_id,
-                posted.image_url,
-                result.cost_micros,
-                self._now(),
-            )
-        )
-        log.info("job %d posted picture %d (message %d)", job.id, picture_id, posted.message_id)
+        """Record the pictures, post them with their buttons in one message, then settle:
+        posted once, paid once."""
+        pictures = _new_pictures(job, result)
+        ids = await self.store.begin_posting(job, pictures, self._now())
+        posted = await self.publisher.picture(job, result, ids)
+        costs = result.costs()
+        recorded = [
+            PostedPicture(picture_id, url, cost)
+            for picture_id, url, cost in zip(ids, posted.image_urls, costs, strict=True)
+        ]
+        await asyncio.shield(self.store.complete_job(job, recorded, posted.message_id, self._now()))
+        log.info("job %d posted pictures %s (message %d)", job.id, ids, posted.message_id)
         await self.publisher.recorded(job, result, posted)
 
     async def end(
@@ -299,21 +346,27 @@ def _writes_a_prompt(job: JobRecord) -> bool:
     return job.kind is JobKind.REFINE
 
 
-def _new_picture(job: JobRecord, result: ImageResult) -> NewPicture:
+def _new_pictures(job: JobRecord, result: ImageResult) -> list[NewPicture]:
+    """The records of the pictures `result` made (numbered when there are several)."""
     request = result.request
     kind = lineage.EDIT if result.edited else job.kind.value
-    return NewPicture(
-        guild_id=job.guild_id,
-        channel_id=job.delivery.channel_id,
-        requester_id=job.user_id,
-        parent_id=job.parent_id,
-        kind=kind,
-        description=request.description,
-        prompt=result.prompt,
-        instruction=job.spec.instruction,
-        size=request.size.name.lower(),
-        quality=request.quality.value,
-        style=request.style.label,
-        model=result.image.model,
-        cost_micros=result.cost_micros,
-    )
+    several = len(result.pictures) > 1
+    return [
+        NewPicture(
+            guild_id=job.guild_id,
+            channel_id=job.delivery.channel_id,
+            requester_id=job.user_id,
+            parent_id=job.parent_id,
+            kind=kind,
+            description=request.description,
+            prompt=result.prompt,
+            instruction=job.spec.instruction,
+            size=request.size.name.lower(),
+            quality=request.quality.value,
+            style=request.style.label,
+            model=result.image.model,
+            cost_micros=cost,
+            number=index + 1 if several else None,
+        )
+        for index, cost in enumerate(result.costs())
+    ]

@@ -145,13 +145,14 @@ class Scheduler:
         finally:
             self._release(waiter)
 
-    async def pace(self) -> None:
-        """Wait until the provider may take one more call (no 429 pause running, room in its
-        rate limit) and count the call: await it right before each image request."""
+    async def pace(self, pictures: int = 1) -> None:
+        """Wait until the provider may take one more call of `pictures` pictures (no 429
+        pause running, room in its rate limit) and count them: await it right before each
+        image request."""
         while True:
             wait = self._paused_until - self._clock()
             if wait <= 0:
-                wait = 0.0 if self._rate is None else self._rate.acquire()
+                wait = 0.0 if self._rate is None else self._rate.acquire(pictures)
                 if wait <= 0:
                     return
             self._pacing.clear()

@@ -13,27 +13,32 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
-from bot.errors import JobCancelled, PicassoError, ShuttingDown, WaitedTooLong
+from bot.errors import JobCancelled, PicassoError, QueueDown, ShuttingDown, WaitedTooLong
 from bot.formatting import clip
+from bot.i18n import N_
+from bot.jobs.line import SharedLine
+from bot.jobs.queue import JobQueue
 from bot.jobs.runner import Runner, start_by
 from bot.jobs.scheduler import Place
 from bot.models import GuildSettings
 from bot.policy import Refused
 from bot.storage.job_records import JobKind, JobRecord, JobState
+from bot.storage.turns import Hold
 from bot.studio import Order, Studio
 
 log = logging.getLogger(__name__)
 
 # A job cut short this many times (crashes mid-picture) is not tried again.
 MAX_ATTEMPTS: Final = 3
-RESTARTED: Final = (
+# msgids: a `PicassoError` carrying one translates it when it is read.
+RESTARTED: Final = N_(
     "The bot restarted before your picture was finished — please ask again in a moment."
 )
-NOT_YOURS: Final = "Only the person who asked for this picture can cancel it."
-STARTED: Final = "Your picture is already being painted — it can't be cancelled any more."
-NOT_WAITING: Final = "That request is no longer waiting."
+NOT_YOURS: Final = N_("Only the person who asked for this picture can cancel it.")
+STARTED: Final = N_("Your picture is already being painted — it can't be cancelled any more.")
+NOT_WAITING: Final = N_("That request is no longer waiting.")
 QUEUE_DESCRIPTION_CHARS: Final = 80
 
 
@@ -61,11 +66,13 @@ class QueueEntry:
 class JobService:
     """Submits, cancels and resumes jobs; one per process."""
 
-    def __init__(self, studio: Studio, runner: Runner) -> None:
+    def __init__(self, studio: Studio, runner: Runner, queue: JobQueue | None = None) -> None:
         self.studio = studio
         self.runner = runner
+        self.job_queue = queue  # several processes: jobs go to painting workers through it
         self.accepting = True
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._taken: set[int] = set()  # jobs a delivery runs in this process (workers)
 
     async def submit(self, order: Order, settings: GuildSettings | None = None) -> JobRecord:
         """Admit `order` and start its job; raises `Refused`/`ShuttingDown` with the reason."""
@@ -73,8 +80,19 @@ class JobService:
             raise ShuttingDown()
         job = await self.studio.admit(order, settings)
         log.info("job %d (%s) submitted by user %d", job.id, job.kind.value, job.user_id)
-        self._spawn(job)
+        await self._start(job)
         return job
+
+    async def _start(self, job: JobRecord) -> None:
+        """Run the job here, or put it on the queue for a painting worker."""
+        if self.job_queue is None:
+            self._spawn(job)
+            return
+        try:
+            await self.job_queue.put(job.id)
+        except Exception as error:
+            log.exception("job %d could not be put on the queue", job.id)
+            await self.runner.end(job, JobState.FAILED, QueueDown(detail=str(error)))
 
     def _spawn(self, job: JobRecord) -> None:
         task = asyncio.create_task(self.runner.run(job), name=f"job-{job.id}")
@@ -110,31 +128,115 @@ class JobService:
         return await self.studio.store.batch_jobs(batch)
 
     async def recover(self) -> int:
-        """Resume what an earlier run left unfinished; returns how many jobs were resumed."""
-        now = self.studio.now()
+        """Resume what an earlier run left unfinished; returns how many jobs were resumed.
+
+        With a queue, every unfinished job's id goes (back) on it: a worker that finds its
+        job held by a live worker, or ended, lets the delivery go.
+        """
+        if self.job_queue is not None:
+            unfinished = await self.studio.store.unfinished_jobs()
+            for job in unfinished:
+                await self.job_queue.put(job.id)
+            if unfinished:
+                log.info("put %d unfinished jobs back on the queue", len(unfinished))
+            return len(unfinished)
         resumed = 0
         for job in await self.studio.store.unfinished_jobs():
-            deadline = start_by(job)
-            in_time = deadline is None or now < deadline
-            if job.state is not JobState.QUEUED:
-                if not in_time or job.attempts >= MAX_ATTEMPTS:
-                    await self.runner.end(job, JobState.FAILED, PicassoError(RESTARTED))
-                    continue
-                log.warning(
-                    "job %d was cut short (%s); running it again — the provider may bill "
-                    "its picture twice",
-                    job.id,
-                    job.state.value,
-                )
-                await self.studio.store.requeue_job(job.id)
-            elif not in_time:
-                await self.runner.end(job, JobState.FAILED, WaitedTooLong())
-                continue
-            self._spawn(job)
-            resumed += 1
+            revived = await self._revive(job)
+            if revived is not None:
+                self._spawn(revived)
+                resumed += 1
         if resumed:
             log.info("resumed %d jobs left by the previous run", resumed)
         return resumed
+
+    async def _revive(self, job: JobRecord) -> JobRecord | None:
+        """A job found unfinished by a new start (or a new worker): queued again to run
+        once more, or ended with its sentence (None) if it is too late or failed too often."""
+        deadline = start_by(job)
+        in_time = deadline is None or self.studio.now() < deadline
+        if job.state is not JobState.QUEUED:
+            if not in_time or job.attempts >= MAX_ATTEMPTS:
+                await self.runner.end(job, JobState.FAILED, PicassoError(RESTARTED))
+                return None
+            log.warning(
+                "job %d was cut short (%s); running it again — the provider may bill "
+                "its picture twice",
+                job.id,
+                job.state.value,
+            )
+            await self.studio.store.requeue_job(job.id)
+        elif not in_time:
+            await self.runner.end(job, JobState.FAILED, WaitedTooLong())
+            return None
+        return job
+
+    async def take(self, job_id: int) -> None:
+        """Run a job a painting worker got from the queue: hold it (or, while another live
+        worker holds it, watch until that one ends it or dies), take over a job whose worker
+        died, run it through the shared line, and let it go. Never raises."""
+        if job_id in self._taken:
+            return  # another delivery of it runs here already
+        if not self.accepting:  # stopping: leave it to another worker
+            if self.job_queue is not None:
+                await self.job_queue.put(job_id)
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        self._taken.add(job_id)
+        try:
+            await self._take(job_id)
+        except Exception:
+            log.exception("job %d: its delivery failed; the queue will hand it out again", job_id)
+            raise
+        finally:
+            self._taken.discard(job_id)
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _take(self, job_id: int) -> None:
+        line = self.runner.scheduler
+        assert isinstance(line, SharedLine), "jobs are taken from the queue by workers only"
+        store, holder = self.studio.store, line.holder(job_id)
+        while True:
+            holding = await store.hold(job_id, holder, self.studio.now(), line.lease)
+            if holding.hold is Hold.ENDED:
+                return
+            if holding.hold is Hold.HELD:
+                break
+            assert holding.lease_until is not None
+            left = (holding.lease_until - self.studio.now()).total_seconds()
+            await asyncio.sleep(min(max(left, 0.2), line.lease.total_seconds()))
+        renewing = asyncio.create_task(self._renew(line, job_id), name=f"lease-{job_id}")
+        try:
+            job = await store.job(job_id)
+            if job is not None and holding.took_over:
+                log.warning("job %d: its worker stopped answering; taking it over", job_id)
+            if job is not None and job.state is not JobState.QUEUED:
+                job = await self._revive(job)  # cut short where it ran
+            if job is not None:
+                await self.runner.run(job)
+        finally:
+            renewing.cancel()
+            await asyncio.shield(store.release_hold(job_id, holder))
+            await line.changed()
+        if not self.accepting and self.job_queue is not None:  # a stopping worker left it queued
+            left_behind = await store.job(job_id)
+            if left_behind is not None and left_behind.state is JobState.QUEUED:
+                await self.job_queue.put(job_id)
+
+    async def _renew(self, line: SharedLine, job_id: int) -> None:
+        """Keep the hold alive while this worker has the job."""
+        holder, store = line.holder(job_id), self.studio.store
+        while True:
+            await asyncio.sleep(line.lease.total_seconds() / 3)
+            try:
+                if not await store.renew_hold(job_id, holder, self.studio.now(), line.lease):
+                    log.warning("job %d: lost its hold to another worker", job_id)
+                    return
+            except Exception:
+                log.warning("job %d: could not renew its hold", job_id, exc_info=True)
 
     async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - a deadline, not an error
         """Wait until every job this process runs has ended; False if `timeout` came first."""

@@ -13,127 +13,31 @@ charged twice or lost.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.policy import NO_LIMITS, LimitKind, LimitReached, Limits
+from bot.policy import LimitKind, LimitReached, Limits
+from bot.storage.counting import (
+    BOT_WIDE,
+    DMS,
+    GUILD_WIDE,
+    RELEASED,
+    RESERVED,
+    SETTLED,
+    Check,
+    Periods,
+    Reservation,
+    Usage,
+    checks,
+    counted_rows,
+)
 from bot.storage.database import Sessions
 from bot.storage.tables import NEVER, Cooldown, Counter, Ledger
 
 log = logging.getLogger(__name__)
-
-GUILD_WIDE = 0  # user_id of a guild's own counters
-DMS = 0  # guild_id used for direct messages
-BOT_WIDE = -1  # guild_id of the whole bot's counters (every server and the DMs together)
-RESERVED, SETTLED, RELEASED = "reserved", "settled", "released"
-
-
-@dataclass(frozen=True, slots=True)
-class Periods:
-    """The day and month a moment falls in, in the configured time zone."""
-
-    day: str  # 2026-11-26
-    month: str  # 2026-11
-
-    @classmethod
-    def of(cls, moment: datetime) -> Periods:
-        """The periods of an aware `moment` (already in the configured zone)."""
-        return cls(moment.strftime("%Y-%m-%d"), moment.strftime("%Y-%m"))
-
-
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """An admitted job's hold on quota and budget (and on the person's cooldown)."""
-
-    id: int
-    guild_id: int
-    user_id: int
-    periods: Periods
-    estimate_micros: int
-    started_at: datetime | None = None  # when the cooldown was restarted for this job
-    previous_start: datetime | None = None  # what a release puts back
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Pictures and money counted for one (guild, user, period)."""
-
-    pictures: int = 0
-    reserved_micros: int = 0
-    spent_micros: int = 0
-
-
-class _Check(NamedTuple):
-    guild_id: int | None  # None: the request's own server
-    user_id: int
-    period: str
-    pictures: int | None
-    pictures_kind: LimitKind | None
-    micros: int | None
-    micros_kind: LimitKind
-
-
-def _checks(user_id: int, limits: Limits, periods: Periods) -> tuple[_Check, ...]:
-    """The counters one picture goes through, in lock order (the bot's rows last)."""
-    return (
-        _Check(
-            None,
-            user_id,
-            periods.day,
-            limits.user_daily_pictures,
-            LimitKind.USER_PICTURES,
-            limits.user_daily_micros,
-            LimitKind.USER_DAILY_BUDGET,
-        ),
-        _Check(
-            None,
-            GUILD_WIDE,
-            periods.day,
-            limits.guild_daily_pictures,
-            LimitKind.GUILD_PICTURES,
-            limits.guild_daily_micros,
-            LimitKind.GUILD_DAILY_BUDGET,
-        ),
-        _Check(
-            None,
-            GUILD_WIDE,
-            periods.month,
-            None,
-            None,
-            limits.guild_monthly_micros,
-            LimitKind.GUILD_MONTHLY_BUDGET,
-        ),
-        _Check(
-            BOT_WIDE,
-            GUILD_WIDE,
-            periods.day,
-            None,
-            None,
-            limits.bot_daily_micros,
-            LimitKind.BOT_DAILY_BUDGET,
-        ),
-        _Check(
-            BOT_WIDE,
-            GUILD_WIDE,
-            periods.month,
-            None,
-            None,
-            limits.bot_monthly_micros,
-            LimitKind.BOT_MONTHLY_BUDGET,
-        ),
-    )
-
-
-def _rows(guild_id: int, user_id: int, periods: Periods) -> tuple[tuple[int, int, str], ...]:
-    """The (guild, user, period) counters a picture of `user_id` in `guild_id` counts on."""
-    return tuple(
-        (guild_id if check.guild_id is None else check.guild_id, check.user_id, check.period)
-        for check in _checks(user_id, NO_LIMITS, periods)
-    )
 
 
 def _counter(guild_id: int, user_id: int, period: str) -> Any:
@@ -158,14 +62,19 @@ class Accounting(Sessions):
         limits: Limits,
         estimate_micros: int,
         now: datetime,
+        *,
+        pictures: int = 1,
     ) -> Reservation:
-        """Admit one picture against every limit at once, or raise `LimitReached` naming it.
+        """Admit `pictures` pictures (one request) against every limit at once, or raise
+        `LimitReached` naming the limit: the whole set is admitted or none of it.
 
         `now` is aware and in the configured zone: its day and month are the periods counted.
-        Either every counter takes the picture and the cooldown restarts, or nothing changes.
+        Either every counter takes the pictures and the cooldown restarts, or nothing changes.
         """
         async with self._writing() as session:
-            return await self._reserve(session, guild_id, user_id, limits, estimate_micros, now)
+            return await self._reserve(
+                session, guild_id, user_id, limits, estimate_micros, now, pictures=pictures
+            )
 
     async def _reserve(
         self,
@@ -175,6 +84,8 @@ class Accounting(Sessions):
         limits: Limits,
         estimate_micros: int,
         now: datetime,
+        *,
+        pictures: int = 1,
     ) -> Reservation:
         """`reserve` inside the caller's transaction (a job row joins the same step)."""
         guild = DMS if guild_id is None else guild_id
@@ -182,10 +93,10 @@ class Accounting(Sessions):
         previous = await self._restart_cooldown(
             session, guild, user_id, limits.cooldown_seconds, now
         )
-        for check in _checks(user_id, limits, periods):
+        for check in checks(user_id, limits, periods):
             where = guild if check.guild_id is None else check.guild_id
-            if not await self._take(session, where, check, estimate_micros):
-                raise await self._refusal(session, where, check)
+            if not await self._take(session, where, check, estimate_micros, pictures):
+                raise await self._refusal(session, where, check, pictures)
         ledger = Ledger(
             guild_id=guild,
             user_id=user_id,
@@ -193,12 +104,15 @@ class Accounting(Sessions):
             month=periods.month,
             state=RESERVED,
             estimate_micros=estimate_micros,
+            pictures=pictures,
             cost_micros=0,
             created_at=now,
         )
         session.add(ledger)
         await session.flush()
-        return Reservation(ledger.id, guild, user_id, periods, estimate_micros, now, previous)
+        return Reservation(
+            ledger.id, guild, user_id, periods, estimate_micros, now, previous, pictures
+        )
 
     async def _restart_cooldown(
         self, session: AsyncSession, guild_id: int, user_id: int, seconds: int, now: datetime
@@ -220,9 +134,9 @@ class Accounting(Sessions):
         return last
 
     async def _take(
-        self, session: AsyncSession, guild_id: int, check: _Check, estimate: int
+        self, session: AsyncSession, guild_id: int, check: Check, estimate: int, pictures: int
     ) -> bool:
-        """Count one picture and hold `estimate` on a counter if its limits still allow it."""
+        """Count `pictures` and hold `estimate` on a counter if its limits still allow it."""
         await session.execute(
             self._insert_ignore(Counter).values(
                 guild_id=guild_id,
@@ -235,27 +149,30 @@ class Accounting(Sessions):
         )
         condition = _counter(guild_id, check.user_id, check.period)
         if check.pictures is not None:
-            condition &= Counter.pictures < check.pictures
+            condition &= Counter.pictures + pictures <= check.pictures
         if check.micros is not None:
             condition &= Counter.spent_micros + Counter.reserved_micros + estimate <= check.micros
         result = await session.execute(
             update(Counter)
             .where(condition)
             .values(
-                pictures=Counter.pictures + 1,
+                pictures=Counter.pictures + pictures,
                 reserved_micros=Counter.reserved_micros + estimate,
             )
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def _refusal(self, session: AsyncSession, guild_id: int, check: _Check) -> LimitReached:
+    async def _refusal(
+        self, session: AsyncSession, guild_id: int, check: Check, pictures: int
+    ) -> LimitReached:
         """Which of a counter's two limits refused (the picture count wins a tie)."""
         counted = await session.scalar(
             select(Counter.pictures).where(_counter(guild_id, check.user_id, check.period))
         )
         if check.pictures is not None and check.pictures_kind is not None:
-            if (counted or 0) >= check.pictures:
-                return LimitReached(check.pictures_kind, check.pictures)
+            if (counted or 0) + pictures > check.pictures:
+                left = max(0, check.pictures - (counted or 0))
+                return LimitReached(check.pictures_kind, check.pictures, left=left, asked=pictures)
         assert check.micros is not None
         return LimitReached(check.micros_kind, check.micros)
 
@@ -299,9 +216,10 @@ class Accounting(Sessions):
                 .where(_cooldown(guild, user) & (Cooldown.last_at == reservation.started_at))
                 .values(last_at=reservation.previous_start)
             )
-        for where, who, period in _rows(guild, user, reservation.periods):
+        for where, who, period in counted_rows(guild, user, reservation.periods):
+            given_back = reservation.pictures
             pictures = (
-                case((Counter.pictures > 0, Counter.pictures - 1), else_=0)
+                case((Counter.pictures > given_back, Counter.pictures - given_back), else_=0)
                 if released
                 else Counter.pictures
             )
@@ -381,9 +299,7 @@ class Accounting(Sessions):
                 return
             # Counted after the lock, so a reservation committed meanwhile is seen.
             under_way = await session.scalar(
-                select(func.count())
-                .select_from(Ledger)
-                .where(
+                select(func.coalesce(func.sum(Ledger.pictures), 0)).where(
                     (Ledger.guild_id == guild)
                     & (Ledger.user_id == user_id)
                     & (Ledger.day == periods.day)

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration (a test checks it against Alembic's own head). A database already
 # there is not migrated again, so a running bot never loads Alembic (about 12 MB).
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0004"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -74,6 +74,9 @@ class Sessions:
         return dialect.insert(table).on_conflict_do_nothing()
 
 
+MIGRATING = 0x7069636173736F2D  # the advisory lock migrations hold on PostgreSQL
+
+
 def _upgrade(connection: Connection, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
@@ -99,5 +102,9 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
         log.info("database schema is at %s", HEAD_REVISION)
         return
     async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Processes starting together (a gateway, its workers) migrate one at a time:
+            # the lock is held to the end of the transaction; the next finds nothing to do.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATING})
         await connection.run_sync(_upgrade, revision)
     log.info("database schema is at %s", revision)

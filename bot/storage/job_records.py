@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from bot.config import Secret
 from bot.models import ImageRequest, RefineMode, RunOptions
-from bot.storage.accounting import Reservation
+from bot.storage.counting import Reservation
 
 DEFAULT_UPLOAD_LIMIT: Final = 10 * 1024 * 1024  # unboosted servers and DMs
 
@@ -62,6 +62,7 @@ class JobSpec:
     requester_name: str = ""
     requester_avatar: str | None = None
     audit_channel_id: int | None = None
+    locale: str | None = None  # the language its sentences are shown in (None: English)
 
     def to_json(self) -> str:
         """The stored form."""
@@ -73,6 +74,7 @@ class JobSpec:
                 "quality": request.quality.value,
                 "style": request.style.label,
                 "expand": request.expand,
+                "count": request.count,
             },
             "options": dataclasses.asdict(self.options),
         }

@@ -18,9 +18,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Secret
-from bot.models import MAX_ID, NewPicture
+from bot.models import MAX_ID, NewPicture, PostedPicture
 from bot.policy import LimitKind, LimitReached, Limits
-from bot.storage.accounting import RELEASED, SETTLED, Accounting, Periods, Reservation
+from bot.storage.accounting import Accounting
+from bot.storage.counting import RELEASED, SETTLED, Periods, Reservation
 from bot.storage.job_records import (
     LIVE,
     Delivery,
@@ -45,6 +46,7 @@ def _record(row: JobRow, ledger: Ledger) -> JobRecord:
         ledger.estimate_micros,
         ledger.created_at,
         row.cooldown_previous,
+        ledger.pictures,
     )
     return JobRecord(
         id=row.id,
@@ -97,7 +99,13 @@ class Jobs(Accounting):
         async with self._writing() as session:
             await self._check_in_flight(session, new, limits)
             reservation = await self._reserve(
-                session, new.guild_id, new.user_id, limits, estimate_micros, now
+                session,
+                new.guild_id,
+                new.user_id,
+                limits,
+                estimate_micros,
+                now,
+                pictures=new.spec.request.count,
             )
             delivery = new.delivery
             row = JobRow(
@@ -204,7 +212,10 @@ class Jobs(Accounting):
     async def requeue_job(self, job_id: int) -> bool:
         """running/posting → queued (to run again after a restart)."""
         return await self._move(
-            job_id, (JobState.RUNNING, JobState.POSTING), state=JobState.QUEUED.value
+            job_id,
+            (JobState.RUNNING, JobState.POSTING),
+            state=JobState.QUEUED.value,
+            has_turn=False,
         )
 
     async def set_batch_prompts(self, batch: str, prompts: Sequence[str]) -> None:
@@ -218,44 +229,55 @@ class Jobs(Accounting):
                     .values(prompt=prompt)
                 )
 
-    async def begin_posting(self, job: JobRecord, picture: NewPicture, now: datetime) -> int:
-        """running → posting, with the picture's row made (without its message) so that
-        its buttons can carry its id in the one message that posts it. Returns the id.
+    async def begin_posting(
+        self, job: JobRecord, pictures: Sequence[NewPicture], now: datetime
+    ) -> list[int]:
+        """running → posting, with the pictures' rows made (without their message) so that
+        their buttons can carry their ids in the one message that posts them. Returns the
+        ids, in order (the job's `picture_id` is the first).
 
         Raises `JobEnded` (and records nothing) if the job is no longer running.
         """
         async with self._writing() as session:
-            if job.picture_id is not None:  # read back after a crash mid-post: start afresh
-                await self._drop_pending_picture(session, job.id)
-            row = Picture(**dataclasses.asdict(picture), created_at=now)
-            session.add(row)
+            await self._drop_pending_pictures(session, job.id)  # a crash mid-post: afresh
+            rows = [
+                Picture(**dataclasses.asdict(picture), job_id=job.id, created_at=now)
+                for picture in pictures
+            ]
+            session.add_all(rows)
             await session.flush()
             moved = await session.execute(
                 update(JobRow)
                 .where((JobRow.id == job.id) & (JobRow.state == JobState.RUNNING.value))
-                .values(state=JobState.POSTING.value, picture_id=row.id)
+                .values(state=JobState.POSTING.value, picture_id=rows[0].id)
             )
             if not moved.rowcount:  # type: ignore[attr-defined]
                 raise JobEnded(f"job {job.id} ended before its picture was posted")
-            return row.id
+            return [row.id for row in rows]
 
     async def complete_job(
         self,
         job: JobRecord,
-        picture_id: int,
+        posted: Sequence[PostedPicture],
         message_id: int,
-        image_url: str | None,
-        cost_micros: int,
         now: datetime,
     ) -> None:
-        """The picture is posted: record where, charge its real cost, end the job — at once."""
+        """The pictures are posted: record where, charge their real cost, end the job — at
+        once."""
         async with self._writing() as session:
-            await session.execute(
-                update(Picture)
-                .where(Picture.id == picture_id)
-                .values(message_id=message_id, image_url=image_url, cost_micros=cost_micros)
-            )
-            await self._close(session, job.reservation, SETTLED, cost_micros, picture_id, now)
+            for picture in posted:
+                await session.execute(
+                    update(Picture)
+                    .where(Picture.id == picture.id)
+                    .values(
+                        message_id=message_id,
+                        image_url=picture.image_url,
+                        cost_micros=picture.cost_micros,
+                    )
+                )
+            cost = sum(picture.cost_micros for picture in posted)
+            first = posted[0].id
+            await self._close(session, job.reservation, SETTLED, cost, first, now)
             await self._end(session, job.id, JobState.DONE, None, now, message_id=message_id)
 
     async def end_job(
@@ -275,7 +297,7 @@ class Jobs(Accounting):
         async with self._writing() as session:
             ended = await self._end(session, job.id, state, outcome, now, states=states)
             if ended:
-                await self._drop_pending_picture(session, job.id)
+                await self._drop_pending_pictures(session, job.id)
                 await self._close(session, job.reservation, RELEASED, 0, None, now)
             return ended
 
@@ -297,12 +319,23 @@ class Jobs(Accounting):
         )
         return bool(ended.rowcount)  # type: ignore[attr-defined]
 
-    async def _drop_pending_picture(self, session: AsyncSession, job_id: int) -> None:
-        """Delete the picture row a job began but never posted (message still unknown)."""
-        pending = await session.scalar(select(JobRow.picture_id).where(JobRow.id == job_id))
-        if pending is None:
-            return
+    async def _drop_pending_pictures(self, session: AsyncSession, job_id: int) -> None:
+        """Delete the picture rows a job began but never posted (message still unknown)."""
         await session.execute(update(JobRow).where(JobRow.id == job_id).values(picture_id=None))
         await session.execute(
-            delete(Picture).where((Picture.id == pending) & Picture.message_id.is_(None))
+            delete(Picture).where((Picture.job_id == job_id) & Picture.message_id.is_(None))
         )
+
+    # --- for health checks and metrics ---------------------------------------------------------
+
+    async def job_counts(self) -> dict[JobState, int]:
+        """How many jobs are in each state (a state with none is left out)."""
+        query = select(JobRow.state, func.count()).group_by(JobRow.state)
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return {JobState(state): count for state, count in rows}
+
+    async def ping(self) -> None:
+        """One trivial query (SELECT 1); raises if the database can't be reached."""
+        async with self._sessions() as session:
+            await session.execute(select(1))

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.storage.accounting import BOT_WIDE, GUILD_WIDE, Usage
+from bot.storage.counting import BOT_WIDE, GUILD_WIDE, Usage
 from bot.storage.database import Sessions
 from bot.storage.tables import Counter
 

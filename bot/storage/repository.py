@@ -17,18 +17,19 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.models import ERASED, MAX_ID, GuildSettings, ImageRequest, PictureRecord
-from bot.storage.accounting import BOT_WIDE, DMS, GUILD_WIDE, Periods, Reservation, Usage
+from bot.storage.counting import BOT_WIDE, DMS, GUILD_WIDE, Periods, Reservation, Usage
 from bot.storage.job_records import LIVE, JobSpec
 from bot.storage.jobs import Jobs
 from bot.storage.reports import Reports
 from bot.storage.tables import GuildConfig, JobRow, Picture
+from bot.storage.turns import Turns
 
 __all__ = ["BOT_WIDE", "DMS", "GUILD_WIDE", "Periods", "Reservation", "Store", "Usage"]
 
 log = logging.getLogger(__name__)
 
 
-class Store(Jobs, Reports):
+class Store(Jobs, Reports, Turns):
     """All reads and writes of Picasso's data (`Store(engine)`).
 
     `new_server`: the settings a server (or the DMs) has until its admins change one.
@@ -90,14 +91,19 @@ class Store(Jobs, Reports):
         async with self._sessions() as session:
             return _record(await session.get(Picture, picture_id))
 
-    async def picture_by_message(self, message_id: int) -> PictureRecord | None:
-        """The picture posted as `message_id`, if that message is one of ours."""
+    async def pictures_by_message(self, message_id: int) -> list[PictureRecord]:
+        """The pictures posted in `message_id` (one, or a set in number order); none if that
+        message is not one of ours."""
         if not 0 <= message_id <= MAX_ID:
-            return None
+            return []
+        query = (
+            select(Picture)
+            .where(Picture.message_id == message_id)
+            .order_by(Picture.number, Picture.id)
+        )
         async with self._sessions() as session:
-            return _record(
-                await session.scalar(select(Picture).where(Picture.message_id == message_id))
-            )
+            rows = (await session.scalars(query)).all()
+        return [_record(row) for row in rows]
 
     async def erase_picture(self, picture_id: int) -> None:
         """Forget what a picture showed and where: its description, prompt and change, its

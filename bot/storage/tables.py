@@ -60,7 +60,9 @@ class Picture(Base):
     id: Mapped[int] = mapped_column(AUTO_ID, primary_key=True, autoincrement=True)
     guild_id: Mapped[int | None]
     channel_id: Mapped[int]
-    message_id: Mapped[int | None] = mapped_column(unique=True)
+    message_id: Mapped[int | None]  # shared by the pictures of a set
+    number: Mapped[int | None] = mapped_column(Integer)  # place in a set (1…); None alone
+    job_id: Mapped[int | None]  # the job that made it (its set: the same job)
     requester_id: Mapped[int]
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("pictures.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16))  # imagine | reroll | refine | edit | variation
@@ -75,7 +77,11 @@ class Picture(Base):
     image_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_pictures_requester", "requester_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_pictures_requester", "requester_id", "created_at"),
+        Index("ix_pictures_message", "message_id"),
+        Index("ix_pictures_job", "job_id"),
+    )
 
 
 class GuildConfig(Base):
@@ -134,6 +140,7 @@ class Ledger(Base):
     month: Mapped[str] = mapped_column(String(7))
     state: Mapped[str] = mapped_column(String(10))  # reserved | settled | released
     estimate_micros: Mapped[int]
+    pictures: Mapped[int] = mapped_column(Integer, default=1)  # how many it counts
     cost_micros: Mapped[int] = mapped_column(default=0)
     picture_id: Mapped[int | None] = mapped_column(ForeignKey("pictures.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
@@ -176,6 +183,11 @@ class JobRow(Base):
     picture_id: Mapped[int | None] = mapped_column(ForeignKey("pictures.id", ondelete="SET NULL"))
     outcome: Mapped[str | None] = mapped_column(Text)  # the sentence a failed job ended with
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Several processes (workers): who holds the job, until when, and whether it has its
+    # turn to paint (the shared line, bot.storage.turns); unused by a single process.
+    holder: Mapped[str | None] = mapped_column(String(40))
+    lease_until: Mapped[datetime | None]
+    has_turn: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -13,8 +13,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.i18n import N_, _
 from cogs.account.render import FORGET_ASK, KEPT, forgotten_sentence
-from cogs.common.answering import NO_MENTIONS, answering, reply
+from cogs.common.answering import NO_MENTIONS, answering, read_in_locale_of, reply
 from cogs.common.context import picasso
 from cogs.common.custom_ids import ID, PREFIX
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from bot.app import Picasso
 
 FORGET_TEMPLATE: Final = re.compile(rf"^{PREFIX}:forget:(?P<user>{ID}):(?P<answer>yes|no)$")
-NOT_YOURS: Final = "This question was for someone else — ask /forget-me yourself."
+NOT_YOURS: Final = N_("This question was for someone else — ask /forget-me yourself.")
 
 
 class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FORGET_TEMPLATE):
@@ -31,7 +32,7 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FORG
     def __init__(self, user_id: int, forget: bool) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Forget me" if forget else "Keep my data",
+                label=_("Forget me") if forget else _("Keep my data"),
                 emoji="🗑️" if forget else None,
                 style=discord.ButtonStyle.danger if forget else discord.ButtonStyle.secondary,
                 custom_id=f"{PREFIX}:forget:{user_id}:{'yes' if forget else 'no'}",
@@ -51,12 +52,13 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FORG
         return cls(int(match["user"]), match["answer"] == "yes")
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        read_in_locale_of(interaction)
         if interaction.user.id != self.user_id:
-            await reply(interaction, NOT_YOURS)
+            await reply(interaction, _(NOT_YOURS))
             return
         await interaction.response.defer()  # the answer replaces the question
         async with answering(interaction):
-            text = KEPT
+            text = _(KEPT)
             if self.forget:
                 erased = await picasso(interaction).studio.forget_person(
                     interaction.guild_id, self.user_id
@@ -86,7 +88,7 @@ class Forget(commands.Cog):
     )
     async def forget_me(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(
-            FORGET_ASK,
+            _(FORGET_ASK),
             view=question_view(interaction.user.id),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,

@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.i18n import _
 from cogs.account.render import WELCOME, help_embed
 from cogs.common.answering import NO_MENTIONS
 from cogs.common.context import who_from_interaction
@@ -47,12 +48,12 @@ class Help(commands.Cog):
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        """Say hello once, where the server's members will see it."""
+        """Say hello once, where the server's members will see it (in the server's language)."""
         channel = greeting_channel(guild)
         if channel is None:
             log.info("joined guild %s: no system channel I may post in, no welcome", guild.id)
             return
         try:
-            await channel.send(WELCOME, allowed_mentions=NO_MENTIONS)
+            await channel.send(_(WELCOME), allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as error:
             log.warning("could not welcome guild %s in %s: %s", guild.id, channel.id, error)

@@ -1,5 +1,6 @@
 """What a person reads about the bot and their own standing: the welcome, /help, /quota,
-and /forget-me's sentences."""
+and /forget-me's sentences, in the reader's language (the constants are msgids: translate
+them where they are shown)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import math
 
 import discord
 
-from bot.formatting import duration, plural, usd, zone_name
+from bot.formatting import duration, usd, zone_name
+from bot.i18n import N_, _, ngettext
 from bot.policy import next_midnight, until
 from bot.studio import Standing
 from cogs.common.render import EMBED_COLOUR
@@ -15,17 +17,17 @@ from cogs.common.render import EMBED_COLOUR
 
 def _left(limit: int | None, used: int, money: bool = False) -> str:
     if limit is None:
-        return "no limit"
+        return _("no limit")
     left = max(0, limit - used)
     if money:
-        return f"{usd(left)} of {usd(limit)} left"
-    return f"{left} of {limit} left"
+        return _("{left} of {limit} left").format(left=usd(left), limit=usd(limit))
+    return _("{left} of {limit} left").format(left=left, limit=limit)
 
 
 def quota_embed(standing: Standing) -> discord.Embed:
     """Where one person stands (for /quota)."""
     return discord.Embed(
-        title="Your quota here",
+        title=_("Your quota here"),
         description="\n".join(standing_lines(standing)),
         colour=EMBED_COLOUR,
     )
@@ -36,39 +38,50 @@ def standing_lines(standing: Standing) -> list[str]:
     limits, now = standing.limits, standing.now
     user, server, month = standing.user_today, standing.guild_today, standing.guild_month
     lines = [
-        f"Your pictures today: {_left(limits.user_daily_pictures, user.pictures)}",
-        f"Server pictures today: {_left(limits.guild_daily_pictures, server.pictures)}",
+        _("Your pictures today: {left}").format(
+            left=_left(limits.user_daily_pictures, user.pictures)
+        ),
+        _("Server pictures today: {left}").format(
+            left=_left(limits.guild_daily_pictures, server.pictures)
+        ),
     ]
     for label, cap, usage in (
-        ("Your money today", limits.user_daily_micros, user),
-        ("Server money today", limits.guild_daily_micros, server),
-        ("Server money this month", limits.guild_monthly_micros, month),
+        (N_("Your money today: {left}"), limits.user_daily_micros, user),
+        (N_("Server money today: {left}"), limits.guild_daily_micros, server),
+        (N_("Server money this month: {left}"), limits.guild_monthly_micros, month),
     ):
         if cap is not None:
             used = usage.spent_micros + usage.reserved_micros
-            lines.append(f"{label}: {_left(cap, used, money=True)}")
+            lines.append(_(label).format(left=_left(cap, used, money=True)))
     wait = standing.cooldown_left
     # Rounded up, as the refusal says it: "ready" only when a picture would be admitted.
-    lines.append(f"Cooldown: wait {math.ceil(wait)} s" if wait > 0 else "Cooldown: ready")
+    lines.append(
+        _("Cooldown: wait {seconds} s").format(seconds=math.ceil(wait))
+        if wait > 0
+        else _("Cooldown: ready")
+    )
     most = (
         None
         if limits.user_running is None or limits.user_queued is None
         else limits.user_running + limits.user_queued
     )
-    lines.append(
-        f"Your pictures on the way: {standing.in_flight}"
-        + (f" (at most {most})" if most is not None else "")
+    on_the_way = (
+        _("Your pictures on the way: {count}")
+        if most is None
+        else _("Your pictures on the way: {count} (at most {most})")
     )
+    lines.append(on_the_way.format(count=standing.in_flight, most=most))
     if standing.exempt:
-        lines.append("Your role (or admin standing) lifts the per-person limits.")
+        lines.append(_("Your role (or admin standing) lifts the per-person limits."))
     lines.append(
-        f"Daily counts reset in {duration(until(next_midnight(now), now))} "
-        f"(midnight {zone_name(now)})."
+        _("Daily counts reset in {wait} (midnight {zone}).").format(
+            wait=duration(until(next_midnight(now), now)), zone=zone_name(now)
+        )
     )
     return lines
 
 
-WELCOME = (
+WELCOME = N_(
     "👋 Hi, I'm **Picasso** — I turn a few words into a finished picture.\n"
     "• `/imagine a lighthouse at dusk` paints it: I write the detailed prompt for you.\n"
     "• Reply to one of my pictures with a change — “make it night” — or press ✏️ Refine, "
@@ -77,7 +90,7 @@ WELCOME = (
     "• Server admins choose who may draw, where, how much and at what cost with "
     "`/imagine-admin`. Anyone can ask `/help`."
 )
-DATA = (
+DATA = N_(
     "I keep what you asked for (descriptions, prompts, changes) with each picture so you can "
     "refine it and see its history; 🗑️ Delete erases a picture's words, `/forget-me` all of "
     "yours in this server."
@@ -86,27 +99,28 @@ DATA = (
 
 def help_embed(standing: Standing) -> discord.Embed:
     """/help: what the bot does and how, and this person's limits where they ask."""
-    embed = discord.Embed(title="Picasso", description=WELCOME, colour=EMBED_COLOUR)
+    embed = discord.Embed(title="Picasso", description=_(WELCOME), colour=EMBED_COLOUR)
     embed.add_field(
-        name="Your limits here", value="\n".join(standing_lines(standing)), inline=False
+        name=_("Your limits here"), value="\n".join(standing_lines(standing)), inline=False
     )
-    embed.add_field(name="Your data", value=DATA, inline=False)
+    embed.add_field(name=_("Your data"), value=_(DATA), inline=False)
     return embed
 
 
-FORGET_ASK = (
+FORGET_ASK = N_(
     "🗑️ Forget me? This erases the descriptions, prompts and changes you asked for in this "
     "server from my records, for good. Your pictures stay posted (delete them with 🗑️ first "
     "if you want them gone), and the amounts spent stay in the server's books, without words."
 )
-KEPT = "Nothing was erased."
+KEPT = N_("Nothing was erased.")
 
 
 def forgotten_sentence(pictures: int) -> str:
     """After /forget-me: what was erased."""
     if not pictures:
-        return "Done — I had no words of yours here; nothing else is kept about you but amounts."
-    return (
-        f"Done — I erased your words from {plural(pictures, 'picture')} here. "
-        "Amounts spent stay, without words."
-    )
+        return _("Done — I had no words of yours here; nothing else is kept about you but amounts.")
+    return ngettext(
+        "Done — I erased your words from {count} picture here. Amounts spent stay, without words.",
+        "Done — I erased your words from {count} pictures here. Amounts spent stay, without words.",
+        pictures,
+    ).format(count=pictures)

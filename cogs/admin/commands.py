@@ -20,7 +20,7 @@ from discord.ext import commands
 from bot import controls
 from bot.controls import BadSetting, BudgetToRemove, LimitToRemove
 from bot.formatting import zone_name
-from bot.models import ChannelMode, GuildSettings, MaxSize, RefineMode, RemixWho
+from bot.models import MAX_COUNT, ChannelMode, GuildSettings, MaxSize, RefineMode, RemixWho
 from bot.policy import STYLE_GUIDE_MAX
 from cogs.admin import render as text
 from cogs.admin.spend import show_spend
@@ -45,14 +45,6 @@ log = logging.getLogger(__name__)
 Change = Callable[[GuildSettings], GuildSettings]
 Say = Callable[[GuildSettings], str]
 
-NOT_ADMIN = "Only server admins (Manage Server permission) can change Picasso's settings."
-NOT_OWNER = "Only the bot's owner can change Picasso's settings for direct messages."
-SERVER_ONLY = "That setting exists only in servers — use it in the server you want to change."
-DMS_ARE_BOT_WIDE = (
-    "Whether pictures can be made in DMs is bot-wide: the bot's owner sets it with "
-    "/imagine-admin channels in a DM with the bot."
-)
-
 
 @app_commands.default_permissions(manage_guild=True)
 class Admin(
@@ -70,7 +62,7 @@ class Admin(
         if interaction.guild_id is not None:
             if is_server_admin(interaction.permissions):
                 return True
-            raise NotAllowed(NOT_ADMIN)
+            raise NotAllowed(text.NOT_ADMIN)
         await defer_private(interaction)  # the owner lookup may ask Discord: answer first
         try:
             owner = await self.bot.is_owner(interaction.user)
@@ -79,7 +71,7 @@ class Admin(
             owner = False
         if owner:
             return True
-        raise NotAllowed(NOT_OWNER)
+        raise NotAllowed(text.NOT_OWNER)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -92,7 +84,7 @@ class Admin(
     @staticmethod
     def _server_only(interaction: discord.Interaction) -> None:
         if interaction.guild_id is None:
-            raise BadSetting(SERVER_ONLY)
+            raise BadSetting(text.SERVER_ONLY)
 
     # --- commands ----------------------------------------------------------------------------
 
@@ -198,7 +190,7 @@ class Admin(
     ) -> None:
         if interaction.guild_id is None:
             if mode is not None or add is not None or remove is not None:
-                raise BadSetting(SERVER_ONLY)
+                raise BadSetting(text.SERVER_ONLY)
 
             def dm_change(settings: GuildSettings) -> GuildSettings:
                 return settings if dms is None else settings.replace(allow_dms=dms)
@@ -206,7 +198,7 @@ class Admin(
             await self._apply(interaction, dm_change, text.dms_sentence)
             return
         if dms is not None:
-            raise BadSetting(DMS_ARE_BOT_WIDE)
+            raise BadSetting(text.DMS_ARE_BOT_WIDE)
 
         def change(settings: GuildSettings) -> GuildSettings:
             return controls.change_channels(
@@ -264,6 +256,7 @@ class Admin(
         remix="Who may press Reroll, Refine and Variations on someone's picture",
         moderation="Check requests with the moderation model before painting",
         preview="Show the prompt and its cost privately before painting, unless asked otherwise",
+        max_count="The most pictures one /imagine may ask for (1–4)",
     )
     @app_commands.choices(
         size=SIZES,
@@ -287,6 +280,7 @@ class Admin(
         remix: app_commands.Choice[str] | None = None,
         moderation: bool | None = None,
         preview: bool | None = None,
+        max_count: app_commands.Range[int, 1, MAX_COUNT] | None = None,
     ) -> None:
         known = self.bot.studio.known_models()
 
@@ -305,6 +299,7 @@ class Admin(
                 remix=cast("RemixWho | None", chosen(remix)),
                 moderation=moderation,
                 preview=preview,
+                max_count=max_count,
             )
 
         bot_model = self.bot.studio.default_model
@@ -356,7 +351,7 @@ class Admin(
             await reply(interaction, text.blocked_words_list(settings))
             return
         if not given:
-            raise BadSetting(f"Give the words to {action}, separated by commas.")
+            raise BadSetting(text.NO_WORDS[action])
 
         def change(settings: GuildSettings) -> GuildSettings:
             if action == "add":

@@ -1,16 +1,18 @@
 """What admins read: sentences, the settings embed, and the line above the spend chart.
 
-Every `*_sentence` is the one sentence an admin reads after a change: what is now in force.
+Every `*_sentence` is the one sentence an admin reads after a change: what is now in force,
+in the admin's language.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Final, Literal
 
 import discord
 
-from bot.formatting import clip, join, plural, usd
+from bot.formatting import clip, join, usd
+from bot.i18n import N_, _, ngettext, pgettext
 from bot.models import GuildSettings
 from bot.storage.repository import Usage
 from bot.studio import SpendReport
@@ -21,9 +23,23 @@ SHOWN_MENTIONS: Final = 20
 SHOWN_IN_FIELD: Final = 15
 MESSAGE_LIMIT: Final = 2000
 REFINE_MODES: Final = {
-    "reimagine": "refinements are painted anew",
-    "edit": "refinements edit the picture",
-    "auto": "refinements edit or paint anew, whichever fits",
+    "reimagine": N_("refinements are painted anew"),
+    "edit": N_("refinements edit the picture"),
+    "auto": N_("refinements edit or paint anew, whichever fits"),
+}
+
+# --- refusals (msgids: translated where they are shown) ------------------------------------
+
+NOT_ADMIN = N_("Only server admins (Manage Server permission) can change Picasso's settings.")
+NOT_OWNER = N_("Only the bot's owner can change Picasso's settings for direct messages.")
+SERVER_ONLY = N_("That setting exists only in servers — use it in the server you want to change.")
+DMS_ARE_BOT_WIDE = N_(
+    "Whether pictures can be made in DMs is bot-wide: the bot's owner sets it with "
+    "/imagine-admin channels in a DM with the bot."
+)
+NO_WORDS = {
+    "add": N_("Give the words to add, separated by commas."),
+    "remove": N_("Give the words to remove, separated by commas."),
 }
 
 
@@ -43,12 +59,15 @@ def user_ref(user_id: int) -> str:
 
 
 def mentions(
-    ids: Sequence[int], ref: Callable[[int], str], word: str = "and", most: int = SHOWN_MENTIONS
+    ids: Sequence[int],
+    ref: Callable[[int], str],
+    word: Literal["and", "or"] = "and",
+    most: int = SHOWN_MENTIONS,
 ) -> str:
     """Mentions of the first `most` ids, then how many more."""
     shown = [ref(i) for i in ids[:most]]
     if len(ids) > most:
-        shown.append(f"{len(ids) - most} more")
+        shown.append(_("{count} more").format(count=len(ids) - most))
     return join(shown, word)
 
 
@@ -58,78 +77,110 @@ def mentions(
 def _limit_parts(settings: GuildSettings) -> list[str]:
     per_user, server = settings.user_daily_pictures, settings.guild_daily_pictures
     return [
-        f"{plural(per_user, 'picture')} per person a day"
+        ngettext(
+            "{count} picture per person a day", "{count} pictures per person a day", per_user
+        ).format(count=per_user)
         if per_user is not None
-        else "no per-person daily picture limit",
-        f"{plural(server, 'picture')} a day for the whole server"
+        else _("no per-person daily picture limit"),
+        ngettext(
+            "{count} picture a day for the whole server",
+            "{count} pictures a day for the whole server",
+            server,
+        ).format(count=server)
         if server is not None
-        else "no server-wide daily picture limit",
-        f"a {settings.cooldown_seconds} s cooldown between a person's pictures"
+        else _("no server-wide daily picture limit"),
+        _("a {seconds} s cooldown between a person's pictures").format(
+            seconds=settings.cooldown_seconds
+        )
         if settings.cooldown_seconds
-        else "no cooldown",
-        f"at most {settings.user_running} running and {settings.user_queued} waiting "
-        "pictures per person",
+        else _("no cooldown"),
+        _("at most {running} running and {waiting} waiting pictures per person").format(
+            running=settings.user_running, waiting=settings.user_queued
+        ),
     ]
 
 
 def limits_sentence(settings: GuildSettings) -> str:
     """Picture limits, cooldown and jobs in force."""
-    return f"Now in force: {join(_limit_parts(settings))}."
+    return _now_in_force(_limit_parts(settings))
+
+
+def _now_in_force(parts: list[str]) -> str:
+    return _("Now in force: {settings}.").format(settings=join(parts))
 
 
 def _budget_parts(settings: GuildSettings) -> list[str]:
     def cap(value: float | None, text: str, none: str) -> str:
-        return none if value is None else text.format(usd(round(value * 1_000_000)))
+        return none if value is None else text.format(amount=usd(round(value * 1_000_000)))
 
     return [
-        cap(settings.guild_daily_usd, "{} a day for the server", "no daily server budget"),
-        cap(settings.guild_monthly_usd, "{} a month for the server", "no monthly server budget"),
-        cap(settings.user_daily_usd, "{} per person a day", "no per-person daily budget"),
+        cap(
+            settings.guild_daily_usd,
+            _("{amount} a day for the server"),
+            _("no daily server budget"),
+        ),
+        cap(
+            settings.guild_monthly_usd,
+            _("{amount} a month for the server"),
+            _("no monthly server budget"),
+        ),
+        cap(
+            settings.user_daily_usd, _("{amount} per person a day"), _("no per-person daily budget")
+        ),
     ]
 
 
 def budget_sentence(settings: GuildSettings) -> str:
     """Money caps in force."""
-    return (
-        f"Now in force: {join(_budget_parts(settings))} "
-        "(a picture starts only if its estimated cost still fits)."
-    )
+    return _(
+        "Now in force: {settings} (a picture starts only if its estimated cost still fits)."
+    ).format(settings=join(_budget_parts(settings)))
 
 
 def _where(settings: GuildSettings) -> str:
     ids = settings.channel_ids
     if settings.channel_mode == "allow":
         if not ids:
-            return "only in listed channels, and none is listed yet"
-        return f"only in {mentions(ids, channel_ref)} (and their threads)"
+            return _("only in listed channels, and none is listed yet")
+        return _("only in {channels} (and their threads)").format(
+            channels=mentions(ids, channel_ref)
+        )
     if settings.channel_mode == "deny" and ids:
-        return f"everywhere except {mentions(ids, channel_ref)} (and their threads)"
-    return "in every channel"
+        return _("everywhere except {channels} (and their threads)").format(
+            channels=mentions(ids, channel_ref)
+        )
+    return _("in every channel")
 
 
 def channels_sentence(settings: GuildSettings) -> str:
     """Where pictures may be made in a server."""
-    return f"Pictures can now be made {_where(settings)}; server admins can draw anywhere."
+    return _("Pictures can now be made {where}; server admins can draw anywhere.").format(
+        where=_where(settings)
+    )
 
 
 def dms_sentence(settings: GuildSettings) -> str:
     """Whether pictures may be made in DMs (the bot-wide setting)."""
     if settings.allow_dms:
-        return "Pictures can now be made in direct messages with the bot."
-    return "Pictures can no longer be made in direct messages with the bot."
+        return _("Pictures can now be made in direct messages with the bot.")
+    return _("Pictures can no longer be made in direct messages with the bot.")
 
 
 def _who(settings: GuildSettings, most: int = SHOWN_MENTIONS) -> tuple[str, str]:
     allowed, exempt = settings.allowed_role_ids, settings.exempt_role_ids
     drawing = (
-        f"only members with {mentions(allowed, role_ref, 'or', most)} (and server admins)"
+        _("only members with {roles} (and server admins)").format(
+            roles=mentions(allowed, role_ref, "or", most)
+        )
         if allowed
-        else "everyone"
+        else _("everyone")
     )
     skipping = (
-        f"{mentions(exempt, role_ref, 'and', most)} skip the per-person limits"
+        _("{roles} skip the per-person limits").format(
+            roles=mentions(exempt, role_ref, "and", most)
+        )
         if exempt
-        else "no role skips the per-person limits"
+        else _("no role skips the per-person limits")
     )
     return drawing, skipping
 
@@ -137,60 +188,81 @@ def _who(settings: GuildSettings, most: int = SHOWN_MENTIONS) -> tuple[str, str]
 def roles_sentence(settings: GuildSettings) -> str:
     """Who may draw and who skips the per-person limits."""
     drawing, skipping = _who(settings)
-    return f"Now {drawing} can make pictures, and {skipping} (server admins always do)."
+    return _("Now {drawing} can make pictures, and {skipping} (server admins always do).").format(
+        drawing=drawing, skipping=skipping
+    )
 
 
 def _defaults_parts(settings: GuildSettings, bot_model: str) -> list[str]:
     styles = (
-        f"only the styles {', '.join(settings.allowed_styles)} (or none)"
+        _("only the styles {styles} (or none)").format(styles=", ".join(settings.allowed_styles))
         if settings.allowed_styles
-        else "any style"
+        else _("any style")
     )
-    who = "anyone" if settings.remix == "anyone" else "only the requester (and admins)"
+    count = settings.max_count
+    # Sizes and qualities read as the words their command choices show.
     return [
-        f"{settings.default_size} pictures at {settings.default_quality} quality by default",
-        "square pictures only" if settings.max_size == "square" else "any shape",
-        f"quality up to {settings.max_quality}",
+        _("{size} pictures at {quality} quality by default").format(
+            size=_(settings.default_size), quality=_(settings.default_quality)
+        ),
+        _("square pictures only") if settings.max_size == "square" else _("any shape"),
+        _("quality up to {quality}").format(quality=_(settings.max_quality)),
+        ngettext(
+            "up to {count} picture a request", "up to {count} pictures a request", count
+        ).format(count=count),
         styles,
-        f"the model {settings.model}" if settings.model else f"the bot's model ({bot_model})",
-        f"prompt expansion {'on' if settings.expand_default else 'off'} by default",
-        f"prompt previews {'on' if settings.preview else 'off'} by default",
-        REFINE_MODES[settings.refine_mode],
-        f"{who} may reroll, refine or vary a picture",
-        f"the content check {'on' if settings.moderation else 'off'}",
+        _("the model {model}").format(model=settings.model)
+        if settings.model
+        else _("the bot's model ({model})").format(model=bot_model),
+        _("prompt expansion on by default")
+        if settings.expand_default
+        else _("prompt expansion off by default"),
+        _("prompt previews on by default")
+        if settings.preview
+        else _("prompt previews off by default"),
+        _(REFINE_MODES[settings.refine_mode]),
+        _("anyone may reroll, refine or vary a picture")
+        if settings.remix == "anyone"
+        else _("only the requester (and admins) may reroll, refine or vary a picture"),
+        _("the content check on") if settings.moderation else _("the content check off"),
     ]
 
 
 def defaults_sentence(settings: GuildSettings, bot_model: str) -> str:
     """Request defaults and ceilings in force."""
-    return f"Now in force: {join(_defaults_parts(settings, bot_model))}."
+    return _now_in_force(_defaults_parts(settings, bot_model))
 
 
 def style_guide_sentence(settings: GuildSettings) -> str:
     """The style guide in force (user text: send with no mentions)."""
     if not settings.style_guide:
-        return "There is no style guide now."
-    return f"The style guide is now: “{discord.utils.escape_markdown(settings.style_guide)}”."
+        return _("There is no style guide now.")
+    return _("The style guide is now: “{guide}”.").format(
+        guide=discord.utils.escape_markdown(settings.style_guide)
+    )
 
 
 def blocked_words_sentence(settings: GuildSettings) -> str:
     """How many words are blocked now."""
     count = len(settings.blocked_words)
     if not count:
-        return "No words or phrases are blocked now."
-    noun = "word or phrase is" if count == 1 else "words or phrases are"
-    return f"{count} {noun} blocked now (see them with action: list)."
+        return _("No words or phrases are blocked now.")
+    return ngettext(
+        "{count} word or phrase is blocked now (see them with action: list).",
+        "{count} words or phrases are blocked now (see them with action: list).",
+        count,
+    ).format(count=count)
 
 
 def blocked_words_list(settings: GuildSettings) -> str:
     """The blocked words, as many as fit in one message (user text: no mentions)."""
     words = settings.blocked_words
     if not words:
-        return "No words or phrases are blocked here."
-    text = "Blocked here: "
+        return _("No words or phrases are blocked here.")
+    text = _("Blocked here: ")
     for shown, word in enumerate(words):
         piece = ("" if shown == 0 else ", ") + discord.utils.escape_markdown(word)
-        rest = f" … and {len(words) - shown} more."
+        rest = _(" … and {count} more.").format(count=len(words) - shown)
         if len(text) + len(piece) + len(rest) > MESSAGE_LIMIT:
             return text + rest
         text += piece
@@ -200,16 +272,18 @@ def blocked_words_list(settings: GuildSettings) -> str:
 def audit_sentence(settings: GuildSettings) -> str:
     """Where pictures are logged now."""
     if settings.audit_channel_id is None:
-        return "Pictures are not logged to an audit channel now."
-    return f"Each new picture is now logged in {channel_ref(settings.audit_channel_id)}."
+        return _("Pictures are not logged to an audit channel now.")
+    return _("Each new picture is now logged in {channel}.").format(
+        channel=channel_ref(settings.audit_channel_id)
+    )
 
 
 def reset_sentence(user_id: int) -> str:
     """After /imagine-admin reset-user."""
-    return (
-        f"{user_ref(user_id)}'s pictures, spending and cooldown for today are cleared "
+    return _(
+        "{user}'s pictures, spending and cooldown for today are cleared "
         "(pictures still being made stay counted)."
-    )
+    ).format(user=user_ref(user_id))
 
 
 # --- overviews -----------------------------------------------------------------------------
@@ -219,20 +293,33 @@ def spend_summary(report: SpendReport, place: str) -> str:
     """The line above the spend chart: the days' pictures and money, and today's against the
     daily budget."""
     cap = report.daily_cap_micros
-    of = "" if cap is None else f" of the {usd(cap)} daily budget"
-    days = plural(len(report.days), "day")
-    return (
-        f"The last {days} in {discord.utils.escape_markdown(clip(place, 100))}: "
-        f"{plural(report.pictures, 'picture')}, {usd(report.spent_micros)} spent; today "
-        f"{usd(report.days[-1].spent_micros)}{of}."
+    days, pictures = len(report.days), report.pictures
+    spent = ngettext(
+        "{count} picture, {amount} spent", "{count} pictures, {amount} spent", pictures
+    ).format(count=pictures, amount=usd(report.spent_micros))
+    today = usd(report.days[-1].spent_micros)
+    if cap is not None:
+        today = _("{amount} of the {cap} daily budget").format(amount=today, cap=usd(cap))
+    summary = ngettext(
+        "The last {count} day in {place}: {spent}; today {today}.",
+        "The last {count} days in {place}: {spent}; today {today}.",
+        days,
     )
+    place = discord.utils.escape_markdown(clip(place, 100))
+    return summary.format(count=days, place=place, spent=spent, today=today)
 
 
 def _usage_line(label: str, usage: Usage) -> str:
-    line = f"{label}: {plural(usage.pictures, 'picture')}, {usd(usage.spent_micros)} spent"
+    """`label` (a msgid with {usage}) with the pictures and money of `usage`."""
+    pictures = usage.pictures
+    spent = ngettext(
+        "{count} picture, {amount} spent", "{count} pictures, {amount} spent", pictures
+    ).format(count=pictures, amount=usd(usage.spent_micros))
     if usage.reserved_micros:
-        line += f", {usd(usage.reserved_micros)} held for pictures under way"
-    return line
+        spent = _("{spent}, {amount} held for pictures under way").format(
+            spent=spent, amount=usd(usage.reserved_micros)
+        )
+    return _(label).format(usage=spent)
 
 
 def settings_embed(
@@ -245,36 +332,41 @@ def settings_embed(
     zone: str,
 ) -> discord.Embed:
     """Every setting and this server's usage at a glance (for /imagine-admin show)."""
-    where = "direct messages" if dm_scope else "this server"
-    embed = discord.Embed(title=f"Picasso settings for {where}", colour=EMBED_COLOUR)
-    embed.add_field(
-        name="Usage",
-        value=f"{_usage_line('Today', today)}\n{_usage_line('This month', month)}\n"
-        f"Days and months run on {zone} time.",
-        inline=False,
+    title = (
+        _("Picasso settings for direct messages")
+        if dm_scope
+        else _("Picasso settings for this server")
     )
-    embed.add_field(name="Limits", value="\n".join(_limit_parts(settings)), inline=False)
-    embed.add_field(name="Budget", value="\n".join(_budget_parts(settings)), inline=False)
+    embed = discord.Embed(title=title, colour=EMBED_COLOUR)
+    usage = (
+        _usage_line(N_("Today: {usage}"), today),
+        _usage_line(N_("This month: {usage}"), month),
+        _("Days and months run on {zone} time.").format(zone=zone),
+    )
+    embed.add_field(name=_("Usage"), value="\n".join(usage), inline=False)
+    embed.add_field(name=_("Limits"), value="\n".join(_limit_parts(settings)), inline=False)
+    embed.add_field(name=_("Budget"), value="\n".join(_budget_parts(settings)), inline=False)
+    none = pgettext("setting", "none")  # a setting left empty
     if dm_scope:
-        embed.add_field(name="Direct messages", value=dms_sentence(settings), inline=False)
+        embed.add_field(name=_("Direct messages"), value=dms_sentence(settings), inline=False)
     else:
         drawing, skipping = _who(settings, SHOWN_IN_FIELD)
-        embed.add_field(
-            name="Channels", value=f"Pictures can be made {_where(settings)}", inline=False
-        )
-        embed.add_field(name="Roles", value=f"Drawing: {drawing}\n{skipping}", inline=False)
+        where = _("Pictures can be made {where}").format(where=_where(settings))
+        embed.add_field(name=_("Channels"), value=where, inline=False)
+        roles = _("Drawing: {drawing}").format(drawing=drawing)
+        embed.add_field(name=_("Roles"), value=f"{roles}\n{skipping}", inline=False)
         audit = settings.audit_channel_id
         embed.add_field(
-            name="Audit channel", value=channel_ref(audit) if audit else "none", inline=False
+            name=_("Audit channel"), value=channel_ref(audit) if audit else none, inline=False
         )
     embed.add_field(
-        name="Defaults", value="\n".join(_defaults_parts(settings, bot_model)), inline=False
+        name=_("Defaults"), value="\n".join(_defaults_parts(settings, bot_model)), inline=False
     )
     guide = settings.style_guide
     embed.add_field(
-        name="Style guide",
-        value=clip(discord.utils.escape_markdown(guide), 1000) if guide else "none",
+        name=_("Style guide"),
+        value=clip(discord.utils.escape_markdown(guide), 1000) if guide else none,
         inline=False,
     )
-    embed.add_field(name="Blocked words", value=blocked_words_sentence(settings), inline=False)
+    embed.add_field(name=_("Blocked words"), value=blocked_words_sentence(settings), inline=False)
     return embed

@@ -9,12 +9,13 @@ from typing import Final
 import discord
 
 from bot.charts import spend_png
+from bot.i18n import N_, _
 from bot.studio import Studio
 from cogs.admin import render as text
 from cogs.common.answering import NO_MENTIONS, defer_private
 
 CHART_FILE: Final = "picasso-usage.png"
-DMS_PLACE: Final = "direct messages"
+DMS_PLACE: Final = N_("direct messages")
 
 
 async def show_spend(interaction: discord.Interaction, studio: Studio) -> None:
@@ -34,9 +35,11 @@ async def show_spend(interaction: discord.Interaction, studio: Studio) -> None:
 def where(interaction: discord.Interaction) -> str:
     """The place the chart is about, as its title names it."""
     if interaction.guild_id is None:
-        return DMS_PLACE
+        return _(DMS_PLACE)
     guild = interaction.guild
-    return guild.name if guild is not None else f"server {interaction.guild_id}"
+    if guild is not None:
+        return guild.name
+    return _("server {id}").format(id=interaction.guild_id)
 
 
 def names(interaction: discord.Interaction, user_ids: Iterable[int]) -> dict[int, str]:

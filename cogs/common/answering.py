@@ -3,7 +3,9 @@
 Domain errors carry their sentence; anything else is logged with its traceback and the
 person gets an apology (`user_message`). Slash commands get it from the command tree's
 handler (`bot.app.PicassoTree`); buttons, forms and replies run inside `answering(...)`.
-`reply` works whether the interaction is fresh, deferred or expired.
+`reply` works whether the interaction is fresh, deferred or expired. Sentences are made in
+the reader's language: `answering(interaction)` and the command tree set it from the
+interaction (`bot.i18n`).
 """
 
 from __future__ import annotations
@@ -17,19 +19,22 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import APOLOGY, PicassoError
+from bot.i18n import N_, _, set_locale
 
 log = logging.getLogger(__name__)
 
 UNKNOWN_INTERACTION = 10062  # answered after Discord's 3-second window
-CANNOT_POST = (
+CANNOT_POST = N_(
     "I'm not allowed to post pictures here — a server admin can give me Send Messages, "
     "Embed Links and Attach Files in this channel."
 )
+NO_PERMISSION = N_("You don't have permission to use this command here.")
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
 class NotAllowed(app_commands.CheckFailure):
-    """A command's check refused this person; `user_message` says who may use it."""
+    """A command's check refused this person; `user_message` (a msgid, translated where it
+    is shown) says who may use it."""
 
     def __init__(self, user_message: str) -> None:
         super().__init__(user_message)
@@ -37,6 +42,11 @@ class NotAllowed(app_commands.CheckFailure):
 
 
 PUBLIC_DEFER = "picasso.public_defer"
+
+
+def read_in_locale_of(interaction: discord.Interaction) -> None:
+    """Make the rest of this task's sentences in the language of the person interacting."""
+    set_locale(str(interaction.locale))
 
 
 async def defer_public(interaction: discord.Interaction) -> None:
@@ -85,21 +95,25 @@ def user_message(error: BaseException) -> str:
     original = error
     while isinstance(original, app_commands.CommandInvokeError | commands.CommandInvokeError):
         original = original.original
-    if isinstance(original, PicassoError | NotAllowed):
+    if isinstance(original, PicassoError):
         return original.user_message
+    if isinstance(original, NotAllowed):
+        return _(original.user_message)
     if isinstance(original, app_commands.CommandOnCooldown):
-        return f"Slow down — try again in {original.retry_after:.0f} s."
+        return _("Slow down — try again in {seconds} s.").format(
+            seconds=f"{original.retry_after:.0f}"
+        )
     if isinstance(original, app_commands.MissingPermissions | app_commands.CheckFailure):
-        return "You don't have permission to use this command here."
+        return _(NO_PERMISSION)
     if isinstance(original, discord.Forbidden):
         log.warning("Discord refused a post: %s", original)
-        return CANNOT_POST
+        return _(CANNOT_POST)
     if isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION:
         # Nothing can reach the person any more; what matters is why the bot was so slow.
         log.warning("an interaction expired before the bot answered it (event loop blocked?)")
-        return APOLOGY
+        return _(APOLOGY)
     log.error("unexpected error", exc_info=original)
-    return APOLOGY
+    return _(APOLOGY)
 
 
 Say = Callable[[str], Awaitable[None]]
@@ -110,8 +124,11 @@ async def answering(to: discord.Interaction | Say) -> AsyncIterator[None]:
     """Run the block; if it raises, the person reads the error's one sentence.
 
     `to` is the interaction being answered (see `reply`), or how to tell the person (a
-    reply to their message). The details go to the log (`user_message`).
+    reply to their message). The details go to the log (`user_message`). From here on,
+    sentences are made in the language of the person interacting.
     """
+    if isinstance(to, discord.Interaction):
+        read_in_locale_of(to)
     try:
         yield
     except Exception as error:

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import PicassoError
+from bot.i18n import N_
 from bot.lineage import parse_picture_ref
 from bot.models import PictureRecord
 from cogs.common.answering import NO_MENTIONS
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NOT_FOUND: Final = "I can't find that picture here — give its message link or its id."
-NOT_A_PICTURE: Final = "That message isn't one of my pictures."
+NOT_FOUND: Final = N_("I can't find that picture here — give its message link or its id.")
+NOT_A_PICTURE: Final = N_("That message isn't one of my pictures.")
 
 
 class History(commands.Cog):

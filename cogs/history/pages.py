@@ -10,13 +10,14 @@ from typing import Any, Final
 
 import discord
 
-from cogs.common.answering import NO_MENTIONS, answering, reply
+from bot.i18n import N_, _
+from cogs.common.answering import NO_MENTIONS, answering, read_in_locale_of, reply
 from cogs.common.context import picasso
 from cogs.common.custom_ids import ID, PREFIX
 from cogs.history.render import page_embed
 
 PAGE_SIZE: Final = 8
-NOT_YOURS: Final = "These buttons belong to someone else's /history."
+NOT_YOURS: Final = N_("These buttons belong to someone else's /history.")
 HISTORY_TEMPLATE: Final = re.compile(
     rf"^{PREFIX}:history:(?P<user>{ID}):(?P<page>[0-9]{{1,6}}):(?P<way>prev|next)$"
 )
@@ -52,7 +53,7 @@ class HistoryPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template
     def __init__(self, user_id: int, page: int, way: str, *, disabled: bool = False) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Newer" if way == "prev" else "Older",
+                label=_("Newer") if way == "prev" else _("Older"),
                 emoji="◀️" if way == "prev" else "▶️",
                 style=discord.ButtonStyle.secondary,
                 custom_id=history_custom_id(user_id, page, way),
@@ -73,8 +74,9 @@ class HistoryPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template
         return cls(int(match["user"]), int(match["page"]), match["way"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        read_in_locale_of(interaction)
         if interaction.user.id != self.user_id:
-            await reply(interaction, NOT_YOURS)
+            await reply(interaction, _(NOT_YOURS))
             return
         await interaction.response.defer()
         async with answering(interaction):

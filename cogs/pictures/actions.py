@@ -15,13 +15,15 @@ import discord
 
 from bot import lineage
 from bot.errors import PicassoError
+from bot.i18n import _
 from bot.lineage import may_delete
 from bot.models import GuildSettings, PictureRecord, Who
 from bot.policy import check_access
 from bot.storage.job_records import JobKind, JobRecord
-from bot.studio import Order
+from bot.studio import Order, Studio
 from cogs.common.answering import CANNOT_POST, NO_MENTIONS, answering, defer_public, reply
 from cogs.common.context import may_post_pictures, picasso, who_from_interaction
+from cogs.common.custom_ids import PREFIX
 from cogs.pictures.orders import (
     GONE,
     from_picture,
@@ -31,7 +33,7 @@ from cogs.pictures.orders import (
     remixable,
     requester,
 )
-from cogs.pictures.render import cancelled_line, refusal_line
+from cogs.pictures.render import cancelled_line, picture_stem, refusal_line, set_number
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +122,41 @@ async def delete(interaction: discord.Interaction, picture_id: int) -> None:
         who = who_from_interaction(interaction)
         if not may_delete(who, picture):
             raise PicassoError(lineage.DELETE_REFUSAL)
+        studio = picasso(interaction).studio
         if interaction.message is not None:
             try:
-                await interaction.message.delete()
+                await _take_out(interaction.message, picture, studio)
             except discord.NotFound:
                 log.info("picture %d's message was already gone", picture.id)
-        await picasso(interaction).studio.erase_picture(picture.id)
+        await studio.erase_picture(picture.id)
         log.info("user %d deleted picture %d", who.user_id, picture.id)
-        await reply(interaction, "🗑️ Deleted the picture.")
+        await reply(interaction, _("🗑️ Deleted the picture."))
+
+
+async def _take_out(message: discord.Message, picture: PictureRecord, studio: Studio) -> None:
+    """Take `picture` out of its message: the whole message for a picture alone (or the
+    last of a set), else just its picture, its file and its row of buttons."""
+    others = [p for p in await studio.pictures_by_message(message.id) if p.id != picture.id]
+    if picture.number is None or not others:
+        await message.delete()
+        return
+    stem = picture_stem(picture.number)
+    await message.edit(
+        embeds=[e for e in message.embeds if e.description != set_number(picture.number)],
+        attachments=[a for a in message.attachments if a.filename.rsplit(".", 1)[0] != stem],
+        view=_without_buttons_of(message, picture.id),
+        allowed_mentions=NO_MENTIONS,
+    )
+
+
+def _without_buttons_of(message: discord.Message, picture_id: int) -> discord.ui.View:
+    """The message's buttons, less those of picture `picture_id` (its row)."""
+    view = discord.ui.View.from_message(message, timeout=None)
+    for item in list(view.children):
+        custom_id = getattr(item, "custom_id", None) or ""
+        if custom_id.startswith(f"{PREFIX}:") and custom_id.endswith(f":{picture_id}"):
+            view.remove_item(item)
+    return view
 
 
 async def cancel(interaction: discord.Interaction, job_id: int) -> None:

@@ -1,5 +1,5 @@
 """The buttons under a picture (Reroll, Refine, Variations, Prompt, Delete) and ❌ Cancel
-under a waiting request.
+under a waiting request. Under a set of pictures, each has its row, labelled with its number.
 
 Each is a `DynamicItem`: its state lives in `custom_id` (and the database), so a button on
 a message posted before a restart still works. A press goes straight to its handler in
@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import discord
 
+from bot.i18n import N_, _
 from cogs.common.custom_ids import ID, PREFIX
 from cogs.pictures import actions, refine
 
@@ -33,12 +34,13 @@ class Action(StrEnum):
     DELETE = "delete"
 
 
+# Labels are msgids, translated when a button is made (in the language of the job or press).
 _LOOKS: Final = {
-    Action.REROLL: ("Reroll", "🔁", discord.ButtonStyle.secondary),
-    Action.REFINE: ("Refine", "✏️", discord.ButtonStyle.primary),
-    Action.VARY: ("Variations", "🎲", discord.ButtonStyle.secondary),
-    Action.PROMPT: ("Prompt", "📝", discord.ButtonStyle.secondary),
-    Action.DELETE: ("Delete", "🗑️", discord.ButtonStyle.danger),
+    Action.REROLL: (N_("Reroll"), "🔁", discord.ButtonStyle.secondary),
+    Action.REFINE: (N_("Refine"), "✏️", discord.ButtonStyle.primary),
+    Action.VARY: (N_("Variations"), "🎲", discord.ButtonStyle.secondary),
+    Action.PROMPT: (N_("Prompt"), "📝", discord.ButtonStyle.secondary),
+    Action.DELETE: (N_("Delete"), "🗑️", discord.ButtonStyle.danger),
 }
 
 PICTURE_TEMPLATE: Final = re.compile(
@@ -70,14 +72,15 @@ def parse_picture_custom_id(custom_id: str) -> tuple[Action, int] | None:
 class PictureButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PICTURE_TEMPLATE):
     """One of the buttons under a picture."""
 
-    def __init__(self, action: Action, picture_id: int) -> None:
+    def __init__(self, action: Action, picture_id: int, number: int | None = None) -> None:
         label, emoji, style = _LOOKS[action]
         super().__init__(
             discord.ui.Button(
-                label=label,
+                label=_(label) if number is None else str(number),
                 emoji=emoji,
                 style=style,
                 custom_id=picture_custom_id(action, picture_id),
+                row=None if number is None else number - 1,
             )
         )
         self.action = action
@@ -100,10 +103,10 @@ class PictureButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PIC
 class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CANCEL_TEMPLATE):
     """❌ Cancel under a request still waiting in line (its requester's only)."""
 
-    def __init__(self, job_id: int, label: str = "Cancel") -> None:
+    def __init__(self, job_id: int, label: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
-                label=label,
+                label=_("Cancel") if label is None else label,
                 emoji="❌",
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"{PREFIX}:cancel:{job_id}",
@@ -137,13 +140,16 @@ def cancels_view(job_ids: Sequence[int]) -> discord.ui.View:
     at most 25)."""
     view = discord.ui.View(timeout=None)
     for job_id in job_ids[:MAX_BUTTONS]:
-        view.add_item(CancelButton(job_id, label=f"Cancel #{job_id}"))
+        view.add_item(CancelButton(job_id, label=_("Cancel #{number}").format(number=job_id)))
     return view
 
 
-def result_view(picture_id: int) -> discord.ui.View:
-    """The row of buttons under a finished picture."""
+def result_view(picture_ids: Sequence[int]) -> discord.ui.View:
+    """The buttons under finished pictures: one row of them under a picture alone; for a
+    set, a row per picture, each button labelled with the picture's number."""
     view = discord.ui.View(timeout=None)
-    for action in Action:
-        view.add_item(PictureButton(action, picture_id))
+    several = len(picture_ids) > 1
+    for number, picture_id in enumerate(picture_ids, 1):
+        for action in Action:
+            view.add_item(PictureButton(action, picture_id, number if several else None))
     return view

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.models import MAX_DESCRIPTION_CHARS, Quality, Size, Style, check_description
+from bot.models import MAX_COUNT, MAX_DESCRIPTION_CHARS, Quality, Size, Style, check_description
 from bot.policy import default_request
 from bot.storage.job_records import JobKind
 from bot.studio import Order
@@ -42,6 +42,7 @@ class Imagine(commands.Cog):
         expand="Let the bot write a detailed prompt from your words (default: the server's)",
         image="A picture of yours to start from: the description says what to make of it",
         preview="Show the prompt and its cost only to you before painting (default: the server's)",
+        count=f"How many pictures to make, posted together (1–{MAX_COUNT}; default: 1)",
     )
     @app_commands.choices(size=SIZES, quality=QUALITIES, style=STYLES)
     async def imagine(
@@ -54,6 +55,7 @@ class Imagine(commands.Cog):
         expand: bool | None = None,
         image: discord.Attachment | None = None,
         preview: bool | None = None,
+        count: app_commands.Range[int, 1, MAX_COUNT] | None = None,
     ) -> None:
         description = description.strip()
         check_description(description)
@@ -71,6 +73,7 @@ class Imagine(commands.Cog):
             quality=Quality(quality.value) if quality else None,
             style=Style.from_label(style.value) if style else None,
             expand=expand,
+            count=count,
         )
         if (settings.preview if preview is None else preview) and not uploads:
             await self.previews.show(interaction, who, request, settings)

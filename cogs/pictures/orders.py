@@ -3,6 +3,7 @@ asked, and what it starts from (a recorded picture, if this person may remix it)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Final
@@ -12,6 +13,7 @@ import discord
 from bot.config import Secret
 from bot.errors import PicassoError
 from bot.formatting import clip
+from bot.i18n import N_, _
 from bot.lineage import REMIX_REFUSAL, may_remix, picture_url
 from bot.models import (
     MAX_UPLOAD_BYTES,
@@ -23,21 +25,27 @@ from bot.models import (
 )
 from bot.storage.job_records import Delivery
 from cogs.common.context import picasso, who_from_interaction
+from cogs.pictures.render import picture_stem
 
 MAX_INSTRUCTION_CHARS: Final = 500
 # Discord lets a bot answer an interaction through its token for 15 minutes.
 TOKEN_LIFETIME: Final = timedelta(minutes=15)
-GONE: Final = "That picture is no longer available — it may have been deleted."
+GONE: Final = N_("That picture is no longer available — it may have been deleted.")
+# A reply naming one picture of a set: "#2 make it night" or "2: make it night".
+PICKED: Final = re.compile(
+    r"\s*(?:#(?P<hash>\d{1,2})\s*:?|(?P<colon>\d{1,2})\s*:)\s*(?P<rest>.*)", re.S
+)
 
 
 def check_instruction(text: str) -> None:
     """Raise `PicassoError` with the user's sentence if `text` can't be a change request."""
     check_text(text)
     if not text.strip():
-        raise PicassoError("Say what should change — for example “make it night”.")
+        raise PicassoError(N_("Say what should change — for example “make it night”."))
     if len(text) > MAX_INSTRUCTION_CHARS:
         raise PicassoError(
-            f"That change is too long — keep it under {MAX_INSTRUCTION_CHARS} characters."
+            N_("That change is too long — keep it under {count} characters."),
+            count=MAX_INSTRUCTION_CHARS,
         )
 
 
@@ -60,9 +68,9 @@ def requester(user: discord.abc.User) -> dict[str, Any]:
 def from_picture(picture: PictureRecord, live: discord.Message | None = None) -> dict[str, Any]:
     """What a new picture made from `picture` starts from: its request, its link and the
     URLs its file can be fetched from (`live`, the posted message, has the freshest one)."""
-    fresh = live.attachments[0].url if live and live.attachments else None
-    if live is not None and live.id != picture.message_id:
-        fresh = None
+    fresh = None
+    if live is not None and live.id == picture.message_id:
+        fresh = attachment_url(live, picture.number)
     urls = tuple(dict.fromkeys(url for url in (fresh, picture.image_url) if url))
     return {
         "request": picture.request,
@@ -72,10 +80,45 @@ def from_picture(picture: PictureRecord, live: discord.Message | None = None) ->
     }
 
 
+def attachment_url(message: discord.Message, number: int | None) -> str | None:
+    """The URL of a picture's file in its message: the only one, or number `number`'s."""
+    if number is None:
+        return message.attachments[0].url if message.attachments else None
+    stem = picture_stem(number)
+    named = (a for a in message.attachments if a.filename.rsplit(".", 1)[0] == stem)
+    return next((attachment.url for attachment in named), None)
+
+
+def chosen_picture(pictures: Sequence[PictureRecord], text: str) -> tuple[PictureRecord, str]:
+    """The picture of a message a reply means, and the reply without its number: the only
+    one, or in a set the one it names first (“#2 make it night”, “2: make it night”)."""
+    if len(pictures) == 1:
+        return pictures[0], text
+    numbers = {picture.number: picture for picture in pictures}
+    named = PICKED.match(text)
+    if named is None:
+        raise PicassoError(
+            N_(
+                "That message has {count} pictures — start your reply with the number "
+                "of the one to change, like “#2 make it night”."
+            ),
+            count=len(pictures),
+        )
+    number = int(named["hash"] or named["colon"])
+    if number not in numbers:
+        shown = ", ".join(f"#{n}" for n in sorted(n for n in numbers if n is not None))
+        raise PicassoError(
+            N_("That message has no picture #{number} — it shows {shown}."),
+            number=number,
+            shown=shown,
+        )
+    return numbers[number], named["rest"].strip()
+
+
 def prompt_text(picture: PictureRecord) -> str:
     """What the 📝 Prompt button shows: the description and the full prompt."""
-    head = f"📝 Prompt for “{clip(picture.description, 200)}”:\n"
-    return clip(head + picture.prompt, 2000)
+    head = _("📝 Prompt for “{description}”:").format(description=clip(picture.description, 200))
+    return clip(f"{head}\n{picture.prompt}", 2000)
 
 
 async def pressed_picture(interaction: discord.Interaction, picture_id: int) -> PictureRecord:
@@ -106,12 +149,16 @@ def upload_urls(attachments: Sequence[discord.Attachment]) -> tuple[str, ...]:
     """Where the attached pictures can be fetched; raises `PicassoError` for an attachment
     that is not a PNG, JPEG or WebP picture of at most `MAX_UPLOAD_BYTES`, or too many."""
     if len(attachments) > MAX_UPLOADS:
-        raise PicassoError(f"Attach at most {MAX_UPLOADS} pictures.")
+        raise PicassoError(N_("Attach at most {count} pictures."), count=MAX_UPLOADS)
     for attachment in attachments:
         kind = (attachment.content_type or "").split(";")[0].strip().lower()
         if kind not in UPLOAD_TYPES:
-            raise PicassoError("Attach a PNG, JPEG or WebP picture — other files can't be used.")
+            raise PicassoError(
+                N_("Attach a PNG, JPEG or WebP picture — other files can't be used.")
+            )
         if attachment.size > MAX_UPLOAD_BYTES:
             limit = MAX_UPLOAD_BYTES // (1024 * 1024)
-            raise PicassoError(f"That picture is too large — attach one of at most {limit} MB.")
+            raise PicassoError(
+                N_("That picture is too large — attach one of at most {limit} MB."), limit=limit
+            )
     return tuple(attachment.url for attachment in attachments)

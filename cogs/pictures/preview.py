@@ -28,8 +28,18 @@ from discord.ext import commands
 
 from bot.errors import PicassoError
 from bot.formatting import clip, usd
+from bot.i18n import LANGUAGES, N_, _, translate
 from bot.imaging.prompts import MAX_PROMPT_CHARS
-from bot.models import MAX_DESCRIPTION_CHARS, ImageRequest, Quality, Size, Style, Who, check_text
+from bot.models import (
+    MAX_COUNT,
+    MAX_DESCRIPTION_CHARS,
+    ImageRequest,
+    Quality,
+    Size,
+    Style,
+    Who,
+    check_text,
+)
 from bot.storage.job_records import JobKind
 from bot.studio import Order, Preview
 from cogs.common.answering import NO_MENTIONS, PUBLIC_DEFER, answering, defer_public
@@ -47,13 +57,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREVIEW_TTL: Final = 14 * 60.0  # seconds; Discord allows edits for 15 minutes
-EXPIRED: Final = "This preview expired — run /imagine again."
-NOT_YOURS: Final = "Only the person who asked for this preview can use its buttons."
-DISCARDED: Final = "✖ Discarded — nothing was painted."
-PAINTING: Final = "🎨 Painting it — the picture appears in the channel."
-EMPTY_PROMPT: Final = "Write the prompt to paint — it can't be empty."
-WORDS_FIELD: Final = "You asked for"  # only when the words don't fit in the title
-COST_FIELD: Final = "Estimated cost"
+# msgids, translated where they are shown.
+EXPIRED: Final = N_("This preview expired — run /imagine again.")
+NOT_YOURS: Final = N_("Only the person who asked for this preview can use its buttons.")
+DISCARDED: Final = N_("✖ Discarded — nothing was painted.")
+PAINTING: Final = N_("🎨 Painting it — the picture appears in the channel.")
+EMPTY_PROMPT: Final = N_("Write the prompt to paint — it can't be empty.")
+WORDS_FIELD: Final = N_("You asked for")  # only when the words don't fit in the title
+COST_FIELD: Final = N_("Estimated cost")
 STYLES: Final = tuple(Style)
 
 
@@ -66,14 +77,15 @@ class Action(StrEnum):
 
 
 _LOOKS: Final = {
-    Action.PAINT: ("Paint", "🎨", discord.ButtonStyle.success),
-    Action.EDIT: ("Edit prompt", "✏️", discord.ButtonStyle.primary),
-    Action.DISCARD: ("Discard", "✖", discord.ButtonStyle.secondary),
+    Action.PAINT: (N_("Paint"), "🎨", discord.ButtonStyle.success),
+    Action.EDIT: (N_("Edit prompt"), "✏️", discord.ButtonStyle.primary),
+    Action.DISCARD: (N_("Discard"), "✖", discord.ButtonStyle.secondary),
 }
 _STATE: Final = (
     rf"(?P<user>{ID}):(?P<size>{'|'.join(s.label for s in Size)})"
     rf":(?P<quality>{'|'.join(q.value for q in Quality)})"
     rf":(?P<style>{'|'.join(str(index) for index in range(len(STYLES)))})"
+    rf"(?::(?P<count>[2-{MAX_COUNT}]))?"  # pictures in the set; absent: one
 )
 BUTTON_TEMPLATE: Final = re.compile(
     rf"^{PREFIX}:preview:(?P<action>{'|'.join(a.value for a in Action)}):{_STATE}$"
@@ -89,10 +101,12 @@ class Ticket:
     size: Size
     quality: Quality
     style: Style
+    count: int = 1
 
     def _state(self) -> str:
         style = STYLES.index(self.style)
-        return f"{self.user_id}:{self.size.label}:{self.quality.value}:{style}"
+        count = f":{self.count}" if self.count > 1 else ""
+        return f"{self.user_id}:{self.size.label}:{self.quality.value}:{style}{count}"
 
     def custom_id(self, action: Action) -> str:
         """The custom_id of `action`'s button."""
@@ -110,6 +124,7 @@ class Ticket:
             Size[match["size"].upper()],
             Quality(match["quality"]),
             STYLES[int(match["style"])],
+            int(match["count"] or 1),
         )
 
 
@@ -132,10 +147,13 @@ def preview_embed(description: str, preview: Preview) -> discord.Embed:
         title=clip(description, TITLE_LIMIT), description=preview.prompt, colour=EMBED_COLOUR
     )
     if len(description) > TITLE_LIMIT:
-        embed.add_field(name=WORDS_FIELD, value=description, inline=False)
-    embed.add_field(name=COST_FIELD, value=usd(preview.estimate_micros))
-    embed.add_field(name="Size · quality", value=f"{request.size.value} · {request.quality.value}")
-    footer = "Nothing is painted or charged until you press 🎨 Paint."
+        embed.add_field(name=_(WORDS_FIELD), value=description, inline=False)
+    embed.add_field(name=_(COST_FIELD), value=usd(preview.estimate_micros))
+    quality = _(request.quality.value)  # the word its command choice shows
+    embed.add_field(name=_("Size · quality"), value=f"{request.size.value} · {quality}")
+    if request.count > 1:
+        embed.add_field(name=_("Pictures"), value=str(request.count))
+    footer = _("Nothing is painted or charged until you press 🎨 Paint.")
     embed.set_footer(text=f"{preview.note} {footer}" if preview.note else footer)
     return embed
 
@@ -153,7 +171,9 @@ def _read(message: discord.Message | None) -> tuple[str, str]:
     embed = message.embeds[0] if message is not None and message.embeds else None
     if embed is None or not embed.title or not embed.description:
         raise PicassoError(EXPIRED)
-    words = next((f.value for f in embed.fields if f.name == WORDS_FIELD), None)
+    # The field's name in any language: the preview was shown in its asker's.
+    named = {translate(WORDS_FIELD, language) for language in LANGUAGES}
+    words = next((f.value for f in embed.fields if f.name in named), None)
     return words or embed.title, embed.description
 
 
@@ -177,7 +197,12 @@ async def _paint(
     who = who_from_interaction(interaction)
     settings = await bot.studio.settings_for(who.guild_id)
     request = ImageRequest(
-        words, size=ticket.size, quality=ticket.quality, style=ticket.style, expand=False
+        words,
+        size=ticket.size,
+        quality=ticket.quality,
+        style=ticket.style,
+        expand=False,
+        count=ticket.count,
     )
     order = Order(
         JobKind.PROMPT,
@@ -191,7 +216,7 @@ async def _paint(
     await bot.jobs.submit(order, settings)
     previews = _previews(interaction)
     if previews is not None and interaction.message is not None:
-        await previews.finish(interaction.message.id, PAINTING)
+        await previews.finish(interaction.message.id, _(PAINTING))
 
 
 async def paint(interaction: discord.Interaction, ticket: Ticket) -> None:
@@ -205,7 +230,7 @@ async def paint(interaction: discord.Interaction, ticket: Ticket) -> None:
 async def edit(interaction: discord.Interaction, ticket: Ticket) -> None:
     """✏️ Edit prompt: a form pre-filled with the prompt (the first answer: no deferring)."""
     async with answering(interaction):
-        _, prompt = _pressable(interaction, ticket)
+        _words, prompt = _pressable(interaction, ticket)
         await interaction.response.send_modal(PreviewModal(ticket, prompt))
 
 
@@ -215,7 +240,7 @@ async def discard(interaction: discord.Interaction, ticket: Ticket) -> None:
         if interaction.user.id != ticket.user_id:
             raise PicassoError(NOT_YOURS)
         await interaction.response.edit_message(
-            content=DISCARDED, embed=None, view=None, allowed_mentions=NO_MENTIONS
+            content=_(DISCARDED), embed=None, view=None, allowed_mentions=NO_MENTIONS
         )
         previews = _previews(interaction)
         if previews is not None and interaction.message is not None:
@@ -232,7 +257,7 @@ class PreviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUT
         label, emoji, style = _LOOKS[action]
         super().__init__(
             discord.ui.Button(
-                label=label, emoji=emoji, style=style, custom_id=ticket.custom_id(action)
+                label=_(label), emoji=emoji, style=style, custom_id=ticket.custom_id(action)
             )
         )
         self.action = action
@@ -257,11 +282,11 @@ class PreviewModal(discord.ui.Modal):
 
     def __init__(self, ticket: Ticket, prompt: str) -> None:
         super().__init__(
-            title="Edit the prompt", custom_id=ticket.modal_custom_id(), timeout=FORM_TTL
+            title=_("Edit the prompt"), custom_id=ticket.modal_custom_id(), timeout=FORM_TTL
         )
         self.add_item(
             discord.ui.TextInput(
-                label="The prompt, painted as written",
+                label=_("The prompt, painted as written"),
                 custom_id="prompt",
                 style=discord.TextStyle.paragraph,
                 default=prompt[:MAX_PROMPT_CHARS],
@@ -293,7 +318,7 @@ class Previews(commands.Cog):
         lasts = PREVIEW_TTL  # from the moment it was asked for
         preview = await self.bot.studio.preview(who, request, settings)
         shaped = preview.request
-        ticket = Ticket(who.user_id, shaped.size, shaped.quality, shaped.style)
+        ticket = Ticket(who.user_id, shaped.size, shaped.quality, shaped.style, shaped.count)
         if interaction.extras.get(PUBLIC_DEFER):  # the server's default: not a public answer
             await interaction.delete_original_response()
         message = await interaction.followup.send(
@@ -309,7 +334,7 @@ class Previews(commands.Cog):
     async def _expire(self, message: discord.WebhookMessage, lasts: float) -> None:
         await asyncio.sleep(lasts)
         self._held.pop(message.id, None)
-        await _say(message, EXPIRED)
+        await _say(message, _(EXPIRED))  # in the language the preview was asked in
 
     async def finish(self, message_id: int, text: str | None) -> None:
         """The preview was used: stop its expiry and, with `text`, say what became of it."""
@@ -322,7 +347,7 @@ class Previews(commands.Cog):
             await _say(message, text)
 
     async def cog_unload(self) -> None:
-        for _, task in self._held.values():
+        for _message, task in self._held.values():
             task.cancel()
         self._held.clear()
 
@@ -341,7 +366,7 @@ class Previews(commands.Cog):
             if not prompt:
                 raise PicassoError(EMPTY_PROMPT)
             try:
-                words, _ = _read(interaction.message)
+                words, _prompt = _read(interaction.message)
             except PicassoError:  # the form outlived its preview: the prompt is the words
                 words = clip(prompt, MAX_DESCRIPTION_CHARS)
             await _paint(interaction, ticket, words, prompt, text=prompt)

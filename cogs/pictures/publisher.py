@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import discord
 
 from bot import lineage
 from bot.errors import PicassoError, UploadFailed
+from bot.i18n import _
 from bot.imaging.files import ImageFile, fit_to_limit
 from bot.imaging.pipeline import ImageResult
 from bot.jobs.progress import Reporter
@@ -27,7 +29,14 @@ from bot.storage.job_records import JobKind, JobRecord
 from cogs.common.answering import CANNOT_POST, NO_MENTIONS
 from cogs.pictures.audit import audit
 from cogs.pictures.buttons import cancel_view, result_view
-from cogs.pictures.render import Origin, result_embed, status_line, variations_summary
+from cogs.pictures.render import (
+    Origin,
+    picture_stem,
+    result_embed,
+    set_embeds,
+    status_line,
+    variations_summary,
+)
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -133,42 +142,58 @@ class DiscordPublisher:
         attachments = [discord.File(io.BytesIO(preview.data), preview.filename)]
         await self._show(job, content=text, attachments=attachments, view=None)
 
-    async def picture(self, job: JobRecord, result: ImageResult, picture_id: int) -> Posted:
-        """Post the picture with its buttons; once smaller if Discord refuses the upload."""
+    async def picture(
+        self, job: JobRecord, result: ImageResult, picture_ids: Sequence[int]
+    ) -> Posted:
+        """Post the pictures (one, or a numbered set) in one message with their buttons;
+        once smaller if Discord refuses the upload."""
         await self.reporter.take_over(job.id)
-        image = await fit_to_limit(result.image.data, job.delivery.upload_limit)
+        limit = job.delivery.upload_limit
         for attempt in range(2):
+            images = await _files(result.pictures, limit)
             try:
-                message = await self._post(job, result, picture_id, image)
+                message = await self._post(job, result, picture_ids, images)
             except discord.Forbidden as error:
                 log.warning("Discord refused a post: %s", error)
                 raise PicassoError(CANNOT_POST) from error
             except discord.HTTPException as error:
                 if not _too_large(error) or attempt == 1:
                     raise UploadFailed(detail=str(error)) from error
-                log.warning("Discord refused a %d-byte upload; retrying smaller", len(image.data))
-                image = await fit_to_limit(result.image.data, len(image.data) // 2)
+                limit = max(len(image.data) for image in images) // 2
+                log.warning("Discord refused an upload; retrying with files under %d B", limit)
             else:
-                url = message.attachments[0].url if message.attachments else None
-                return Posted(message.channel.id, message.id, url)
+                by_name = {file.filename: file.url for file in message.attachments}
+                urls = tuple(by_name.get(image.filename) for image in images)
+                return Posted(message.channel.id, message.id, urls)
         raise AssertionError("unreachable")
 
     async def _post(
-        self, job: JobRecord, result: ImageResult, picture_id: int, image: ImageFile
+        self,
+        job: JobRecord,
+        result: ImageResult,
+        picture_ids: Sequence[int],
+        images: Sequence[ImageFile],
     ) -> discord.Message:
         spec = job.spec
         kind = lineage.EDIT if result.edited else job.kind.value
-        take = f"{(job.take or 0) + 1} of {spec.takes}" if spec.takes else None
+        number = (job.take or 0) + 1
+        take = (
+            # Translators: which take of a picture's variations this is ("2 of 3").
+            _("{number} of {total}").format(number=number, total=spec.takes) if spec.takes else None
+        )
         origin = Origin(kind, spec.origin_url, take=take) if job.parent_id is not None else None
         result = _with_note(result, spec.note)
-        embed = result_embed(
-            result, spec.requester_name, spec.requester_avatar, image.filename, origin
-        )
+        names = [image.filename for image in images]
+        who, avatar = spec.requester_name, spec.requester_avatar
+        if len(images) == 1:
+            embeds = [result_embed(result, who, avatar, names[0], origin)]
+        else:
+            embeds = set_embeds(result, who, avatar, names, origin)
         fields: dict[str, Any] = {
             "content": None,
-            "embed": embed,
-            "attachments": [discord.File(io.BytesIO(image.data), image.filename)],
-            "view": result_view(picture_id),
+            "embeds": embeds,
+            "attachments": [discord.File(io.BytesIO(i.data), i.filename) for i in images],
+            "view": result_view(picture_ids),
         }
         if job.kind is JobKind.VARIATION:  # a take is a reply to the picture it varies
             channel = self.bot.get_partial_messageable(job.delivery.channel_id)
@@ -220,6 +245,17 @@ class DiscordPublisher:
             await send()
         else:
             self.reporter.show(key, text, send)
+
+
+async def _files(pictures: Sequence[bytes], limit: int) -> list[ImageFile]:
+    """The pictures as files of at most `limit` bytes each, named by their number in a set
+    (`picasso-2.png`) so that one can be taken out of the message again."""
+    if len(pictures) == 1:
+        return [await fit_to_limit(pictures[0], limit)]
+    return [
+        await fit_to_limit(data, limit, stem=picture_stem(number))
+        for number, data in enumerate(pictures, 1)
+    ]
 
 
 def _with_note(result: ImageResult, note: str | None) -> ImageResult:

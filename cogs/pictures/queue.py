@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.i18n import _
 from cogs.common.answering import NO_MENTIONS
 from cogs.common.context import who_from_interaction
 from cogs.pictures.buttons import cancels_view
@@ -35,7 +36,7 @@ class Queue(commands.Cog):
         entries = await self.bot.jobs.queue(who.guild_id, None if everyone else who.user_id)
         if not entries:
             empty = NOTHING_HERE if everyone else NOTHING_OF_YOURS
-            await interaction.edit_original_response(content=empty, allowed_mentions=NO_MENTIONS)
+            await interaction.edit_original_response(content=_(empty), allowed_mentions=NO_MENTIONS)
             return
         shown = entries[:QUEUE_SHOWN]
         yours = [e.job_id for e in shown if e.waiting and e.user_id == who.user_id]

@@ -19,6 +19,7 @@ import discord
 from discord.ext import commands
 
 from bot.errors import PicassoError
+from bot.i18n import N_, _
 from bot.imaging.prompts import MAX_PROMPT_CHARS
 from bot.models import PictureRecord, check_text
 from bot.storage.job_records import JobKind
@@ -44,8 +45,8 @@ log = logging.getLogger(__name__)
 # discord.py keeps an open form in memory until this passes; submissions never depend on it.
 FORM_TTL: Final = 15 * 60.0
 FORM_DEADLINE: Final = 2.0
-FORM_BUSY: Final = "I'm a little busy right now — press ✏️ Refine again in a moment."
-NOTHING_CHANGED: Final = "Say what should change, or edit the prompt — nothing was changed."
+FORM_BUSY: Final = N_("I'm a little busy right now — press ✏️ Refine again in a moment.")
+NOTHING_CHANGED: Final = N_("Say what should change, or edit the prompt — nothing was changed.")
 MODAL_TEMPLATE: Final = re.compile(rf"^{PREFIX}:refine-modal:(?P<id>{ID})$")
 
 
@@ -61,24 +62,27 @@ def parse_modal_custom_id(custom_id: str) -> int | None:
 
 
 class RefineModal(discord.ui.Modal):
-    """The Refine form: a change to make, or the full prompt to edit by hand."""
+    """The Refine form: a change to make, or the full prompt to edit by hand (in the
+    language of the person who opens it)."""
 
     def __init__(self, picture: PictureRecord) -> None:
         super().__init__(
-            title="Refine this picture", custom_id=modal_custom_id(picture.id), timeout=FORM_TTL
+            title=_("Refine this picture"),
+            custom_id=modal_custom_id(picture.id),
+            timeout=FORM_TTL,
         )
         self.add_item(
             discord.ui.TextInput(
-                label="What should change?",
+                label=_("What should change?"),
                 custom_id="instruction",
-                placeholder="make it night · add a red umbrella · warmer colours",
+                placeholder=_("make it night · add a red umbrella · warmer colours"),
                 required=False,
                 max_length=MAX_INSTRUCTION_CHARS,
             )
         )
         self.add_item(
             discord.ui.TextInput(
-                label="…or edit the full prompt",
+                label=_("…or edit the full prompt"),
                 custom_id="prompt",
                 style=discord.TextStyle.paragraph,
                 default=picture.prompt[:MAX_PROMPT_CHARS],

@@ -1,8 +1,10 @@
 """How pictures and jobs look in Discord: the result embed, status lines, the variations
-summary, the line (/queue) — text and embeds only, nothing sent from here."""
+summary, the line (/queue) — text and embeds only, nothing sent from here, in the reader's
+language (the constants are msgids: translate them where they are shown)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -10,6 +12,7 @@ import discord
 
 from bot import lineage
 from bot.formatting import clip, eta_text, join
+from bot.i18n import N_, _, ngettext
 from bot.imaging.pipeline import ImageResult
 from bot.jobs.runner import Status
 from bot.jobs.service import QueueEntry
@@ -32,25 +35,36 @@ def status_line(status: Status, *, refining: bool = False) -> str:
     """The line shown while a job is under way."""
     stage = status.stage
     if status.restarting:
-        return "⏳ The bot is restarting — your picture keeps its place in line."
+        return _("⏳ The bot is restarting — your picture keeps its place in line.")
     if stage is Stage.QUEUED:
         place = status.place
         if place is None:
-            return "⏳ In line — your picture starts soon."
-        return f"⏳ In line — {place_text(place.position, place.eta_seconds)}."
+            return _("⏳ In line — your picture starts soon.")
+        return _("⏳ In line — {place}.").format(
+            place=place_text(place.position, place.eta_seconds)
+        )
+    if status.count > 1 and stage is Stage.PAINTING:
+        return ngettext(
+            "🎨 Painting your {count} picture…", "🎨 Painting your {count} pictures…", status.count
+        ).format(count=status.count)
     if status.preview is not None:
-        return f"🎨 Painting your picture… (preview {status.preview_index + 1})"
+        return _("🎨 Painting your picture… (preview {number})").format(
+            number=status.preview_index + 1
+        )
     if stage is Stage.EXPANDING:
         if refining:
-            return "🧠 Revising the prompt with your change…"
-        return "🧠 Writing a detailed prompt from your words…"
-    return "🎨 Painting your picture…"
+            return _("🧠 Revising the prompt with your change…")
+        return _("🧠 Writing a detailed prompt from your words…")
+    return _("🎨 Painting your picture…")
 
 
 def place_text(position: int, eta_seconds: float | None) -> str:
     """Where a waiting job stands: `position 3 · starts in about 40 s`."""
-    eta = f" · starts in {eta_text(eta_seconds)}" if eta_seconds else ""
-    return f"position {position}{eta}"
+    if eta_seconds:
+        return _("position {position} · starts in {wait}").format(
+            position=position, wait=eta_text(eta_seconds)
+        )
+    return _("position {position}").format(position=position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,55 +77,63 @@ class Origin:
 
 
 _ORIGIN_FIELDS = {
-    lineage.REROLL: "Reroll of",
-    lineage.REFINE: "Refined from",
-    lineage.EDIT: "Edited from",
-    lineage.PROMPT: "Refined from",
-    lineage.VARIATION: "Variation of",
+    lineage.REROLL: N_("Reroll of"),
+    lineage.REFINE: N_("Refined from"),
+    lineage.EDIT: N_("Edited from"),
+    lineage.PROMPT: N_("Refined from"),
+    lineage.VARIATION: N_("Variation of"),
 }
+
+
+def _picture_link(url: str | None) -> str:
+    """A link to the picture at `url`, or words saying it was deleted."""
+    return _("[this picture]({url})").format(url=url) if url else _("a deleted picture")
 
 
 def _add_origin(embed: discord.Embed, result: ImageResult, origin: Origin) -> None:
     name = _ORIGIN_FIELDS.get(origin.kind)
     if name is None:
         return
-    link = f"[this picture]({origin.parent_url})" if origin.parent_url else "a deleted picture"
+    link = _picture_link(origin.parent_url)
     if origin.take:
-        link += f" · take {origin.take}"
-    embed.add_field(name=name, value=link, inline=False)
+        link = _("{link} · take {take}").format(link=link, take=origin.take)
+    embed.add_field(name=_(name), value=link, inline=False)
     if origin.kind == lineage.PROMPT:
-        embed.add_field(name="What changed", value="the prompt, edited by hand", inline=False)
+        embed.add_field(name=_("What changed"), value=_("the prompt, edited by hand"), inline=False)
     elif result.change:
-        embed.add_field(name="What changed", value=clip(result.change, 200), inline=False)
+        embed.add_field(name=_("What changed"), value=clip(result.change, 200), inline=False)
 
 
 _FOOTERS = {
-    lineage.REROLL: "The same prompt, painted again",
-    lineage.REFINE: "Prompt revised by the chat model",
-    lineage.EDIT: "Edited from the earlier picture, composition kept",
-    lineage.PROMPT: "Your prompt, as written",
-    lineage.VARIATION: "A new take on the same description",
+    lineage.REROLL: N_("The same prompt, painted again"),
+    lineage.REFINE: N_("Prompt revised by the chat model"),
+    lineage.EDIT: N_("Edited from the earlier picture, composition kept"),
+    lineage.PROMPT: N_("Your prompt, as written"),
+    lineage.VARIATION: N_("A new take on the same description"),
 }
 
 
 def _footer(result: ImageResult, origin: Origin | None) -> str:
-    if result.note:
+    if result.note:  # made in the requester's language (bot.imaging.pipeline, bot.policy)
         return result.note
     if origin is not None and origin.kind in _FOOTERS:
-        return _FOOTERS[origin.kind]
-    return "Prompt expanded by the chat model" if result.expanded else "Your words, as written"
+        return _(_FOOTERS[origin.kind])
+    if result.expanded:
+        return _("Prompt expanded by the chat model")
+    return _("Your words, as written")
 
 
 def result_embed(
     result: ImageResult,
     requester: str,
     avatar_url: str | None,
-    filename: str,
+    filename: str | None,
     origin: Origin | None = None,
 ) -> discord.Embed:
     """The embed shown under a finished picture (user text lives only in embeds, never pings).
 
-    With an `origin` it links the parent picture and says what changed.
+    With an `origin` it links the parent picture and says what changed; without a
+    `filename` it shows no picture (a set shows each in an embed of its own).
     """
     request = result.request
     embed = discord.Embed(
@@ -119,21 +141,55 @@ def result_embed(
         description=clip(result.prompt, PROMPT_BUDGET),
         colour=EMBED_COLOUR,
     )
-    embed.set_author(name=clip(f"Requested by {requester}", TITLE_LIMIT), icon_url=avatar_url)
-    embed.add_field(name="Model", value=result.image.model, inline=True)
+    requested = _("Requested by {name}").format(name=requester)
+    embed.set_author(name=clip(requested, TITLE_LIMIT), icon_url=avatar_url)
+    embed.add_field(name=_("Model"), value=result.image.model, inline=True)
+    # The size, quality and style are named by the words their command choices show.
+    size, quality = _(request.size.label), _(request.quality.value)
     embed.add_field(
-        name="Size · quality",
-        value=f"{request.size.name.lower()} ({request.size.value}) · {request.quality.value}",
+        name=_("Size · quality"),
+        value=f"{size} ({request.size.value}) · {quality}",
         inline=True,
     )
-    embed.add_field(name="Est. cost", value=f"${result.cost_usd:.3f}", inline=True)
+    embed.add_field(name=_("Est. cost"), value=f"${result.cost_usd:.3f}", inline=True)
     if request.style.value:
-        embed.add_field(name="Style", value=request.style.label, inline=True)
+        embed.add_field(name=_("Style"), value=_(request.style.label), inline=True)
     if origin is not None:
         _add_origin(embed, result, origin)
     embed.set_footer(text=clip(_footer(result, origin), FOOTER_LIMIT))
+    if filename is not None:
+        embed.set_image(url=f"attachment://{filename}")
+    return embed
+
+
+def set_embeds(
+    result: ImageResult,
+    requester: str,
+    avatar_url: str | None,
+    filenames: Sequence[str],
+    origin: Origin | None = None,
+) -> list[discord.Embed]:
+    """The embeds of a set of pictures posted together: what was asked for and how (as
+    `result_embed`, without a picture), then each picture under its number."""
+    head = result_embed(result, requester, avatar_url, None, origin)
+    return [head] + [picture_embed(number, name) for number, name in enumerate(filenames, 1)]
+
+
+def picture_embed(number: int, filename: str) -> discord.Embed:
+    """Picture `number` of a set, under its number (the buttons of its row carry it too)."""
+    embed = discord.Embed(description=set_number(number), colour=EMBED_COLOUR)
     embed.set_image(url=f"attachment://{filename}")
     return embed
+
+
+def picture_stem(number: int) -> str:
+    """The file name (without extension) of picture `number` of a set."""
+    return f"picasso-{number}"
+
+
+def set_number(number: int) -> str:
+    """How a picture's number in its set is shown (and found again, to take it out)."""
+    return f"**#{number}**"
 
 
 def variations_summary(spec: JobSpec, takes: list[JobRecord]) -> str:
@@ -147,22 +203,31 @@ def variations_summary(spec: JobSpec, takes: list[JobRecord]) -> str:
         if take.state is JobState.DONE:
             made += 1
             url = jump_url(take.guild_id, take.delivery.channel_id, take.delivery.message_id)
-            parts.append(f"[take {number}]({url})")
+            parts.append(_("[take {number}]({url})").format(number=number, url=url))
         elif take.state in LIVE:
-            parts.append(f"take {number}: painting…")
-        else:
+            parts.append(_("take {number}: painting…").format(number=number))
+        else:  # the outcome was written in the requester's language when the take ended
             failed.setdefault(take.outcome or "", []).append(number)
     for reason, numbers in failed.items():
-        parts.append(f"{'take' if len(numbers) == 1 else 'takes'} {join(numbers)}: {reason}")
-    link = f"[this picture]({spec.origin_url})" if spec.origin_url else "a deleted picture"
-    head = f"🎲 {made} of {spec.takes or len(takes)} variations of {link}"
-    return clip(f"{head}: " + " · ".join(parts), MESSAGE_LIMIT)
+        told = ngettext("take {numbers}: {reason}", "takes {numbers}: {reason}", len(numbers))
+        parts.append(told.format(numbers=join(numbers), reason=reason))
+    summary = _("🎲 {made} of {total} variations of {link}: {takes}").format(
+        made=made,
+        total=spec.takes or len(takes),
+        link=_picture_link(spec.origin_url),
+        takes=" · ".join(parts),
+    )
+    return clip(summary, MESSAGE_LIMIT)
 
 
 def refusal_line(refused: dict[str, list[str]]) -> str:
     """Why some takes of a variations press were not started (each reason once)."""
     return " · ".join(
-        f"{'Take' if len(takes) == 1 else 'Takes'} {join(takes)} not started: {reason}"
+        ngettext(
+            "Take {numbers} not started: {reason}",
+            "Takes {numbers} not started: {reason}",
+            len(takes),
+        ).format(numbers=join(takes), reason=reason)
         for reason, takes in refused.items()
     )
 
@@ -170,30 +235,32 @@ def refusal_line(refused: dict[str, list[str]]) -> str:
 # --- the line (/queue) -----------------------------------------------------------------------
 
 QUEUE_SHOWN: Final = 10  # entries listed (each of yours waiting gets a button: 2 rows at most)
-NOTHING_OF_YOURS: Final = "You have no pictures waiting or being made here."
-NOTHING_HERE: Final = "No pictures are waiting or being made in this server."
+NOTHING_OF_YOURS: Final = N_("You have no pictures waiting or being made here.")
+NOTHING_HERE: Final = N_("No pictures are waiting or being made in this server.")
 _KINDS: Final = {
-    JobKind.REROLL: "reroll",
-    JobKind.REFINE: "refinement",
-    JobKind.PROMPT: "edited prompt",
-    JobKind.VARIATION: "variation",
+    JobKind.REROLL: N_("reroll"),
+    JobKind.REFINE: N_("refinement"),
+    JobKind.PROMPT: N_("edited prompt"),
+    JobKind.VARIATION: N_("variation"),
 }
 
 
 def cancelled_line(job_id: int) -> str:
     """What a ❌ Cancel pressed in /queue's list answers."""
-    return f"❌ Cancelled #{job_id} — nothing was painted or charged."
+    return _("❌ Cancelled #{number} — nothing was painted or charged.").format(number=job_id)
 
 
 def queue_state(entry: QueueEntry) -> str:
     """Where one job is: `⏳ In line — position 2 · starts in about 40 s`, `🎨 Being made…`."""
     if not entry.waiting:
         started = entry.started_at
-        since = f", started {discord.utils.format_dt(started, 'R')}" if started else ""
-        return f"🎨 Being made{since}"
+        if started is None:
+            return _("🎨 Being made")
+        when = discord.utils.format_dt(started, "R")
+        return _("🎨 Being made, started {when}").format(when=when)
     if entry.position is None:
-        return "⏳ In line — starts soon"
-    return f"⏳ In line — {place_text(entry.position, entry.eta_seconds)}"
+        return _("⏳ In line — starts soon")
+    return _("⏳ In line — {place}").format(place=place_text(entry.position, entry.eta_seconds))
 
 
 def queue_line(entry: QueueEntry, *, everyone: bool) -> str:
@@ -201,7 +268,7 @@ def queue_line(entry: QueueEntry, *, everyone: bool) -> str:
     what was asked for (mentions in an embed never ping)."""
     who = f" <@{entry.user_id}>" if everyone else ""
     kind = _KINDS.get(entry.kind)
-    what = discord.utils.escape_markdown(entry.description) + (f" ({kind})" if kind else "")
+    what = discord.utils.escape_markdown(entry.description) + (f" ({_(kind)})" if kind else "")
     return f"**#{entry.job_id}**{who} · {queue_state(entry)}\n{what}"
 
 
@@ -209,13 +276,16 @@ def queue_embed(entries: list[QueueEntry], *, everyone: bool) -> discord.Embed:
     """The line, the first `QUEUE_SHOWN` entries: a person's own, or (`everyone`) the
     whole server's with who asked."""
     lines = [queue_line(entry, everyone=everyone) for entry in entries[:QUEUE_SHOWN]]
-    if len(entries) > QUEUE_SHOWN:
-        lines.append(f"…and {len(entries) - QUEUE_SHOWN} more.")
+    more = len(entries) - QUEUE_SHOWN
+    if more > 0:
+        lines.append(ngettext("…and {count} more.", "…and {count} more.", more).format(count=more))
     waiting = sum(entry.waiting for entry in entries)
+    title = _("Pictures on the way in this server") if everyone else _("Your pictures on the way")
     embed = discord.Embed(
-        title="Pictures on the way in this server" if everyone else "Your pictures on the way",
+        title=title,
         description=clip("\n".join(lines), DESCRIPTION_LIMIT),
         colour=EMBED_COLOUR,
     )
-    embed.set_footer(text=f"{len(entries) - waiting} being made · {waiting} waiting")
+    footer = _("{made} being made · {waiting} waiting")
+    embed.set_footer(text=footer.format(made=len(entries) - waiting, waiting=waiting))
     return embed

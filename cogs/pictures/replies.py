@@ -19,25 +19,33 @@ from discord.ext import commands
 
 from bot import lineage
 from bot.errors import PicassoError
+from bot.i18n import N_, _
 from bot.lineage import may_remix
 from bot.models import PictureRecord
 from bot.storage.job_records import DEFAULT_UPLOAD_LIMIT, Delivery, JobKind
 from bot.studio import Order
 from cogs.common.answering import NO_MENTIONS, answering
 from cogs.common.context import who_from_message
-from cogs.pictures.orders import check_instruction, from_picture, requester, upload_urls
+from cogs.pictures.orders import (
+    check_instruction,
+    chosen_picture,
+    from_picture,
+    requester,
+    upload_urls,
+)
 
 if TYPE_CHECKING:
     from bot.app import Picasso
 
 log = logging.getLogger(__name__)
 
-ACKNOWLEDGEMENT: Final = "✏️ Refining…"
-HINT_NO_TEXT: Final = (
+# msgids, translated where they are shown (in the server's language: a message event's).
+ACKNOWLEDGEMENT: Final = N_("✏️ Refining…")
+HINT_NO_TEXT: Final = N_(
     "✏️ I can't read replies that don't ping me — keep the reply's @mention on, "
     "or press ✏️ Refine under the picture."
 )
-HINT_EMPTY: Final = "✏️ Reply with what should change — for example “make it night”."
+HINT_EMPTY: Final = N_("✏️ Reply with what should change — for example “make it night”.")
 # The unreadable-reply hint is given once per person and channel in this many seconds: an
 # unpinged "nice!" reads exactly like an unpinged instruction, and one hint is enough.
 HINT_EVERY: Final = 600.0
@@ -93,16 +101,16 @@ class Replies(commands.Cog):
                 await answer.say(sentence)
 
         async with answering(say):
-            picture = await self.bot.studio.picture_by_message(target)
-            if picture is not None:
+            pictures = await self.bot.studio.pictures_by_message(target)
+            if pictures:
                 live = parent if isinstance(parent, discord.Message) else None
-                await self._refine(message, me, picture, answer, live)
+                await self._refine(message, me, pictures, answer, live)
 
     async def _refine(
         self,
         message: discord.Message,
         me: discord.ClientUser,
-        picture: PictureRecord,
+        pictures: list[PictureRecord],
         answer: _Answer,
         live: discord.Message | None,
     ) -> None:
@@ -110,15 +118,16 @@ class Replies(commands.Cog):
         if not instruction:
             readable = self.bot.intents.message_content or me in message.mentions
             if readable:
-                await answer.say(HINT_EMPTY)
+                await answer.say(_(HINT_EMPTY))
             elif self._hint_due(message):
-                await answer.say(HINT_NO_TEXT)
+                await answer.say(_(HINT_NO_TEXT))
             return
         try:
-            acknowledgement = await answer.show(ACKNOWLEDGEMENT)
+            acknowledgement = await answer.show(_(ACKNOWLEDGEMENT))
         except discord.HTTPException as error:
             log.warning("cannot reply in channel %s: %s", message.channel.id, error)
             return
+        picture, instruction = chosen_picture(pictures, instruction)
         check_instruction(instruction)
         uploads = upload_urls(message.attachments)  # both pictures go to the edit
         who = who_from_message(message)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import discord
 import pytest
+from discord.gateway import DiscordWebSocket
 
 from bot.app import Picasso
 from bot.config import load_settings
@@ -47,6 +48,7 @@ async def openai_fake() -> AsyncIterator[FakeOpenAI]:
 async def discord_fake() -> AsyncIterator[FakeDiscord]:
     """A fake Discord with one guild, two channels and two members."""
     original_base = discord.http.Route.BASE
+    original_gateway = DiscordWebSocket.DEFAULT_GATEWAY  # the bot points it at the fake
     async with FakeDiscord() as fake:
         fake.add_user(ALICE, "alice")
         fake.add_user(BOB, "bob")
@@ -58,6 +60,7 @@ async def discord_fake() -> AsyncIterator[FakeDiscord]:
         )
         yield fake
     discord.http.Route.BASE = original_base
+    DiscordWebSocket.DEFAULT_GATEWAY = original_gateway
     assert fake.violations == [], "the bot sent requests the real Discord API would reject"
     pings = [
         (message["id"], message["_pinged"])

@@ -12,15 +12,18 @@ from typing import Any
 from PIL import Image
 
 from bot.app import Picasso
+from bot.i18n import LANGUAGES, translate
 from bot.models import GuildSettings
+from cogs.pictures.replies import ACKNOWLEDGEMENT
 from tests.e2e.conftest import ALICE, CHANNEL_ID, GUILD_ID, jobs_ended
 from tests.fakes.discord_api import DEFAULT_MEMBER_PERMISSIONS, FakeDiscord, FakeInteraction
 from tests.fakes.discord_rules import FLAG_EPHEMERAL
 
 MANAGE_GUILD = 1 << 5
 ADMIN_PERMISSIONS = DEFAULT_MEMBER_PERMISSIONS | MANAGE_GUILD
-# How the bot's lines begin while it is still working (progress, not an answer).
-WORKING = ("✏️ Refining", "🧠", "🎨", "⏳", "🎲")
+# How the bot's lines begin while it is still working (progress, not an answer): a reply's
+# "✏️ Refining…" in any language (other lines starting with ✏️ are answers).
+WORKING = ("🧠", "🎨", "⏳", "🎲", *(translate(ACKNOWLEDGEMENT, lang) for lang in LANGUAGES))
 
 
 # --- reading messages ----------------------------------------------------------------------

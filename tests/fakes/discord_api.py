@@ -84,7 +84,13 @@ class FakeDiscord(UserActions):
         bot_name: str = "Picasso",
         validate_spec: bool = True,
         rate_limits: bool | DiscordRateLimits = True,
+        shards: int = 1,
+        identify_interval: float | None = None,
     ) -> None:
+        self.shard_count = shards
+        """What GET /gateway/bot recommends; the gateway refuses fewer (see discord_gateway)."""
+        self.identify_interval = identify_interval
+        """Seconds between IDENTIFYs of a bucket; None: 5 with several shards, else unchecked."""
         self.application_id = application_id
         self.bot_user_id = bot_user_id
         self.bot_name = bot_name
@@ -180,9 +186,9 @@ class FakeDiscord(UserActions):
 
     # --- the world ---------------------------------------------------------------------------
 
-    def add_user(self, user_id: int, name: str = "") -> None:
-        """A user (a person, not a bot)."""
-        self.users[user_id] = FakeUser(user_id, name or f"user{user_id}")
+    def add_user(self, user_id: int, name: str = "", *, locale: str = "en-US") -> None:
+        """A user (a person, not a bot) whose Discord client speaks `locale`."""
+        self.users[user_id] = FakeUser(user_id, name or f"user{user_id}", locale=locale)
 
     def add_guild(
         self,
@@ -193,6 +199,7 @@ class FakeDiscord(UserActions):
         owner_id: int = 1,
         members: Sequence[int] = (),
         system_channel_id: int | None = None,
+        preferred_locale: str = "en-US",
     ) -> None:
         """A guild with text channels; the bot and the owner are members too.
 
@@ -211,9 +218,10 @@ class FakeDiscord(UserActions):
             list(channel_ids),
             member_ids,
             system_channel_id=system_channel_id,
+            preferred_locale=preferred_locale,
         )
         self.owner_id = owner_id if len(self.guilds) == 1 else self.owner_id
-        if self.gateway.ready.is_set():
+        if self.gateway.session_id is not None:  # to the sessions of its shard
             payload = self.guild_payload(guild_id)
             del payload["unavailable"]  # a join, not an outage ending (discord.py tells them apart)
             self._spawn(self.gateway.dispatch("GUILD_CREATE", payload))
@@ -241,7 +249,7 @@ class FakeDiscord(UserActions):
         guild.roles[role_id] = name
         for uid in members:
             guild.member_roles.setdefault(uid, []).append(role_id)
-        if self.gateway.ready.is_set():
+        if self.gateway.session_id is not None:
             from tests.fakes.discord_payloads import role_payload
 
             role = role_payload(role_id, name, len(guild.roles))
@@ -315,14 +323,20 @@ class FakeDiscord(UserActions):
 
     # --- waiting -----------------------------------------------------------------------------
 
-    async def wait_ready(self, timeout: float = 10) -> None:  # noqa: ASYNC109 - interface
-        """Until the bot IDENTIFIED and got READY + every GUILD_CREATE.
+    async def wait_ready(
+        self,
+        timeout: float = 10,  # noqa: ASYNC109 - interface
+        *,
+        shards: Sequence[int] | None = None,
+    ) -> None:
+        """Until the bot IDENTIFIED and got READY + every GUILD_CREATE, on each of `shards`
+        (default: every shard of its count).
 
         discord.py fires ``on_ready`` ``guild_ready_timeout`` later; await
         ``bot.wait_until_ready()`` for that.
         """
         await self.wait_for(
-            self.gateway.ready.is_set, timeout, what="the bot to IDENTIFY on the gateway"
+            lambda: self.gateway.is_ready(shards), timeout, what="the bot to IDENTIFY"
         )
 
     async def wait_for(
@@ -343,14 +357,22 @@ class FakeDiscord(UserActions):
                 )
             await asyncio.sleep(0.01)
 
-    async def disconnect(self, code: int = 4000) -> None:
-        """Drop the gateway connection; discord.py RESUMEs on READY's resume_gateway_url."""
-        await self.gateway.disconnect(code)
+    async def disconnect(self, code: int = 4000, *, shard_id: int | None = None) -> None:
+        """Drop the gateway connections (of one shard if given); discord.py then RESUMEs."""
+        await self.gateway.disconnect(code, shard_id)
 
-    async def restart_gateway(self, timeout: float = 10) -> None:  # noqa: ASYNC109
-        """Disconnect with 4000 and wait until the bot has RESUMEd."""
-        await self.gateway.disconnect(4000)
-        await self.wait_for(self.gateway.resumed.is_set, timeout, what="the bot to RESUME")
+    async def restart_gateway(
+        self,
+        timeout: float = 10,  # noqa: ASYNC109 - interface
+        *,
+        shard_id: int | None = None,
+    ) -> None:
+        """Disconnect with 4000 (one shard when given) and wait until the bot RESUMEd."""
+        cut = await self.gateway.disconnect(4000, shard_id)
+        assert cut, "no gateway connection to restart"
+        await self.wait_for(
+            lambda: all(s.resumed.is_set() for s in cut), timeout, what="the bot to RESUME"
+        )
 
     def fail_next(
         self,

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tests.fakes.discord_limits import check_commands
+from tests.fakes.discord_locales import without_localizations
 from tests.fakes.discord_rest import Call, DiscordError, Reply, RestApi, form_error, not_found
 from tests.fakes.discord_rules import error_body
 
@@ -71,7 +72,9 @@ class _Commands:
         current = self._command_list(call)
         gid = call.params.get("gid")
         if call.method == "GET":
-            return 200, current
+            # Discord sends the localization maps only when asked for them.
+            whole = call.query.get("with_localizations", "").lower() == "true"
+            return 200, current if whole else without_localizations(current)
         body = call.json if call.method == "PUT" else [call.json]
         errors = check_commands(body)
         if errors:

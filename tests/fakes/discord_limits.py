@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from tests.fakes.discord_locales import check_localizations, check_unique_names
 from tests.fakes.discord_rules import FLAG_COMPONENTS_V2, FormErrors
 
 # --- messages ------------------------------------------------------------------------------
@@ -272,16 +273,22 @@ def _check_option(
 ) -> None:
     _check_name(errors, path, option.get("name"))
     errors.between((*path, "description"), option.get("description"), 1, 100)
+    check_localizations(errors, path, option, name_ok=_valid_name)
     choices = option.get("choices")
     errors.max_len((*path, "choices"), choices, 25)
     for k, choice in enumerate(choices or []):
         errors.between((*path, "choices", k, "name"), choice.get("name"), 1, 100)
         errors.max_len((*path, "choices", k, "value"), choice.get("value"), 100)
+        check_localizations(errors, (*path, "choices", k), choice, name_ok=None, name_limit=100)
     _check_options(errors, path, option.get("options"))
 
 
+def _valid_name(name: str) -> bool:
+    return bool(_NAME_RE.match(name)) and name == name.lower()
+
+
 def _check_name(errors: FormErrors, path: tuple[str | int, ...], name: Any) -> None:
-    if not isinstance(name, str) or not _NAME_RE.match(name) or name != name.lower():
+    if not isinstance(name, str) or not _valid_name(name):
         errors.add((*path, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
 
 
@@ -296,6 +303,7 @@ def _check_options(errors: FormErrors, path: tuple[str | int, ...], options: Any
             "APPLICATION_COMMAND_OPTION_NAME_ALREADY_EXISTS",
             "Option names must be unique",
         )
+    check_unique_names(errors, path, options)
     optional_seen = False
     for k, option in enumerate(options):
         if option.get("type") not in (1, 2):
@@ -321,6 +329,7 @@ def check_commands(commands: Any) -> FormErrors:
     if len(chat) > 100:
         errors.add((), "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
     keys = [(c.get("name"), c.get("type", 1)) for c in commands]
+    check_unique_names(errors, (), commands)
     for i, command in enumerate(commands):
         ctype = command.get("type", 1)
         if keys.count((command.get("name"), ctype)) > 1:
@@ -329,6 +338,7 @@ def check_commands(commands: Any) -> FormErrors:
                 "APPLICATION_COMMANDS_DUPLICATE_NAME",
                 "Application command names must be unique",
             )
+        check_localizations(errors, (i,), command, name_ok=_valid_name if ctype == 1 else None)
         if ctype == 1:
             _check_name(errors, (i,), command.get("name"))
             errors.between((i, "description"), command.get("description"), 1, 100)

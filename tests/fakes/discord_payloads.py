@@ -21,6 +21,8 @@ class FakeUser:
     id: int
     name: str
     bot: bool = False
+    locale: str = "en-US"
+    """The language of their Discord client: their interactions carry it."""
 
     def payload(self) -> dict[str, Any]:
         """The user object."""
@@ -112,6 +114,8 @@ class FakeGuild:
     """Which roles each member has: user id → role ids."""
     system_channel_id: int | None = None
     """Where Discord posts join messages (and a bot may greet the server)."""
+    preferred_locale: str = "en-US"
+    """The server's language (Server Settings → Community): interactions carry it too."""
 
 
 def member_payload(
@@ -202,7 +206,7 @@ def guild_create_payload(
         "premium_tier": 0,
         "premium_subscription_count": 0,
         "premium_progress_bar_enabled": False,
-        "preferred_locale": "en-US",
+        "preferred_locale": guild.preferred_locale,
         "system_channel_id": str(guild.system_channel_id) if guild.system_channel_id else None,
         "system_channel_flags": 0,
         "rules_channel_id": None,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import BodyPartReader, web
 
+from tests.fakes.discord_gateway import MAX_CONCURRENCY
 from tests.fakes.discord_interactions import Recorded
 from tests.fakes.discord_payloads import application_payload, member_payload
 from tests.fakes.discord_ratelimits import RateLimited, RateLimiter
@@ -312,10 +313,15 @@ class RestApi:
         return 200, {"url": self.fake.ws_base + "/gateway"}
 
     async def get_gateway_bot(self, call: Call) -> Reply:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
+        limit = {
+            "total": 1000,
+            "remaining": 999,
+            "reset_after": 14_400_000,
+            "max_concurrency": MAX_CONCURRENCY,
+        }
         return 200, {
             "url": self.fake.ws_base + "/gateway",
-            "shards": 1,
+            "shards": self.fake.shard_count,
             "session_start_limit": limit,
         }
 

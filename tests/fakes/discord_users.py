@@ -92,7 +92,7 @@ class UserActions(MessageStore):
             "version": 1,
             "channel_id": str(channel_id),
             "channel": channel.payload(self.users),
-            "locale": "en-US",
+            "locale": user.locale,
             "app_permissions": str(self.bot_permissions(channel_id)),
             "entitlements": [],
             "attachment_size_limit": attachment_size_limit,
@@ -104,8 +104,8 @@ class UserActions(MessageStore):
             payload["channel"]["permissions"] = str(permissions)
             payload.update(
                 guild_id=str(guild_id),
-                guild={"id": str(guild_id), "locale": "en-US", "features": []},
-                guild_locale="en-US",
+                guild={"id": str(guild_id), "locale": guild.preferred_locale, "features": []},
+                guild_locale=guild.preferred_locale,
                 member=member_payload(
                     user,
                     guild.joined_at,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Secret
-from bot.models import ImageRequest, NewPicture, PictureRecord
+from bot.models import ImageRequest, NewPicture, PictureRecord, PostedPicture
 from bot.policy import NO_LIMITS, Limits
 from bot.storage.job_records import Delivery, JobKind, JobSpec, NewJob
 from bot.storage.repository import Store
@@ -92,8 +92,8 @@ async def post_picture(
     job = await store.submit_job(new_job(user, guild=guild, parent=parent), limits(), 1_000, now)
     await store.start_job(job.id, now)
     picture = new_picture(message_id, user=user, guild=guild, cost=cost, parent=parent)
-    picture_id = await store.begin_posting(job, picture, now)
-    await store.complete_job(job, picture_id, message_id, None, cost, now)
+    [picture_id] = await store.begin_posting(job, [picture], now)
+    await store.complete_job(job, [PostedPicture(picture_id, None, cost)], message_id, now)
     return picture_id
 
 

@@ -28,8 +28,9 @@ async def reserve(
     guild: int | None = GUILD,
     estimate: int = EST,
     now: datetime = NOW,
+    pictures: int = 1,
 ) -> Reservation:
-    return await store.reserve(guild, user, rules, estimate, now)
+    return await store.reserve(guild, user, rules, estimate, now, pictures=pictures)
 
 
 async def refused(store: Store, rules: Limits, **given: object) -> LimitReached:
@@ -46,6 +47,29 @@ async def test_user_daily_pictures_exact_boundary(store: Store) -> None:
     assert (refusal.kind, refusal.limit) == (LimitKind.USER_PICTURES, 3)
     assert (await store.usage(GUILD, ALICE, TODAY.day)).pictures == 3
     await reserve(store, rules, user=BOB)  # the limit is per person
+
+
+async def test_a_set_is_admitted_whole_or_refused_whole(store: Store) -> None:
+    rules = limits(user_daily_pictures=4, guild_daily_pictures=5)
+    await reserve(store, rules, pictures=2)
+    refusal = await refused(store, rules, pictures=3)
+    assert (refusal.kind, refusal.left, refusal.asked) == (LimitKind.USER_PICTURES, 2, 3)
+    assert refusal.user_message == "You have only 2 pictures left today — ask for fewer."
+    assert (await store.usage(GUILD, ALICE, TODAY.day)).pictures == 2  # nothing of the three
+    await reserve(store, rules, pictures=2)  # exactly what is left
+    server = await refused(store, rules, user=BOB, pictures=2)
+    assert (server.kind, server.left) == (LimitKind.GUILD_PICTURES, 1)
+    assert server.user_message == "This server has only 1 picture left today — ask for fewer."
+
+
+async def test_releasing_a_set_gives_every_picture_back(store: Store) -> None:
+    rules = limits(user_daily_pictures=4)
+    held = await reserve(store, rules, pictures=3, estimate=3 * EST)
+    assert held.pictures == 3
+    assert await store.release(held, NOW)
+    usage = await store.usage(GUILD, ALICE, TODAY.day)
+    assert (usage.pictures, usage.reserved_micros) == (0, 0)
+    await reserve(store, rules, pictures=4)
 
 
 async def test_server_daily_pictures_count_everyone(store: Store) -> None:
@@ -212,6 +236,15 @@ async def test_reset_user_forgets_today_but_keeps_pictures_under_way(store: Stor
     await reserve(store, rules, now=NOW + timedelta(seconds=1300))
     await reserve(store, rules, now=NOW + timedelta(seconds=1900))
     await refused(store, rules, now=NOW + timedelta(seconds=2500))
+
+
+async def test_reset_user_keeps_every_picture_of_a_set_under_way(store: Store) -> None:
+    rules = limits(user_daily_pictures=5)
+    await reserve(store, rules, pictures=3)
+    await store.reset_user(GUILD, ALICE, TODAY)
+    assert (await store.usage(GUILD, ALICE, TODAY.day)).pictures == 3
+    await reserve(store, rules, pictures=2)
+    await refused(store, rules)
 
 
 async def test_reset_of_someone_without_usage_is_harmless(store: Store) -> None:

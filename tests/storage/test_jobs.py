@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.models import PostedPicture
 from bot.policy import LimitKind, LimitReached
 from bot.storage.job_records import JobEnded, JobKind, JobState
 from bot.storage.repository import Periods, Store
@@ -86,13 +87,13 @@ async def test_a_job_starts_once_and_a_crashed_one_can_be_queued_again(store: St
 async def test_completing_posts_the_picture_settles_and_forgets_the_token(store: Store) -> None:
     job = await store.submit_job(new_job(ALICE), limits(), EST, NOW)
     await store.start_job(job.id, NOW)
-    picture_id = await store.begin_posting(job, new_picture(1, user=ALICE, cost=9_000), NOW)
+    [picture_id] = await store.begin_posting(job, [new_picture(1, user=ALICE, cost=9_000)], NOW)
     posting = await store.job(job.id)
     assert posting is not None and (posting.state, posting.picture_id) == (
         JobState.POSTING,
         picture_id,
     )
-    await store.complete_job(job, picture_id, 555, "https://cdn/p.png", 9_000, NOW)
+    await store.complete_job(job, [PostedPicture(picture_id, "https://cdn/p.png", 9_000)], 555, NOW)
     done = await store.job(job.id)
     assert done is not None and done.state is JobState.DONE and done.delivery.token is None
     picture = await store.picture(picture_id)
@@ -112,7 +113,7 @@ async def test_ending_releases_everything_and_drops_an_unposted_picture(
     rules = limits(user_daily_pictures=1, cooldown_seconds=60)
     job = await store.submit_job(new_job(ALICE), rules, EST, NOW)
     await store.start_job(job.id, NOW)
-    picture_id = await store.begin_posting(job, new_picture(1, user=ALICE), NOW)
+    [picture_id] = await store.begin_posting(job, [new_picture(1, user=ALICE)], NOW)
     assert await store.end_job(job, state, "Discord refused the upload.", NOW)
     assert not await store.end_job(job, state, "again", NOW)
     ended = await store.job(job.id)
@@ -133,7 +134,7 @@ async def test_a_job_ended_elsewhere_is_not_posted(store: Store) -> None:
     job = await store.submit_job(new_job(ALICE), limits(), EST, NOW)
     assert await store.end_job(job, JobState.CANCELLED, "cancelled", NOW, only_queued=True)
     with pytest.raises(JobEnded):
-        await store.begin_posting(job, new_picture(1, user=ALICE), NOW)
+        await store.begin_posting(job, [new_picture(1, user=ALICE)], NOW)
     assert await store.history(ALICE, GUILD, limit=5) == []  # no picture row was left
 
 

@@ -81,10 +81,10 @@ async def test_an_erased_picture_keeps_its_lineage_and_cost_but_not_its_words(
 ) -> None:
     first = await add(store, 1)
     child = await add(store, 2, parent=first)
-    found = await store.picture_by_message(1)
-    assert found is not None and found.id == first
+    found = await store.pictures_by_message(1)
+    assert [picture.id for picture in found] == [first]
     await store.erase_picture(first)
-    assert await store.picture_by_message(1) is None
+    assert await store.pictures_by_message(1) == []
     kept = await store.picture(first)
     assert kept is not None and kept.message_id is None
     assert (kept.description, kept.prompt, kept.cost_micros) == (ERASED, ERASED, 900)
@@ -173,6 +173,7 @@ def everything_changed() -> GuildSettings:
         allowed_styles=("anime", "pixel art"),
         model="gpt-image-1.5",
         expand_default=False,
+        max_count=2,
         preview=True,
         refine_mode="edit",
         remix="requester",

@@ -8,7 +8,7 @@ import contextlib
 import io
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import discord
@@ -128,11 +128,14 @@ class PicassoLike(commands.AutoShardedBot):
 
 
 @contextlib.asynccontextmanager
-async def running_bot(fake: FakeDiscord) -> AsyncIterator[PicassoLike]:
-    """A :class:`PicassoLike` logged in to ``fake`` and ready; closed on exit."""
+async def running_bot(
+    fake: FakeDiscord, make: Callable[[], PicassoLike] = PicassoLike
+) -> AsyncIterator[PicassoLike]:
+    """A :class:`PicassoLike` (made by ``make``) logged in to ``fake`` and ready on every
+    shard; closed on exit."""
     old_base = discord.http.Route.BASE
     discord.http.Route.BASE = fake.api_base
-    client = PicassoLike()
+    client = make()
     runner = asyncio.create_task(client.start(TOKEN))
     try:
         await fake.wait_ready()

@@ -45,11 +45,15 @@ class RecordingImages:
         self.more: list[tuple[bytes, ...]] = []  # each edit's further input pictures
         self.hold: asyncio.Event | None = None
 
-    async def _made(self, prompt: str, parent: bytes | None, model: str | None) -> GeneratedImage:
+    async def _made(
+        self, prompt: str, parent: bytes | None, model: str | None, n: int = 1
+    ) -> GeneratedImage:
         self.calls.append((prompt, parent))
         if self.hold is not None:
             await self.hold.wait()
-        return GeneratedImage(b"edited" if parent else b"new", self.usage, model or self.model)
+        data = b"edited" if parent else b"new"
+        more = tuple(data + str(i).encode() for i in range(2, n + 1))
+        return GeneratedImage(data, self.usage, model or self.model, more)
 
     async def generate(
         self,
@@ -59,8 +63,9 @@ class RecordingImages:
         quality: str,
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
+        n: int = 1,
     ) -> GeneratedImage:
-        return await self._made(prompt, None, model)
+        return await self._made(prompt, None, model, n)
 
     async def edit(
         self,
@@ -72,9 +77,10 @@ class RecordingImages:
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
         more: Sequence[bytes] = (),
+        n: int = 1,
     ) -> GeneratedImage:
         self.more.append(tuple(more))
-        return await self._made(prompt, image, model)
+        return await self._made(prompt, image, model, n)
 
 
 class ScriptedImages(RecordingImages):
@@ -84,9 +90,11 @@ class ScriptedImages(RecordingImages):
         super().__init__(usage)
         self.errors = dict(errors or {})
 
-    async def _made(self, prompt: str, parent: bytes | None, model: str | None) -> GeneratedImage:
+    async def _made(
+        self, prompt: str, parent: bytes | None, model: str | None, n: int = 1
+    ) -> GeneratedImage:
         error = self.errors.pop(len(self.calls), None)
-        image = await super()._made(prompt, parent, model)
+        image = await super()._made(prompt, parent, model, n)
         if error is not None:
             raise error
         return image
@@ -107,11 +115,14 @@ class RecordingPublisher:
     async def progress(self, job: JobRecord, status: Status) -> None:
         self.statuses.append((job.id, status))
 
-    async def picture(self, job: JobRecord, result: ImageResult, picture_id: int) -> Posted:
-        self.pictures.append((job.id, picture_id))
+    async def picture(
+        self, job: JobRecord, result: ImageResult, picture_ids: Sequence[int]
+    ) -> Posted:
+        self.pictures += [(job.id, picture_id) for picture_id in picture_ids]
         if self.refuse is not None:
             raise self.refuse
-        return Posted(job.delivery.channel_id, next(self._message_ids), f"https://cdn/{picture_id}")
+        urls = tuple(f"https://cdn/{picture_id}" for picture_id in picture_ids)
+        return Posted(job.delivery.channel_id, next(self._message_ids), urls)
 
     async def sentence(self, job: JobRecord, text: str) -> None:
         self.sentences.append((job.id, text))

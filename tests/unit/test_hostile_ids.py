@@ -130,16 +130,16 @@ def test_a_parsed_id_is_at_most_the_largest_snowflake() -> None:
 async def test_ids_up_to_the_largest_stored_integer_are_looked_up_as_missing(store: Store) -> None:
     for ident in (0, MAX_ID):
         assert await store.picture(ident) is None
-        assert await store.picture_by_message(ident) is None
+        assert await store.pictures_by_message(ident) == []
         assert await store.job(ident) is None
 
 
 @pytest.mark.parametrize("ident", TOO_LARGE)
-@pytest.mark.parametrize("lookup", ["picture", "picture_by_message", "job"])
+@pytest.mark.parametrize("lookup", ["picture", "pictures_by_message", "job"])
 async def test_a_too_large_id_is_looked_up_as_missing(
     store: Store, lookup: str, ident: int
 ) -> None:
-    assert await getattr(store, lookup)(ident) is None
+    assert not await getattr(store, lookup)(ident)
 
 
 @pytest.fixture

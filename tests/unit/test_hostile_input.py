@@ -23,7 +23,7 @@ from bot.imaging.pricing import DEFAULT_PRICES, Usage
 from bot.imaging.providers import GeneratedImage
 from bot.models import GuildSettings, ImageRequest, Style, Who, check_description
 from bot.policy import STYLE_GUIDE_MAX, Refused, check_access, default_request
-from bot.storage.accounting import Usage as Spent
+from bot.storage.counting import Usage as Spent
 from bot.storage.job_records import JobKind
 from cogs.admin.render import blocked_words_list, settings_embed, style_guide_sentence
 from cogs.common.answering import NO_MENTIONS, reply

@@ -151,7 +151,8 @@ async def test_check_reports_each_part(tmp_path: Path) -> None:
             "IMAGE_MODEL",
             "MODERATION_MODEL",
         ]
-        assert "migrated (0002)" in lines[5] and lines[6].startswith("✓ Discord login as")
+        assert f"migrated ({HEAD_REVISION})" in lines[5]
+        assert lines[6].startswith("✓ Discord login as")
         assert discord_fake.bot_token == DISCORD_TOKEN
         retrieved = [r.path for r in openai_fake.requests if r.path.startswith("/v1/models/")]
         assert retrieved == [
@@ -215,7 +216,7 @@ async def test_check_says_an_old_database_needs_migrating(tmp_path: Path) -> Non
     assert status == 1
     assert out.splitlines()[-1] == (
         f"✗ database sqlite+aiosqlite:///{database}: "
-        "not migrated (at 0001, this version needs 0002): run python -m bot migrate"
+        f"not migrated (at 0001, this version needs {HEAD_REVISION}): run python -m bot migrate"
     )
     assert [line[0] for line in out.splitlines()] == ["✗"] + ["✓"] * 4 + ["✗"]
 

@@ -60,7 +60,7 @@ async def test_every_picture_carries_five_buttons_keyed_by_its_id(
 ) -> None:
     bot = await start_bot()
     message = await imagine_picture(discord_fake, "a red barn")
-    recorded = await bot.studio.store.picture_by_message(int(message["id"]))
+    recorded = await bot.studio.picture_by_message(int(message["id"]))
     assert recorded is not None
     assert button_ids(message) == [
         f"picasso:{action}:{recorded.id}"

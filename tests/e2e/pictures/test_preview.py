@@ -107,6 +107,25 @@ async def test_a_preview_shows_the_prompt_and_cost_then_paint_paints_exactly_it(
     assert discord_fake.messages[int(message["id"])]["components"] == []
 
 
+async def test_a_preview_of_a_set_estimates_the_set_and_paints_it(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    bot = await start_bot()
+    one = await ask_preview(discord_fake, "a beach sunset", preview=True, quality="low")
+    three = await ask_preview(discord_fake, "a beach sunset", preview=True, quality="low", count=3)
+    costs = [
+        {f["name"]: f["value"] for f in message["embeds"][0]["fields"]} for message in (one, three)
+    ]
+    assert "Pictures" not in costs[0] and costs[1]["Pictures"] == "3"
+    single = float(costs[0]["Estimated cost"].lstrip("$"))
+    assert float(costs[1]["Estimated cost"].lstrip("$")) == pytest.approx(3 * single, rel=0.01)
+    result = await settled(await press(discord_fake, three, "paint"))
+    assert is_picture(result) and len(result["attachments"]) == 3
+    [call] = [r.json for r in openai_fake.requests if r.endpoint == "images"]
+    assert cast(dict[str, Any], call)["n"] == 3
+    assert (await bot.studio.server_usage(GUILD_ID))[0].pictures == 3
+
+
 async def test_edit_prompt_paints_the_edited_text_as_written(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:

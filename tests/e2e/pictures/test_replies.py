@@ -290,7 +290,7 @@ async def test_a_reply_the_bot_cannot_look_up_still_gets_one_sentence(
 ) -> None:
     bot = await start_bot()
     original = await imagine_picture(discord_fake, "a castle")
-    monkeypatch.setattr(bot.studio.store, "picture_by_message", database_down)
+    monkeypatch.setattr(bot.studio.store, "pictures_by_message", database_down)
     answer = await reply_to(discord_fake, original, "make it night", mention_bot=True)
     assert answer["content"] == APOLOGY
     assert answer["_pinged"] == set()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.errors import ShuttingDown
-from bot.storage.accounting import Periods
+from bot.storage.counting import Periods
 from bot.storage.database import make_engine
 from bot.storage.job_records import JobState
 from bot.storage.repository import Store

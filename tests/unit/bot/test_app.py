@@ -44,3 +44,25 @@ def test_a_changed_option_or_permission_needs_a_sync() -> None:
     assert command_shape(renamed) != command_shape(OURS)
     assert command_shape(admin_only) != command_shape(OURS)
     assert command_shape(admin_only) == command_shape({**OURS, "default_member_permissions": "32"})
+
+
+def test_changed_translations_need_a_sync() -> None:
+    french = {**OURS, "name_localizations": {"fr": "imaginer"}}
+    english_only = {**OURS, "name_localizations": {}, "description_localizations": None}
+    reworded = {**french, "name_localizations": {"fr": "dessiner"}}
+    squared = {
+        **OURS,
+        "options": [
+            OURS["options"][0],
+            {
+                **OURS["options"][1],
+                "choices": [
+                    {"name": "square", "value": "square", "name_localizations": {"fr": "carré"}}
+                ],
+            },
+        ],
+    }
+    assert command_shape(english_only) == command_shape(OURS)
+    assert command_shape(french) != command_shape(OURS)
+    assert command_shape(reworded) != command_shape(french)
+    assert command_shape(squared) != command_shape(OURS)

@@ -46,6 +46,11 @@ def test_imagine_command_does_not_need_a_discord_token() -> None:
         ("IMAGE_RATE_LIMIT", "fast please"),
         ("IMAGE_RATE_LIMIT", "0 per hour"),
         ("SHUTDOWN_GRACE", "-1"),
+        ("HEALTH_PORT", "0"),
+        ("HEALTH_PORT", "70000"),
+        ("HEALTH_PORT", "http"),
+        ("HEALTH_HOST", "not a host!"),
+        ("LOG_FORMAT", "xml"),
     ],
 )
 def test_malformed_value_names_the_variable(name: str, value: str) -> None:
@@ -165,3 +170,85 @@ def test_database_commands_need_no_secrets() -> None:
     assert settings.discord_token is None
     assert settings.openai_api_key.get() == ""
     assert settings.database_url == "sqlite+aiosqlite:///x.db"
+
+
+def test_health_is_off_and_logs_are_text_unless_set() -> None:
+    settings = load_settings(BASE)
+    assert (settings.health_port, settings.health_host, settings.log_format) == (
+        None,
+        "127.0.0.1",
+        "text",
+    )
+    env = {**BASE, "HEALTH_PORT": "8080", "HEALTH_HOST": "0.0.0.0", "LOG_FORMAT": "JSON"}
+    settings = load_settings(env)
+    assert (settings.health_port, settings.health_host, settings.log_format) == (
+        8080,
+        "0.0.0.0",
+        "json",
+    )
+    for host in ("::", "picasso-bot.internal"):
+        assert load_settings({**BASE, "HEALTH_HOST": host}).health_host == host
+    assert load_settings({**BASE, "LOG_LEVEL": "debug"}).log_level == "DEBUG"
+
+
+def test_shards_are_discords_choice_unless_set() -> None:
+    settings = load_settings(BASE)
+    assert (settings.shard_count, settings.shard_ids) == (None, None)
+    settings = load_settings({**BASE, "SHARD_COUNT": "4", "SHARD_IDS": " 3, 1 "})
+    assert (settings.shard_count, settings.shard_ids) == (4, (3, 1))
+    assert load_settings({**BASE, "SHARD_COUNT": "2"}).shard_ids is None  # all of them
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "problem"),
+    [
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT", "whole number between 1 and"),
+        ({"SHARD_COUNT": "two"}, "SHARD_COUNT", "whole number between 1 and"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0;1"}, "SHARD_IDS", "separated by commas"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "1,-1"}, "SHARD_IDS", "separated by commas"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "1,1"}, "SHARD_IDS", "names a shard twice"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0,2"}, "SHARD_IDS", "numbered 0 to 1"),
+        ({"SHARD_IDS": "0"}, "SHARD_IDS", "needs SHARD_COUNT"),
+    ],
+)
+def test_bad_shards_name_the_variable(env: dict[str, str], variable: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, **env})
+    assert caught.value.variable == variable
+    assert problem in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_bad_shard_count_is_reported_once() -> None:
+    _, problems = read_settings({**BASE, "SHARD_COUNT": "0", "SHARD_IDS": "5"})
+    assert [p.variable for p in problems] == ["SHARD_COUNT"]
+
+
+def test_one_process_is_the_default_and_roles_share_postgresql_and_redis() -> None:
+    settings = load_settings(BASE)
+    assert (settings.role, settings.redis_url, settings.worker_slots) == ("all", None, 20)
+    shared = {"DATABASE_URL": "postgresql://db/picasso", "REDIS_URL": "redis://cache:6379/0"}
+    worker = load_settings(BASE | shared | {"ROLE": "Worker", "WORKER_SLOTS": "8"})
+    assert (worker.role, worker.redis_url, worker.worker_slots) == (
+        "worker",
+        shared["REDIS_URL"],
+        8,
+    )
+    assert worker.database_url == "postgresql+asyncpg://db/picasso"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "problem"),
+    [
+        ({"ROLE": "worker", "REDIS_URL": "redis://cache"}, "ROLE", "PostgreSQL"),
+        ({"ROLE": "gateway", "DATABASE_URL": "postgresql://db/p"}, "ROLE", "REDIS_URL"),
+        ({"ROLE": "painter"}, "ROLE", "one of all, gateway, worker"),
+        ({"REDIS_URL": "http://cache"}, "REDIS_URL", "redis://"),
+        ({"QUEUE_HEARTBEAT": "1"}, "QUEUE_HEARTBEAT", ""),
+    ],
+)
+def test_bad_scale_out_settings_name_the_variable(
+    env: dict[str, str], variable: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=variable) as caught:
+        load_settings(BASE | env)
+    assert problem in str(caught.value)

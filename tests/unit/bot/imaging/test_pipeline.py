@@ -125,6 +125,21 @@ async def test_a_provider_that_reports_no_usage_is_charged_the_estimate() -> Non
     assert result.cost_micros == cost_micros(estimate_usage("1024x1536", "low"), price) > 0
 
 
+async def test_a_set_is_painted_in_one_call_and_its_cost_shared_exactly() -> None:
+    images = RecordingImages(usage=Usage(100, 0, 1001))
+    result = await make(images=images).paint(ImageRequest("a fox", count=3), Plan("A fox."))
+    assert len(images.calls) == 1 and len(result.pictures) == 3
+    costs = result.costs()
+    assert sum(costs) == result.cost_micros and max(costs) - min(costs) <= 1
+
+
+async def test_a_set_without_usage_is_charged_the_estimate_of_every_picture() -> None:
+    images = RecordingImages(usage=Usage())
+    result = await make(images=images).paint(ImageRequest("a fox", count=2), Plan("A fox."))
+    one = cost_micros(estimate_usage("1024x1024", "auto"), price_for("gpt-image-2", DEFAULT_PRICES))
+    assert result.cost_micros == 2 * one
+
+
 async def test_an_edit_without_usage_is_charged_with_its_input_picture() -> None:
     async def parent() -> bytes:
         return b"parent png"

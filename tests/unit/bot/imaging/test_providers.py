@@ -272,3 +272,47 @@ async def test_pictures_are_moderated_as_image_inputs() -> None:
         assert await moderator.flagged([], [harmful]) == ["violence"]
         await client.close()
     assert fake.violations == []
+
+
+async def test_several_pictures_come_from_one_call_with_n() -> None:
+    async with FakeOpenAI(image_size_px=16) as fake:
+        client = openai.AsyncOpenAI(api_key=fake.api_key, base_url=fake.base_url, max_retries=0)
+        images = OpenAIImages(client, "gpt-image-2", partial_images=2)
+        made = await images.generate("four boats", size="1024x1024", quality="low", n=4)
+        await client.close()
+    [call] = [r for r in fake.requests if r.endpoint == "images"]
+    assert call.json is not None and call.json["n"] == 4 and "stream" not in call.json
+    assert len(made.pictures) == 4 and len(set(made.pictures)) == 4
+    assert made.usage.image_out == 4 * 272  # the call's usage covers every picture
+    assert fake.violations == []
+
+
+class OnePerCall:
+    """An images endpoint that makes one picture per call whatever `n` says (as some
+    OpenAI-compatible servers do), counting its calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    async def __call__(self, **params: Any) -> Any:
+        self.calls.append(params)
+        data = base64.b64encode(f"picture {len(self.calls)}".encode()).decode()
+        usage = SimpleNamespace(input_tokens=10, input_tokens_details=None, output_tokens=100)
+        return SimpleNamespace(data=[SimpleNamespace(b64_json=data)], usage=usage)
+
+
+async def test_a_model_without_n_gets_one_call_per_picture_side_by_side() -> None:
+    endpoint = OnePerCall()
+    images = OpenAIImages(SimpleNamespace(), "flux-dev")  # type: ignore[arg-type]
+    made = await images._several(endpoint, "image generation", "flux-dev", 3, prompt="boats")
+    assert [call.get("n") for call in endpoint.calls] == [None, None, None]
+    assert sorted(made.pictures) == [b"picture 1", b"picture 2", b"picture 3"]
+    assert made.usage == Usage(text_in=30, image_in=0, image_out=300)
+
+
+async def test_a_call_that_makes_fewer_pictures_than_asked_is_topped_up() -> None:
+    endpoint = OnePerCall()
+    images = OpenAIImages(SimpleNamespace(), "gpt-image-2")  # type: ignore[arg-type]
+    made = await images._several(endpoint, "image generation", "gpt-image-2", 3, prompt="boats")
+    assert [call.get("n") for call in endpoint.calls] == [3, None, None]
+    assert len(made.pictures) == 3 and made.usage.image_out == 300

@@ -109,7 +109,7 @@ async def test_a_painted_job_is_posted_once_and_charged_its_real_cost(rig_here: 
     assert (picture.kind, picture.parent_id, picture.requester_id) == ("reroll", parent, ALICE)
     assert (picture.message_id, picture.image_url, picture.cost_micros) == (
         posted.message_id,
-        posted.image_url,
+        posted.image_urls[0],
         COST,
     )
     entry = await rig.store.ledger_entry(job.reservation.id)

@@ -272,7 +272,7 @@ async def leave_behind(store: Store, studio: Studio) -> LeftBehind:
         return job
 
     posting = await left(JobState.RUNNING)
-    pending = await store.begin_posting(posting, new_picture(0, user=ALICE), NOW)
+    [pending] = await store.begin_posting(posting, [new_picture(0, user=ALICE)], NOW)
     late = token_delivery(timedelta(minutes=4))
     return LeftBehind(
         queued=await left(JobState.QUEUED),

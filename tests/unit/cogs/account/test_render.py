@@ -9,7 +9,7 @@ import pytest
 
 from bot.models import GuildSettings
 from bot.policy import Limits
-from bot.storage.accounting import Usage
+from bot.storage.counting import Usage
 from bot.studio import Standing
 from cogs.account.render import quota_embed
 from tests.storage.records import limits

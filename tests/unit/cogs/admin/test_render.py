@@ -10,7 +10,7 @@ import discord
 import pytest
 
 from bot.models import GuildSettings, RefineMode
-from bot.storage.accounting import Usage
+from bot.storage.counting import Usage
 from bot.storage.reports import DaySpend, last_days
 from bot.studio import SpendReport
 from cogs.admin.render import (
@@ -122,7 +122,8 @@ def test_changed_roles() -> None:
 def test_default_defaults_name_the_bots_model() -> None:
     assert defaults_sentence(DEFAULTS, MODEL) == (
         "Now in force: square pictures at auto quality by default, any shape, quality up to "
-        "high, any style, the bot's model (gpt-image-2), prompt expansion on by default, "
+        "high, up to 4 pictures a request, any style, the bot's model (gpt-image-2), "
+        "prompt expansion on by default, "
         "prompt previews off by default, refinements are painted anew, anyone may reroll, "
         "refine or vary a picture and the content check on."
     )
@@ -141,10 +142,12 @@ def test_changed_defaults_name_the_servers_model() -> None:
         remix="requester",
         moderation=False,
         preview=True,
+        max_count=1,
     )
     assert defaults_sentence(settings, MODEL) == (
         "Now in force: portrait pictures at medium quality by default, square pictures only, "
-        "quality up to medium, only the styles anime, oil painting (or none), the model "
+        "quality up to medium, up to 1 picture a request, "
+        "only the styles anime, oil painting (or none), the model "
         "gpt-image-1-mini, prompt expansion off by default, prompt previews on by default, "
         "refinements edit the picture, "
         "only the requester (and admins) may reroll, refine or vary a picture and the "

@@ -12,7 +12,7 @@ import pytest
 from bot.config import Secret
 from bot.errors import PicassoError, UploadFailed
 from bot.jobs.runner import Place, Status
-from bot.models import Stage
+from bot.models import PostedPicture, Stage
 from bot.storage.job_records import Delivery, JobKind, JobState
 from bot.storage.repository import Store
 from cogs.common.answering import CANNOT_POST
@@ -102,7 +102,7 @@ async def test_the_picture_is_one_edit_with_its_file_embed_and_buttons(rig: Rig)
     job = await rig.job(delivered_on(inter))
     picture = png()
     await rig.publisher.progress(job, PAINTING)
-    posted = await rig.publisher.picture(job, image_result(picture), 42)
+    posted = await rig.publisher.picture(job, image_result(picture), [42])
     await rig.reporter.drain(5)
     last = rig.edits(inter)[-1]
     assert [(name, data) for name, _, data in last.files] == [("picasso.png", picture)]
@@ -114,7 +114,7 @@ async def test_the_picture_is_one_edit_with_its_file_embed_and_buttons(rig: Rig)
     original = inter.original
     assert original is not None and original["_files"][0][2] == picture
     assert (posted.channel_id, posted.message_id) == (CHANNEL, inter.original_id)
-    assert posted.image_url == original["attachments"][0]["url"]
+    assert posted.image_urls == (original["attachments"][0]["url"],)
 
 
 async def test_a_preview_is_shown_then_replaced_by_the_picture(rig: Rig) -> None:
@@ -122,7 +122,7 @@ async def test_a_preview_is_shown_then_replaced_by_the_picture(rig: Rig) -> None
     job = await rig.job(delivered_on(inter))
     await rig.publisher.progress(job, Status(Stage.PAINTING, preview=png(16), preview_index=0))
     await rig.fake.wait_for(lambda: len(rig.edits(inter)) == 1)
-    await rig.publisher.picture(job, image_result(png()), 42)
+    await rig.publisher.picture(job, image_result(png()), [42])
     preview, _ = rig.edits(inter)
     assert preview.json["content"] == "🎨 Painting your picture… (preview 1)"
     assert [name for name, _, _ in preview.files] == ["preview-0.png"]
@@ -145,7 +145,7 @@ async def test_without_a_live_token_the_bots_own_message_shows_it(
     await rig.publisher.progress(job, Status(Stage.EXPANDING))
     await rig.reporter.drain(5)
     assert rig.fake.messages[mine]["content"] == "🧠 Revising the prompt with your change…"
-    posted = await rig.publisher.picture(job, image_result(png()), 42)
+    posted = await rig.publisher.picture(job, image_result(png()), [42])
     assert posted.message_id == mine
     [_, last] = rig.requests("PATCH", f"/channels/{CHANNEL}/messages/{mine}")
     assert buttons(last) == PICTURE_BUTTONS and len(last.files) == 1
@@ -157,7 +157,7 @@ async def test_with_no_token_and_no_message_there_is_nowhere_to_show(rig: Rig) -
     inter = await rig.thinking(public=True)
     job = await rig.job(delivered_on(inter, expires_in=timedelta(0)))
     with pytest.raises(NowhereToShow):
-        await rig.publisher.picture(job, image_result(png()), 42)
+        await rig.publisher.picture(job, image_result(png()), [42])
     assert rig.requests("PATCH", "/") == []
 
 
@@ -166,7 +166,7 @@ async def test_a_variation_take_is_a_reply_that_pings_nobody(rig: Rig) -> None:
     inter = await rig.thinking(public=True, pressed=source)
     delivery = Delivery(CHANNEL, token=Secret(inter.token), public=True, reply_to_id=source)
     take = await rig.job(delivery, JobKind.VARIATION, batch="b", take=1, takes=3)
-    posted = await rig.publisher.picture(take, image_result(png()), 42)
+    posted = await rig.publisher.picture(take, image_result(png()), [42])
     [post] = rig.requests("POST", f"/channels/{CHANNEL}/messages")
     assert int(post.json["message_reference"]["message_id"]) == source
     assert post.json["allowed_mentions"] == {"parse": [], "replied_user": False}
@@ -182,7 +182,7 @@ async def test_an_upload_discord_refuses_as_too_large_is_retried_once_smaller(ri
     big = png(96, noisy=True)
     inter = await rig.thinking(public=True, limit=len(big) * 2 // 3)
     job = await rig.job(delivered_on(inter))
-    posted = await rig.publisher.picture(job, image_result(big), 42)
+    posted = await rig.publisher.picture(job, image_result(big), [42])
     refused, accepted = rig.edits(inter)
     assert refused.status == 413 and accepted.status == 200
     assert [len(data) for _, _, data in refused.files] == [len(big)]
@@ -196,7 +196,7 @@ async def test_an_upload_refused_twice_fails(rig: Rig) -> None:
     inter = await rig.thinking(public=True, limit=100)
     job = await rig.job(delivered_on(inter))
     with pytest.raises(UploadFailed):
-        await rig.publisher.picture(job, image_result(png(96, noisy=True)), 42)
+        await rig.publisher.picture(job, image_result(png(96, noisy=True)), [42])
     assert [edit.status for edit in rig.edits(inter)] == [413, 413]
     rig.excuse("the limit is", 2)
 
@@ -208,7 +208,7 @@ async def test_a_forbidden_post_becomes_the_cannot_post_sentence(rig: Rig) -> No
     delivery = Delivery(CHANNEL, token=Secret(inter.token), public=True, reply_to_id=source)
     take = await rig.job(delivery, JobKind.VARIATION, batch="b", take=0, takes=3)
     with pytest.raises(PicassoError) as refused:
-        await rig.publisher.picture(take, image_result(png()), 42)
+        await rig.publisher.picture(take, image_result(png()), [42])
     assert refused.value.user_message == CANNOT_POST
     assert [r.status for r in rig.requests("POST", "/messages")] == [403]
 
@@ -230,7 +230,7 @@ async def test_after_a_public_thinking_the_sentence_is_told_privately(rig: Rig) 
 async def test_after_a_private_thinking_the_sentence_replaces_everything(rig: Rig) -> None:
     inter = await rig.thinking(public=False)
     job = await rig.job(delivered_on(inter, public=False))
-    await rig.publisher.picture(job, image_result(png()), 42)
+    await rig.publisher.picture(job, image_result(png()), [42])
     await rig.publisher.sentence(job, "That did not work.")
     last = rig.edits(inter)[-1].json
     assert (last["content"], last["embeds"], last["attachments"]) == ("That did not work.", [], [])
@@ -278,8 +278,8 @@ async def test_the_summary_links_each_take_and_says_how_the_others_are(rig: Rig)
     await store.start_job(takes[0].id, NOW)
     running = await store.job(takes[0].id)
     assert running is not None
-    picture_id = await store.begin_posting(running, new_picture(999, user=ALICE), NOW)
-    await store.complete_job(running, picture_id, 999, None, 900, NOW)
+    [picture_id] = await store.begin_posting(running, [new_picture(999, user=ALICE)], NOW)
+    await store.complete_job(running, [PostedPicture(picture_id, None, 900)], 999, NOW)
     await store.end_job(takes[1], JobState.FAILED, "It was refused.", NOW)
     await rig.publisher.variations(takes[2], now=True)
     [edit] = rig.edits(inter)  # sent before returning: nothing was drained
@@ -292,7 +292,7 @@ async def test_the_summary_links_each_take_and_says_how_the_others_are(rig: Rig)
 async def test_recorded_posts_the_audit_line_pinging_nobody(rig: Rig) -> None:
     inter = await rig.thinking(public=True)
     job = await rig.job(delivered_on(inter), audit_channel_id=AUDIT)
-    posted = await rig.publisher.picture(job, image_result(png()), 42)
+    posted = await rig.publisher.picture(job, image_result(png()), [42])
     await rig.publisher.recorded(job, image_result(png()), posted)
     [line] = rig.requests("POST", f"/channels/{AUDIT}/messages")
     assert line.json["content"].startswith(f"🖼️ <@{ALICE}> in <#{CHANNEL}> · $0.042")

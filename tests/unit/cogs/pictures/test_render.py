@@ -16,7 +16,7 @@ from bot.jobs.runner import Status
 from bot.jobs.scheduler import Place
 from bot.jobs.service import QueueEntry
 from bot.models import ImageRequest, Quality, Size, Stage, Style
-from bot.storage.accounting import Periods, Reservation
+from bot.storage.counting import Periods, Reservation
 from bot.storage.job_records import Delivery, JobKind, JobRecord, JobSpec, JobState
 from cogs.pictures.render import (
     PROMPT_BUDGET,

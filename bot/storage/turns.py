@@ -1,0 +1,187 @@
+"""The shared line in the database: which painting worker holds a job, and whose turn it is.
+
+With several processes (`ROLE=worker`), the in-process scheduler can't see the others'
+jobs, so its rules are kept here, in the job rows every process shares:
+
+- a worker **holds** a job while it waits for its turn and while it paints it: `holder`,
+  renewed before `lease_until` runs out. A lease that runs out means its worker died; the
+  next worker to get the job from the queue takes it over.
+- a held job **gets its turn** (`has_turn`) in one transaction serialised by a lock (an
+  advisory lock on PostgreSQL; SQLite has one writer): only while fewer than `concurrency`
+  jobs have a live turn everywhere, fewer than the person's `running_cap` are theirs, and
+  it is among the first of the held jobs waiting, as many as there are free slots (fair
+  turns: the person whose last picture started earliest goes first, a person never served
+  before goes before anyone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, Final
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.storage.database import Sessions
+from bot.storage.job_records import LIVE, JobState
+from bot.storage.tables import JobRow
+
+# Any 64-bit number no other user of the database locks with: "picasso line".
+LINE_LOCK: Final = 0x7069636173736F
+RANKED: Final = 50  # positions are told up to this far back in the line
+
+
+class Hold(Enum):
+    """What became of a request to hold a job."""
+
+    HELD = "held"  # this holder has it now
+    BUSY = "busy"  # another holder's lease is still running
+    ENDED = "ended"  # the job is over (or never was)
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """The answer to `hold`: the outcome, the job's state, and (BUSY) until when."""
+
+    hold: Hold
+    state: JobState | None = None
+    lease_until: datetime | None = None
+    took_over: bool = False  # the job was held by a holder whose lease ran out
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The answer to `take_turn`: granted, or the place in line (1: next), or ended."""
+
+    granted: bool
+    position: int | None = None
+    ended: bool = False
+
+
+def _live_lease(now: datetime) -> Any:
+    return JobRow.lease_until > now
+
+
+def _turn_taken(job: Any, now: datetime) -> Any:
+    """A live job whose turn is running (its holder's lease too)."""
+    return job.has_turn & (job.lease_until > now) & job.state.in_([s.value for s in LIVE])
+
+
+class Turns(Sessions):
+    """The shared line's half of `Store`."""
+
+    async def hold(self, job_id: int, holder: str, now: datetime, lease: timedelta) -> Holding:
+        """Take (or keep) the hold of a live job for `lease` from `now`."""
+        async with self._writing() as session:
+            row = await session.get(JobRow, job_id, with_for_update=True)
+            if row is None or JobState(row.state) not in LIVE:
+                return Holding(Hold.ENDED)
+            mine = row.holder == holder
+            expired = row.lease_until is None or row.lease_until <= now
+            if not mine and row.holder is not None and not expired:
+                return Holding(Hold.BUSY, JobState(row.state), row.lease_until)
+            took_over = not mine and row.holder is not None
+            row.holder, row.lease_until = holder, now + lease
+            if took_over:
+                row.has_turn = False
+            return Holding(Hold.HELD, JobState(row.state), row.lease_until, took_over)
+
+    async def renew_hold(self, job_id: int, holder: str, now: datetime, lease: timedelta) -> bool:
+        """Extend `holder`'s lease; False if it is no longer theirs (or the job ended)."""
+        return await self._held(job_id, holder, {"lease_until": now + lease})
+
+    async def end_turn(self, job_id: int, holder: str) -> bool:
+        """The job's turn is over (it painted, or waits out a provider pause); still held."""
+        return await self._held(job_id, holder, {"has_turn": False})
+
+    async def release_hold(self, job_id: int, holder: str) -> bool:
+        """Let go of the job: no holder, no lease, no turn."""
+        gone = {"holder": None, "lease_until": None, "has_turn": False}
+        return await self._held(job_id, holder, gone)
+
+    async def _held(self, job_id: int, holder: str, values: dict[str, Any]) -> bool:
+        async with self._writing() as session:
+            moved = await session.execute(
+                update(JobRow)
+                .where((JobRow.id == job_id) & (JobRow.holder == holder))
+                .values(**values)
+            )
+        return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+    async def take_turn(
+        self,
+        job_id: int,
+        holder: str,
+        now: datetime,
+        lease: timedelta,
+        concurrency: int,
+        *,
+        first: bool = False,
+    ) -> Turn:
+        """Give `holder`'s queued job its turn if the line's rules allow it now, renewing its
+        lease either way. `first`: it had its turn and lost it to a provider pause, so it
+        goes before everyone waiting (slots and the person's cap still apply)."""
+        async with self._writing() as session:
+            await self._lock_line(session)
+            row = await session.get(JobRow, job_id)
+            if row is None or row.state != JobState.QUEUED.value or row.holder != holder:
+                return Turn(False, ended=True)
+            row.lease_until = now + lease
+            await session.flush()
+            busy = await session.scalar(
+                select(func.count()).select_from(JobRow).where(_turn_taken(JobRow, now))
+            )
+            line = await self._line(session, now)
+            position = line.index(job_id) + 1 if job_id in line else None
+            free = concurrency - (busy or 0)  # slots: the first `free` of the line go
+            if free > 0 and (first or (position is not None and position <= free)):
+                row.has_turn = True
+                return Turn(True)
+            return Turn(False, position=position)
+
+    async def _lock_line(self, session: AsyncSession) -> None:
+        if self._dialect == "postgresql":
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LINE_LOCK})
+
+    async def _line(self, session: AsyncSession, now: datetime) -> list[int]:
+        """The held, waiting jobs that may start (their person has room), fairest first."""
+        mine = aliased(JobRow)
+        running = (
+            select(func.count())
+            .select_from(mine)
+            .where(
+                (mine.user_id == JobRow.user_id)
+                & _same_place(mine, JobRow)
+                & _turn_taken(mine, now)
+            )
+            .scalar_subquery()
+        )
+        served = aliased(JobRow)
+        last_start = (
+            select(func.max(served.started_at))
+            .where((served.user_id == JobRow.user_id) & _same_place(served, JobRow))
+            .scalar_subquery()
+        )
+        query = (
+            select(JobRow.id)
+            .where(
+                (JobRow.state == JobState.QUEUED.value)
+                & JobRow.holder.is_not(None)
+                & _live_lease(now)
+                & ~JobRow.has_turn
+                & or_(JobRow.running_cap.is_(None), running < JobRow.running_cap)
+            )
+            .order_by(last_start.is_not(None), last_start, JobRow.id)
+            .limit(RANKED)
+        )
+        return list((await session.scalars(query)).all())
+
+
+def _same_place(one: Any, other: Any) -> Any:
+    """The same server (or both in direct messages)."""
+    return or_(
+        one.guild_id == other.guild_id, and_(one.guild_id.is_(None), other.guild_id.is_(None))
+    )

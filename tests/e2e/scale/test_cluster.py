@@ -1,0 +1,198 @@
+"""Scale-out end to end: a gateway process and two painting workers (real `python -m bot`
+processes) on PostgreSQL and Redis, against the fake Discord and the fake OpenAI.
+
+Every request completes, the provider's limit holds across both workers, and a worker
+killed mid-picture leaves its job to the other one: one picture, paid once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import discord
+import pytest
+
+from tests.e2e.conftest import CHANNEL_ID, GUILD_ID, bot_env
+from tests.e2e.picture_kit import imagine, is_picture, settled
+from tests.e2e.pictures.test_queue import in_line, press_cancel
+from tests.e2e.process import BotProcess
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.openai_api import FakeOpenAI
+from tests.services import postgres_database, redis_database
+
+PEOPLE = (7101, 7102, 7103, 7104)
+READY = "painting worker ready"
+PROVIDER_LIMIT = (6, 2.0)  # images per seconds, enforced by the fake OpenAI
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord with one guild of four people."""
+    original_base = discord.http.Route.BASE
+    async with FakeDiscord() as fake:
+        for person in PEOPLE:
+            fake.add_user(person, f"person{person}")
+        fake.add_guild(GUILD_ID, channel_ids=[CHANNEL_ID], owner_id=PEOPLE[0], members=PEOPLE)
+        yield fake
+    discord.http.Route.BASE = original_base
+
+
+@pytest.fixture
+async def openai_fake() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI(image_size_px=32) as fake:
+        fake.image_rate_limit = PROVIDER_LIMIT
+        yield fake
+    assert fake.violations == []
+
+
+class Cluster:
+    """A gateway and workers, started and stopped together."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env, self.cwd = env, cwd
+        self.stack = AsyncExitStack()
+        self.workers: list[BotProcess] = []
+
+    async def start(self, workers: int = 2) -> None:
+        self.gateway = await self.stack.enter_async_context(
+            BotProcess(self.cwd, **self.env, ROLE="gateway")
+        )
+        await self.gateway.wait_for_line("logged in as")  # the schema is migrated by now
+        for _ in range(workers):
+            worker = await self.stack.enter_async_context(
+                BotProcess(self.cwd, **self.env, ROLE="worker")
+            )
+            self.workers.append(worker)
+        for worker in self.workers:
+            await worker.wait_for_line(READY)
+
+    def output(self) -> str:
+        return "".join(p.output for p in (self.gateway, *self.workers))
+
+
+@pytest.fixture
+async def cluster(
+    discord_fake: FakeDiscord, openai_fake: FakeOpenAI, tmp_path: Path
+) -> AsyncIterator[tuple[Cluster, str]]:
+    async with postgres_database() as database, redis_database() as redis:
+        env = bot_env(discord_fake, openai_fake, tmp_path) | {
+            "DATABASE_URL": database,
+            "REDIS_URL": redis,
+            "IMAGE_RATE_LIMIT": f"{PROVIDER_LIMIT[0]} per {int(PROVIDER_LIMIT[1])} seconds",
+            "IMAGE_CONCURRENCY": "3",
+            "PARTIAL_IMAGES": "0",
+            "QUEUE_HEARTBEAT": "2",
+            "QUEUE_SWEEP": "1",
+            "WORKER_SLOTS": "6",  # neither worker can hold all twenty
+        }
+        running = Cluster(env, tmp_path)
+        async with running.stack:
+            yield running, database.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def query(database: str, sql: str) -> list[Any]:
+    connection = await asyncpg.connect(database)
+    try:
+        return list(await connection.fetch(sql))
+    finally:
+        await connection.close()
+
+
+async def all_done(database: str, jobs: int) -> None:
+    """Until `jobs` jobs are done in the database (a picture is shown before it is recorded
+    and paid for: the workers are other processes)."""
+    async with asyncio.timeout(20):
+        while True:
+            done = await query(database, "SELECT count(*) FROM jobs WHERE state = 'done'")
+            if done[0]["count"] == jobs:
+                return
+            await asyncio.sleep(0.1)
+
+
+async def test_twenty_requests_complete_across_two_workers_within_the_providers_limit(
+    cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    running, database = cluster
+    openai_fake.image_latency = 0.3
+    await running.start(workers=2)
+    asked = [  # four people, five each: within their 2 painting and 3 waiting
+        await imagine(discord_fake, f"a lighthouse, take {n}", user_id=PEOPLE[n % 4], wait=False)
+        for n in range(20)
+    ]
+    shown = await asyncio.gather(*(settled(interaction, timeout=90) for interaction in asked))
+    assert all(is_picture(message) for message in shown), [m.get("content") for m in shown]
+    await all_done(database, 20)
+    assert openai_fake.rate_limited == []  # 0 provider 429s across both workers
+    assert openai_fake.count("images") == 20
+
+    def painted() -> list[int]:
+        return [worker.output.count("posted pictures") for worker in running.workers]
+
+    await discord_fake.wait_for(lambda: sum(painted()) == 20, 10, what="every worker's log")
+    assert min(painted()) > 0, painted()  # both workers painted
+    states = await query(database, "SELECT state, count(*) FROM jobs GROUP BY state")
+    assert [(row["state"], row["count"]) for row in states] == [("done", 20)]
+    held = await query(database, "SELECT count(*) FROM ledger WHERE state = 'reserved'")
+    assert held[0]["count"] == 0
+
+
+async def test_a_worker_killed_mid_picture_leaves_its_job_to_the_other_one(
+    cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    running, database = cluster
+    openai_fake.image_latency = 5.0  # long enough to kill the worker painting it
+    await running.start(workers=2)
+    asked = await imagine(discord_fake, "a lighthouse in a storm", wait=False)
+    await discord_fake.wait_for(lambda: openai_fake.count("images") >= 1, 30, what="painting")
+    [row] = await query(database, "SELECT holder FROM jobs")
+    process = row["holder"].split(":")[0]
+    pid = int(process.rsplit("-", 2)[1])
+    [painting] = [w for w in running.workers if w.process and w.process.pid == pid]
+    await painting.stop(signal.SIGKILL)
+    openai_fake.image_latency = 0.0
+
+    shown = await settled(asked, timeout=90)
+    assert is_picture(shown), shown.get("content")
+    await all_done(database, 1)
+    assert "taking it over" in running.output()
+    pictures = await query(database, "SELECT id, message_id FROM pictures")
+    assert len(pictures) == 1 and pictures[0]["message_id"] == int(shown["id"])
+    [job] = await query(database, "SELECT state, attempts FROM jobs")
+    assert (job["state"], job["attempts"]) == ("done", 2)
+    ledger = await query(database, "SELECT state, picture_id FROM ledger")
+    assert [(e["state"], e["picture_id"]) for e in ledger] == [("settled", pictures[0]["id"])]
+    usage = await query(
+        database, "SELECT pictures, reserved_micros FROM usage_counters WHERE user_id <> 0"
+    )
+    assert [(u["pictures"], u["reserved_micros"]) for u in usage] == [(1, 0)]
+
+
+async def test_a_picture_waiting_in_the_shared_line_is_cancelled_from_the_gateway(
+    cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    running, database = cluster
+    running.env["IMAGE_CONCURRENCY"] = "1"  # one painting at a time, across both workers
+    openai_fake.image_latency = 3.0
+    await running.start(workers=2)
+    first = await imagine(discord_fake, "the first in line", user_id=PEOPLE[0], wait=False)
+    await discord_fake.wait_for(lambda: openai_fake.count("images") == 1, 30, what="painting")
+    waiting = await imagine(discord_fake, "the second in line", user_id=PEOPLE[1], wait=False)
+    await waiting.wait_done(in_line, timeout=30)
+    assert waiting.original is not None and "position 1" in waiting.original["content"]
+    cancelled = await press_cancel(discord_fake, waiting, PEOPLE[1])
+    await cancelled.wait_done()
+    await waiting.wait_done(lambda i: bool(i.followups), timeout=30)
+    assert [m["content"] for m in waiting.followups] == [
+        "❌ Cancelled — nothing was painted or charged."
+    ]
+    assert is_picture(await settled(first, timeout=60))
+    await all_done(database, 1)
+    assert openai_fake.count("images") == 1  # the cancelled one was never painted
+    states = await query(database, "SELECT state FROM jobs ORDER BY id")
+    assert [row["state"] for row in states] == ["done", "cancelled"]
