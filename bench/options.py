@@ -25,6 +25,8 @@ class Options:
     cpu_warmup: int = 4  # cpu: pictures made before measuring (first-use costs)
     rss_jobs: int = 500  # rss: jobs after which memory is read
     rss_batch: int = 50  # rss: jobs sent at once
+    scale_requests: int = 120  # scale: burst size through the gateway and its workers
+    scale_concurrency: int = 16  # scale: IMAGE_CONCURRENCY across every worker
     profile: Path | None = None  # cpu: write a cProfile of the bot during the burst here
 
     @property

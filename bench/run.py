@@ -30,6 +30,7 @@ from bench.figures import Result
 from bench.footprint import run_cpu, run_rss
 from bench.options import Options
 from bench.plot import can_plot, draw
+from bench.scale import run_scale
 from bench.scenarios import run_burst, run_calls, run_pacing, run_stream
 
 SCENARIOS: dict[str, Callable[[Options], Coroutine[Any, Any, Result]]] = {
@@ -39,6 +40,7 @@ SCENARIOS: dict[str, Callable[[Options], Coroutine[Any, Any, Result]]] = {
     "pacing": run_pacing,
     "cpu": run_cpu,
     "rss": run_rss,
+    "scale": run_scale,
 }
 _FLAGS: dict[str, tuple[type, str]] = {
     "concurrency": (int, "IMAGE_CONCURRENCY in every scenario"),
@@ -56,6 +58,8 @@ _FLAGS: dict[str, tuple[type, str]] = {
     "cpu_warmup": (int, "cpu: pictures made before measuring"),
     "rss_jobs": (int, "rss: jobs before memory is read"),
     "rss_batch": (int, "rss: jobs sent at once"),
+    "scale_requests": (int, "scale: requests at once through a gateway and 1, then 2 workers"),
+    "scale_concurrency": (int, "scale: IMAGE_CONCURRENCY across the workers"),
 }
 
 

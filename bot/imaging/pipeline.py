@@ -1,7 +1,9 @@
 """One picture from a request: expand (chat) → paint (image) → result, with progress events.
 
 No Discord here: the caller passes a `Progress` that renders the stages wherever it likes
-(an interaction message, a terminal line, a test's list).
+(an interaction message, a terminal line, a test's list). A plan's note is made in the
+current language (`bot.i18n`): a job plans in its own task, in its requester's language,
+every time it runs (after a restart too), and the note is shown, not stored.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.errors import Misconfigured, ModerationBlocked, PicassoError
+from bot.i18n import N_, _
 from bot.imaging.files import DownloadFailed
 from bot.imaging.pricing import ModelPrice, Usage, cost_micros, estimate_usage, price_for
 from bot.imaging.prompts import (
@@ -87,23 +90,24 @@ class SilentProgress:
 
 ImageLoader = Callable[[], Awaitable[bytes]]
 
-EXPANSION_FALLBACK_NOTE = (
+# msgids: the notes are translated when a plan is made, UPLOAD_FAILED when its error is read.
+EXPANSION_FALLBACK_NOTE = N_(
     "The prompt writer gave no usable answer, so your words were used as written."
 )
-EXPANSION_UNAVAILABLE_NOTE = (
+EXPANSION_UNAVAILABLE_NOTE = N_(
     "The prompt writer was unavailable, so your words were used as written."
 )
-REVISION_FALLBACK_NOTE = (
+REVISION_FALLBACK_NOTE = N_(
     "The prompt writer gave no usable answer, so your change was added to the prompt as written."
 )
-REVISION_UNAVAILABLE_NOTE = (
+REVISION_UNAVAILABLE_NOTE = N_(
     "The prompt writer was unavailable, so your change was added to the prompt as written."
 )
-UPLOAD_NOTE = "Made from the picture you attached."
-UPLOAD_FAILED = (
+UPLOAD_NOTE = N_("Made from the picture you attached.")
+UPLOAD_FAILED = N_(
     "I couldn't fetch the picture you attached — it may have been deleted. Attach it again."
 )
-EDIT_FALLBACK_NOTE = (
+EDIT_FALLBACK_NOTE = N_(
     "The earlier picture could not be fetched, so this one was painted anew from the prompt."
 )
 
@@ -166,11 +170,11 @@ class Pipeline:
             expansion_messages(request.description, request.style, options.style_guide)
         )
         if not reachable:
-            return words, False, EXPANSION_UNAVAILABLE_NOTE
+            return words, False, _(EXPANSION_UNAVAILABLE_NOTE)
         prompt = clean_expansion(answer)
         if prompt is None:
             log.info("expansion unusable (%d chars), using the description", len(answer or ""))
-            return words, False, EXPANSION_FALLBACK_NOTE
+            return words, False, _(EXPANSION_FALLBACK_NOTE)
         return prompt, True, None
 
     async def moderate(
@@ -200,7 +204,7 @@ class Pipeline:
         style) are the edit's prompt as written, checked with the pictures."""
         prompt = plain_prompt(request.description, request.style)
         await self.moderate(options, request.description, prompt, images=uploads)
-        return Plan(prompt, note=UPLOAD_NOTE, parent=uploads[0], more=tuple(uploads[1:]))
+        return Plan(prompt, note=_(UPLOAD_NOTE), parent=uploads[0], more=tuple(uploads[1:]))
 
     async def plan_prompt(self, prompt: str, options: RunOptions = RunOptions()) -> Plan:
         """Paint `prompt` as it is (a reroll, a variation, a prompt edited by hand), checked."""
@@ -232,7 +236,7 @@ class Pipeline:
         revised, note = revision is not None, None
         if revision is None:
             revision = Revision(with_change(prompt, instruction), instruction, local=False)
-            note = REVISION_FALLBACK_NOTE if reachable else REVISION_UNAVAILABLE_NOTE
+            note = _(REVISION_FALLBACK_NOTE) if reachable else _(REVISION_UNAVAILABLE_NOTE)
         await self.moderate(options, instruction, revision.prompt, images=uploads)
         parent = None
         if load_image is not None and (mode == "edit" or (mode == "auto" and revision.local)):
@@ -240,7 +244,8 @@ class Pipeline:
                 parent = await load_image()
             except DownloadFailed as error:
                 log.warning("the parent picture could not be loaded, re-imagining: %s", error)
-                note = f"{note} {EDIT_FALLBACK_NOTE}" if note else EDIT_FALLBACK_NOTE
+                fallback = _(EDIT_FALLBACK_NOTE)
+                note = f"{note} {fallback}" if note else fallback
         if parent is None and uploads:  # the parent is gone: edit the attached pictures
             parent, uploads = uploads[0], uploads[1:]
         return Plan(revision.prompt, revised, note, revision.change, parent, tuple(uploads))
@@ -325,7 +330,7 @@ class Pipeline:
         self, request: ImageRequest, n: int, options: RunOptions = RunOptions()
     ) -> list[str]:
         """`n` distinct prompts for `request` (the chat model's, padded with a plain one)."""
-        answer, _ = await self._ask(
+        answer, _reachable = await self._ask(
             variation_messages(request.description, n, options.style_guide, request.style)
         )
         prompts = parse_variations(answer, n)

@@ -26,6 +26,7 @@ from bot.errors import ShuttingDown, WaitedTooLong
 from bot.jobs.scheduler import Place, Ticket, WaitCallback
 from bot.storage.job_records import JobEnded
 from bot.storage.repository import Store
+from bot.storage.turns import Turn
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,23 @@ class SharedRateLimit:
         return max(stats.reset_time - time.time(), 0.01)
 
 
+class _Waiter:
+    """A job of this process waiting for its turn: the claimer tells it each answer."""
+
+    def __init__(self, holder: str, first: bool) -> None:
+        self.holder = holder
+        self.first = first  # it lost its turn to a provider pause: it goes first
+        self._answers: asyncio.Queue[Turn | None] = asyncio.Queue()
+
+    def tell(self, answer: Turn | None) -> None:
+        """The line's answer (None: nothing new, look at the clock)."""
+        self._answers.put_nowait(answer)
+
+    async def next(self) -> Turn | None:
+        """The next answer."""
+        return await self._answers.get()
+
+
 class SharedLine:
     """The `Scheduler`'s interface for the `Runner`, kept in the database and Redis."""
 
@@ -90,6 +108,8 @@ class SharedLine:
         self._closed = False
         self._changed = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+        self._waiting: dict[int, _Waiter] = {}  # jobs of this process waiting for a turn
+        self._claimer: asyncio.Task[None] | None = None
 
     def holder(self, job_id: int) -> str:
         """Who holds `job_id` here."""
@@ -112,12 +132,6 @@ class SharedLine:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
 
-    async def _wait_for_change(self) -> None:
-        self._changed.clear()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(POLL):
-                await self._changed.wait()
-
     async def changed(self) -> None:
         """Tell every worker that the line moved (a turn ended, a job ended)."""
         try:
@@ -131,31 +145,71 @@ class SharedLine:
     ) -> AsyncIterator[None]:
         """Wait for the job's turn in the shared line, then hold it for the block. Raises
         `WaitedTooLong` after `ticket.start_by`, `ShuttingDown` after `close()`, and
-        `JobEnded` once the job ended elsewhere (cancelled) or another holder took it."""
-        holder = self.holder(ticket.job_id)
+        `JobEnded` once the job ended elsewhere (cancelled) or another holder took it.
+
+        The jobs this process holds ask together: one claimer per process asks the
+        database for all of them at once, whenever the line may have moved."""
+        waiter = _Waiter(self.holder(ticket.job_id), resume)
+        self._waiting[ticket.job_id] = waiter
+        self._kick()
         told: Place | None = None
-        while True:
-            if self._closed:
-                raise ShuttingDown()
-            if not resume and ticket.start_by is not None and self._clock() > ticket.start_by:
-                raise WaitedTooLong()
-            answer = await self._store.take_turn(
-                ticket.job_id, holder, self._now(), self.lease, self._concurrency, first=resume
-            )
-            if answer.ended:
-                raise JobEnded(f"job {ticket.job_id} is no longer waiting here")
-            if answer.granted:
-                break
-            place = Place(answer.position, None) if answer.position else None
-            if place is not None and place != told and on_wait is not None:
-                told = place
-                await on_wait(place)
-            await self._wait_for_change()
+        try:
+            while True:
+                if self._closed:
+                    raise ShuttingDown()
+                if not resume and ticket.start_by is not None and self._clock() > ticket.start_by:
+                    raise WaitedTooLong()
+                answer = await waiter.next()
+                if answer is None:
+                    continue  # woken to look at the clock or the closing
+                if answer.ended:
+                    raise JobEnded(f"job {ticket.job_id} is no longer waiting here")
+                if answer.granted:
+                    break
+                place = Place(answer.position, None) if answer.position else None
+                if place is not None and place != told and on_wait is not None:
+                    told = place
+                    await on_wait(place)
+        finally:
+            self._waiting.pop(ticket.job_id, None)
         try:
             yield
         finally:
-            await asyncio.shield(self._store.end_turn(ticket.job_id, holder))
+            await asyncio.shield(self._store.end_turn(ticket.job_id, waiter.holder))
             await self.changed()
+
+    def _kick(self) -> None:
+        """Make the claimer ask now (starting it if it sleeps)."""
+        self._changed.set()
+        if self._claimer is None or self._claimer.done():
+            self._claimer = asyncio.create_task(self._claim(), name="line-claimer")
+
+    async def _claim(self) -> None:
+        """Ask for turns for every job waiting here, again whenever the line may have moved
+        (a turn ended anywhere, a job started waiting here) or every `POLL` seconds."""
+        while self._waiting and not self._closed:
+            self._changed.clear()
+            asking = dict(self._waiting)
+            try:
+                answers = await self._store.take_turns(
+                    {job_id: waiter.holder for job_id, waiter in asking.items()},
+                    self._now(),
+                    self.lease,
+                    self._concurrency,
+                    first={job_id for job_id, waiter in asking.items() if waiter.first},
+                )
+            except Exception:
+                log.warning("could not ask the line for turns; asking again", exc_info=True)
+                answers = {}
+            for job_id, answer in answers.items():
+                asking[job_id].tell(answer)
+            if any(answer.granted or answer.ended for answer in answers.values()):
+                continue  # the line moved: look again at once
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL):
+                    await self._changed.wait()
+            for waiter in self._waiting.values():
+                waiter.tell(None)  # let each look at its deadline
 
     async def pace(self, pictures: int = 1) -> None:
         """Wait out a provider pause any worker heard of and room in the shared rate limit,
@@ -201,5 +255,7 @@ class SharedLine:
         """Take no more turns: waiters raise `ShuttingDown` at their next look."""
         self._closed = True
         self._changed.set()
+        for waiter in self._waiting.values():
+            waiter.tell(None)
         if self._listener is not None:
             self._listener.cancel()

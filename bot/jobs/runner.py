@@ -26,7 +26,7 @@ from bot.errors import (
     ProviderBusy,
     ShuttingDown,
 )
-from bot.i18n import set_locale
+from bot.i18n import _, set_locale, use_locale
 from bot.imaging.files import DownloadFailed, as_png, fetch_image
 from bot.imaging.pipeline import UPLOAD_FAILED, ImageLoader, ImageResult, Pipeline, Plan
 from bot.jobs.observer import UNOBSERVED, JobObserver
@@ -325,18 +325,20 @@ class Runner:
     ) -> bool:
         """End an unfinished job as failed or cancelled, with its sentence; its reservation
         is released with it. False (nothing done) if the job had ended already, or, with
-        `only_queued`, had started."""
-        text = error.user_message if isinstance(error, PicassoError) else APOLOGY
-        ending = self.store.end_job(job, state, text, self._now(), only_queued=only_queued)
-        try:
-            # Shielded: a shutdown cancelling the task must not lose the release.
-            ended = await asyncio.shield(ending)
-        except Exception:
-            log.exception("could not end job %d; the next start will", job.id)
-            return False
-        if ended:
-            await self.publisher.sentence(job, text)
-        return ended
+        `only_queued`, had started. The sentence is in the requester's language, whoever
+        ends the job (a cancel, or a new start ending what the last run left)."""
+        with use_locale(job.spec.locale):
+            text = error.user_message if isinstance(error, PicassoError) else _(APOLOGY)
+            ending = self.store.end_job(job, state, text, self._now(), only_queued=only_queued)
+            try:
+                # Shielded: a shutdown cancelling the task must not lose the release.
+                ended = await asyncio.shield(ending)
+            except Exception:
+                log.exception("could not end job %d; the next start will", job.id)
+                return False
+            if ended:
+                await self.publisher.sentence(job, text)
+            return ended
 
 
 def _writes_a_prompt(job: JobRecord) -> bool:

@@ -16,6 +16,7 @@ jobs, so its rules are kept here, in the job rows every process shares:
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -121,33 +122,69 @@ class Turns(Sessions):
         *,
         first: bool = False,
     ) -> Turn:
-        """Give `holder`'s queued job its turn if the line's rules allow it now, renewing its
-        lease either way. `first`: it had its turn and lost it to a provider pause, so it
-        goes before everyone waiting (slots and the person's cap still apply)."""
+        """`take_turns` for one job."""
+        turns = await self.take_turns(
+            {job_id: holder}, now, lease, concurrency, first={job_id} if first else set()
+        )
+        return turns[job_id]
+
+    async def take_turns(
+        self,
+        waiting: Mapping[int, str],
+        now: datetime,
+        lease: timedelta,
+        concurrency: int,
+        *,
+        first: Collection[int] = (),
+    ) -> dict[int, Turn]:
+        """Give each of these held, queued jobs (id → its holder) its turn if the line's rules
+        allow it now, in one transaction, renewing their leases either way: one process asks
+        for all the jobs it holds at once. `first`: jobs that had their turn and lost it to
+        a provider pause; they go before everyone waiting (slots and caps still apply)."""
         async with self._writing() as session:
             await self._lock_line(session)
-            row = await session.get(JobRow, job_id)
-            if row is None or row.state != JobState.QUEUED.value or row.holder != holder:
-                return Turn(False, ended=True)
-            row.lease_until = now + lease
+            query = select(JobRow).where(JobRow.id.in_(list(waiting)))
+            rows = {row.id: row for row in (await session.scalars(query)).all()}
+            mine = {
+                job_id: row
+                for job_id, row in rows.items()
+                if row.state == JobState.QUEUED.value and row.holder == waiting[job_id]
+            }
+            turns = {job_id: Turn(False, ended=True) for job_id in waiting if job_id not in mine}
+            for row in mine.values():
+                row.lease_until = now + lease
             await session.flush()
             busy = await session.scalar(
                 select(func.count()).select_from(JobRow).where(_turn_taken(JobRow, now))
             )
-            line = await self._line(session, now)
-            position = line.index(job_id) + 1 if job_id in line else None
             free = concurrency - (busy or 0)  # slots: the first `free` of the line go
-            if free > 0 and (first or (position is not None and position <= free)):
-                row.has_turn = True
-                return Turn(True)
-            return Turn(False, position=position)
+            line = await self._line(session, now)
+            taken: dict[tuple[int | None, int], int] = {}
+            resumed = [entry for entry in line if entry.id in first and entry.id in mine]
+            position = 0
+            for entry in resumed + [entry for entry in line if entry not in resumed]:
+                person = (entry.guild_id, entry.user_id)
+                if entry.cap is not None and entry.running + taken.get(person, 0) >= entry.cap:
+                    continue  # its person has as many painting as allowed: it waits, unplaced
+                position += 1
+                if entry.id not in mine:
+                    continue  # another process's job: it counts, that process starts it
+                if position <= free:
+                    mine[entry.id].has_turn = True
+                    taken[person] = taken.get(person, 0) + 1
+                    turns[entry.id] = Turn(True)
+                else:
+                    turns[entry.id] = Turn(False, position=position)
+            for job_id in mine:
+                turns.setdefault(job_id, Turn(False))
+            return turns
 
     async def _lock_line(self, session: AsyncSession) -> None:
         if self._dialect == "postgresql":
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LINE_LOCK})
 
-    async def _line(self, session: AsyncSession, now: datetime) -> list[int]:
-        """The held, waiting jobs that may start (their person has room), fairest first."""
+    async def _line(self, session: AsyncSession, now: datetime) -> list[_Waiting]:
+        """The held, waiting jobs, fairest first, with their person's turns running."""
         mine = aliased(JobRow)
         running = (
             select(func.count())
@@ -166,18 +203,28 @@ class Turns(Sessions):
             .scalar_subquery()
         )
         query = (
-            select(JobRow.id)
+            select(JobRow.id, JobRow.guild_id, JobRow.user_id, JobRow.running_cap, running)
             .where(
                 (JobRow.state == JobState.QUEUED.value)
                 & JobRow.holder.is_not(None)
                 & _live_lease(now)
                 & ~JobRow.has_turn
-                & or_(JobRow.running_cap.is_(None), running < JobRow.running_cap)
             )
             .order_by(last_start.is_not(None), last_start, JobRow.id)
             .limit(RANKED)
         )
-        return list((await session.scalars(query)).all())
+        return [_Waiting(*row) for row in (await session.execute(query)).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A held job waiting in the line, as the line is worked out."""
+
+    id: int
+    guild_id: int | None
+    user_id: int
+    cap: int | None
+    running: int  # its person's turns running now
 
 
 def _same_place(one: Any, other: Any) -> Any:

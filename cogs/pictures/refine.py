@@ -98,7 +98,7 @@ async def open_form(interaction: discord.Interaction, picture_id: int) -> None:
     async with answering(interaction):
         lookup = asyncio.ensure_future(remixable(interaction, picture_id))
         try:
-            picture, _, _ = await asyncio.wait_for(asyncio.shield(lookup), FORM_DEADLINE)
+            picture, _who, _settings = await asyncio.wait_for(asyncio.shield(lookup), FORM_DEADLINE)
         except TimeoutError:
             log.warning("picture %d: too slow to open the form; told the user", picture_id)
             lookup.add_done_callback(_ignore_outcome)  # it may finish; nobody waits

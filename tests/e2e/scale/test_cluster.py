@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import discord
 import pytest
@@ -58,15 +60,17 @@ class Cluster:
         self.env, self.cwd = env, cwd
         self.stack = AsyncExitStack()
         self.workers: list[BotProcess] = []
+        self.gateway_env: dict[str, str] = {}  # settings of the gateway alone
+        self.worker_env: dict[str, str] = {}  # settings of each worker alone
 
     async def start(self, workers: int = 2) -> None:
         self.gateway = await self.stack.enter_async_context(
-            BotProcess(self.cwd, **self.env, ROLE="gateway")
+            BotProcess(self.cwd, **self.env, **self.gateway_env, ROLE="gateway")
         )
         await self.gateway.wait_for_line("logged in as")  # the schema is migrated by now
         for _ in range(workers):
             worker = await self.stack.enter_async_context(
-                BotProcess(self.cwd, **self.env, ROLE="worker")
+                BotProcess(self.cwd, **self.env, **self.worker_env, ROLE="worker")
             )
             self.workers.append(worker)
         for worker in self.workers:
@@ -196,3 +200,28 @@ async def test_a_picture_waiting_in_the_shared_line_is_cancelled_from_the_gatewa
     assert openai_fake.count("images") == 1  # the cancelled one was never painted
     states = await query(database, "SELECT state FROM jobs ORDER BY id")
     assert [row["state"] for row in states] == ["done", "cancelled"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_gateway_and_worker_report_their_health(
+    cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    running, _ = cluster
+    ports = {"gateway": free_port(), "worker": free_port()}
+    running.gateway_env = {"HEALTH_PORT": str(ports["gateway"])}
+    running.worker_env = {"HEALTH_PORT": str(ports["worker"])}
+    await running.start(workers=1)
+    async with aiohttp.ClientSession() as http:
+        for role, port in ports.items():
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                report = await answer.json()
+                assert answer.status == 200, report
+            assert report["role"] == role
+            assert report["database"] == {"reachable": True}
+            assert report["queue"]["reachable"] is True
+            assert (report["gateway"] is None) == (role == "worker")

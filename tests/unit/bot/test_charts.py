@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import warnings
 from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
 
 from bot.charts import HEIGHT_PX, WIDTH_PX, spend_chart, spend_png
+from bot.i18n import use_locale
 from bot.storage.reports import DaySpend, last_days
 from bot.storage.repository import Usage
 from bot.studio import SpendReport
@@ -54,3 +56,14 @@ def test_the_chart_is_a_png_of_the_promised_size(shown: SpendReport) -> None:
 async def test_drawn_in_a_thread_it_is_the_same_chart() -> None:
     image = decoded(await spend_png(report(), place="all servers and direct messages"))
     assert image.size == (1200, 600)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_japanese_words_and_names_are_drawn_with_their_glyphs(language: str) -> None:
+    # matplotlib warns for each glyph its fonts lack (DejaVu Sans has no Japanese).
+    with warnings.catch_warnings(record=True) as caught, use_locale(language):
+        warnings.simplefilter("always")
+        png = spend_chart(report(), place="港クラブ", labels={7000: "山田太郎"})
+    assert decoded(png).size == (WIDTH_PX, HEIGHT_PX)
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert not missing
