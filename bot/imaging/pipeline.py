@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.errors import Misconfigured, ModerationBlocked, PicassoError
 from bot.i18n import N_, _
@@ -258,27 +258,17 @@ class Pipeline:
         on_preview: PreviewCallback | None = None,
     ) -> ImageResult:
         """Paint `plan` (anew, or as an edit of its parent) and price the picture."""
-        size, quality = request.size.value, request.quality.value
+        how: dict[str, Any] = {
+            "size": request.size.value,
+            "quality": request.quality.value,
+            "model": options.model,
+            "on_preview": on_preview,
+            "n": request.count,
+        }
         if plan.parent is not None:
-            image = await self._images.edit(
-                plan.parent,
-                plan.prompt,
-                size=size,
-                quality=quality,
-                model=options.model,
-                on_preview=on_preview,
-                more=plan.more,
-                n=request.count,
-            )
+            image = await self._images.edit(plan.parent, plan.prompt, more=plan.more, **how)
         else:
-            image = await self._images.generate(
-                plan.prompt,
-                size=size,
-                quality=quality,
-                model=options.model,
-                on_preview=on_preview,
-                n=request.count,
-            )
+            image = await self._images.generate(plan.prompt, **how)
         return self._result(request, plan, image)
 
     def _result(self, request: ImageRequest, plan: Plan, image: GeneratedImage) -> ImageResult:

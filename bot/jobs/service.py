@@ -118,9 +118,13 @@ class JobService:
     async def queue(self, guild_id: int | None, user_id: int | None) -> list[QueueEntry]:
         """The jobs on their way in a server (None: the DMs), only `user_id`'s when given:
         those being made first, oldest first, then the waiting ones in the order they start."""
-        scheduler = self.runner.scheduler
-        jobs = await self.studio.store.live_jobs(guild_id, user_id)
-        entries = [_entry(job, scheduler.place(job.id)) for job in jobs]
+        store, scheduler = self.studio.store, self.runner.scheduler
+        jobs = await store.live_jobs(guild_id, user_id)
+        if self.job_queue is None:
+            entries = [_entry(job, scheduler.place(job.id)) for job in jobs]
+        else:  # the line is the workers', in the database (no waits estimated)
+            positions = await store.line_positions(self.studio.now())
+            entries = [_entry(job, _shared_place(positions.get(job.id))) for job in jobs]
         return sorted(entries, key=_in_line_order)
 
     async def batch(self, batch: str) -> list[JobRecord]:
@@ -283,6 +287,10 @@ def _entry(job: JobRecord, place: Place | None) -> QueueEntry:
         eta_seconds=place.eta_seconds if place else None,
         started_at=None if waiting else job.started_at,
     )
+
+
+def _shared_place(position: int | None) -> Place | None:
+    return None if position is None else Place(position, None)
 
 
 def _in_line_order(entry: QueueEntry) -> tuple[int, int, int]:

@@ -16,7 +16,7 @@ jobs, so its rules are kept here, in the job rows every process shares:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -159,18 +159,15 @@ class Turns(Sessions):
             )
             free = concurrency - (busy or 0)  # slots: the first `free` of the line go
             line = await self._line(session, now)
-            taken: dict[tuple[int | None, int], int] = {}
             resumed = [entry for entry in line if entry.id in first and entry.id in mine]
-            position = 0
-            for entry in resumed + [entry for entry in line if entry not in resumed]:
-                person = (entry.guild_id, entry.user_id)
-                if entry.cap is not None and entry.running + taken.get(person, 0) >= entry.cap:
-                    continue  # its person has as many painting as allowed: it waits, unplaced
-                position += 1
+            taken: dict[tuple[int | None, int], int] = {}
+            ranked = _ranked(resumed + [entry for entry in line if entry not in resumed], taken)
+            for position, entry in ranked:
                 if entry.id not in mine:
                     continue  # another process's job: it counts, that process starts it
                 if position <= free:
                     mine[entry.id].has_turn = True
+                    person = (entry.guild_id, entry.user_id)
                     taken[person] = taken.get(person, 0) + 1
                     turns[entry.id] = Turn(True)
                 else:
@@ -178,6 +175,12 @@ class Turns(Sessions):
             for job_id in mine:
                 turns.setdefault(job_id, Turn(False))
             return turns
+
+    async def line_positions(self, now: datetime) -> dict[int, int]:
+        """Where each job held by a worker stands in the shared line (1: next to start)."""
+        async with self._sessions() as session:
+            line = await self._line(session, now)
+        return {entry.id: position for position, entry in _ranked(line, {})}
 
     async def _lock_line(self, session: AsyncSession) -> None:
         if self._dialect == "postgresql":
@@ -225,6 +228,21 @@ class _Waiting:
     user_id: int
     cap: int | None
     running: int  # its person's turns running now
+
+
+def _ranked(
+    line: list[_Waiting], taken: Mapping[tuple[int | None, int], int]
+) -> Iterator[tuple[int, _Waiting]]:
+    """The line's jobs that may start, with their positions: a job whose person already
+    paints as many as allowed (`taken`: turns granted since the line was read) waits
+    unplaced. Read lazily, so that turns granted along the way count."""
+    position = 0
+    for entry in line:
+        person = (entry.guild_id, entry.user_id)
+        if entry.cap is not None and entry.running + taken.get(person, 0) >= entry.cap:
+            continue
+        position += 1
+        yield position, entry
 
 
 def _same_place(one: Any, other: Any) -> Any:

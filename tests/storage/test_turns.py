@@ -73,6 +73,8 @@ async def test_the_person_served_longest_ago_goes_first(store: Store) -> None:
     await store.end_turn(alices[0].id, "w1")  # a slot frees: bob, never served, is next
     refused = await store.take_turn(alices[1].id, "w1", NOW, LEASE, 1)
     assert (refused.granted, refused.position) == (False, 2)
+    positions = await store.line_positions(NOW)
+    assert positions == {bobs.id: 1, alices[1].id: 2, alices[2].id: 3}
     assert await turn(store, bobs, "w2")
 
 

@@ -23,6 +23,7 @@ import pytest
 from tests.e2e.conftest import CHANNEL_ID, GUILD_ID, bot_env
 from tests.e2e.picture_kit import imagine, is_picture, settled
 from tests.e2e.pictures.test_queue import in_line, press_cancel
+from tests.e2e.pictures.test_queue_command import ask_queue
 from tests.e2e.process import BotProcess
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
@@ -189,6 +190,9 @@ async def test_a_picture_waiting_in_the_shared_line_is_cancelled_from_the_gatewa
     waiting = await imagine(discord_fake, "the second in line", user_id=PEOPLE[1], wait=False)
     await waiting.wait_done(in_line, timeout=30)
     assert waiting.original is not None and "position 1" in waiting.original["content"]
+    listed = await ask_queue(discord_fake, PEOPLE[1])  # the gateway reads the workers' line
+    assert listed.original is not None
+    assert "In line — position 1" in listed.original["embeds"][0]["description"]
     cancelled = await press_cancel(discord_fake, waiting, PEOPLE[1])
     await cancelled.wait_done()
     await waiting.wait_done(lambda i: bool(i.followups), timeout=30)

@@ -16,7 +16,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.errors import JobCancelled, PicassoError, ProviderBusy, ShuttingDown, WaitedTooLong
+from bot.errors import (
+    JobCancelled,
+    PicassoError,
+    ProviderBusy,
+    QueueDown,
+    ShuttingDown,
+    WaitedTooLong,
+)
 from bot.jobs.service import (
     MAX_ATTEMPTS,
     NOT_WAITING,
@@ -324,3 +331,22 @@ async def test_recover_resumes_reruns_or_ends_every_job_and_leaves_no_reservatio
         for who in (ALICE, GUILD_WIDE):
             used = await store.usage(GUILD, who, TODAY)
             assert (used.pictures, used.reserved_micros) == (4, 0)
+
+
+class DownQueue:
+    """A job queue whose Redis does not answer."""
+
+    async def put(self, job_id: int) -> None:
+        raise ConnectionError("Redis is down")
+
+
+async def test_a_job_the_queue_cannot_take_ends_with_one_sentence_and_nothing_held(
+    rig: Rig,
+) -> None:
+    rig.service.job_queue = DownQueue()  # type: ignore[assignment]
+    job = await rig.service.submit(order())
+    assert rig.publisher.said(job.id) == [QueueDown.user_message]
+    ended = await rig.store.job(job.id)
+    assert ended is not None and ended.state is JobState.FAILED
+    usage = await rig.store.usage(GUILD, ALICE, TODAY)
+    assert (usage.pictures, usage.reserved_micros) == (0, 0)
