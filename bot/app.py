@@ -251,7 +251,7 @@ class Picasso(commands.AutoShardedBot):
         cluster = self._cluster
         scheduler: Line
         if cluster is not None and settings.role == WORKER:
-            scheduler = cluster.line(settings, studio.store, studio)
+            scheduler = cluster.line(settings, studio)
         else:
             rate = RateLimit(settings.image_rate_limit) if settings.image_rate_limit else None
             scheduler = Scheduler(concurrency=settings.image_concurrency, rate=rate)

@@ -27,7 +27,6 @@ from saq import Worker
 from bot.config import Settings
 from bot.jobs.line import SharedLine, SharedRateLimit
 from bot.jobs.queue import JobQueue
-from bot.storage.repository import Store
 from bot.studio import Studio
 
 log = logging.getLogger(__name__)
@@ -52,14 +51,14 @@ class Cluster:
         await queue.connect()
         return cls(Redis.from_url(settings.redis_url), queue)
 
-    def line(self, settings: Settings, store: Store, studio: Studio) -> SharedLine:
+    def line(self, settings: Settings, studio: Studio) -> SharedLine:
         """The line shared by every worker (the provider's rate limit counted in Redis)."""
         spec = settings.image_rate_limit
         assert settings.redis_url is not None
         rate = SharedRateLimit(spec, settings.redis_url) if spec else None
         process = f"{os.uname().nodename[:16]}-{os.getpid()}-{secrets.token_hex(3)}"
         return SharedLine(
-            store,
+            studio.store,
             self.redis,
             process=process,
             concurrency=settings.image_concurrency,
