@@ -187,6 +187,7 @@ class Picasso(commands.AutoShardedBot):
         self._publisher: DiscordPublisher | None = None
         self._downloads: aiohttp.ClientSession | None = None
         self._cluster: Cluster | None = None  # gateway and worker roles: Redis and the queue
+        self._identify_buckets = 1  # Discord's max_concurrency (GET /gateway/bot)
 
     @property
     def studio(self) -> Studio:
@@ -338,11 +339,21 @@ class Picasso(commands.AutoShardedBot):
         address instead, as it does for a fresh IDENTIFY after an invalidated session,
         passing by the server DISCORD_API_BASE_URL names.)"""
         if not self.is_closed():
-            recommended, url, _ = await self.http.get_bot_gateway()
+            recommended, url, limit = await self.http.get_bot_gateway()
+            self._identify_buckets = max(1, limit.get("max_concurrency", 1))
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
             if self.shard_count is None:
                 self.shard_count = recommended
         await super().launch_shards()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Gateway processes of one bot take turns to IDENTIFY (Discord takes one per 5 s per
+        bucket of `max_concurrency`, whichever process sends it); one process alone waits
+        as discord.py does."""
+        if self._cluster is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+            return
+        await self._cluster.identify_turn(shard_id or 0, self._identify_buckets)
 
     async def _serve_health(self) -> None:
         """GET /healthz and /metrics on HEALTH_PORT, when set: up from the login on, so they

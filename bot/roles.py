@@ -14,6 +14,7 @@ rate limit, its pauses).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -32,6 +33,7 @@ from bot.studio import Studio
 log = logging.getLogger(__name__)
 
 GATEWAY: Final = "gateway"
+IDENTIFY_SPACING_MS: Final = 5_500  # Discord's 5 s between IDENTIFYs, and a margin
 WORKER: Final = "worker"
 
 
@@ -67,6 +69,15 @@ class Cluster:
             rate=rate,
             now=studio.now,
         )
+
+    async def identify_turn(self, shard_id: int, buckets: int) -> None:
+        """Wait until this shard may IDENTIFY: Discord takes one per `IDENTIFY_SPACING` per
+        bucket (`shard_id % max_concurrency`) from every process of the bot together, so the
+        gateways take turns through a key in Redis that lasts that long."""
+        key = f"picasso:identify:{shard_id % buckets}"
+        while not await self.redis.set(key, shard_id, nx=True, px=IDENTIFY_SPACING_MS):
+            left = await self.redis.pttl(key)
+            await asyncio.sleep(max(int(left), 50) / 1000)
 
     async def reachable(self) -> bool:
         """Whether Redis answers (for /healthz)."""
