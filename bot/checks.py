@@ -15,13 +15,14 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot.config import ConfigError, Settings
 from bot.formatting import join
-from bot.storage.database import HEAD_REVISION, make_engine, schema_revision
+from bot.storage.database import HEAD_REVISION, SchemaTooNew, make_engine, schema_revision
 
 log = logging.getLogger(__name__)
 
-# What opening a database may raise: SQLAlchemy's errors, and OSError for a folder that
-# can't be made or a server that refuses the connection (asyncpg raises it unwrapped).
-DATABASE_ERRORS = (SQLAlchemyError, OSError)
+# What opening a database may raise: SQLAlchemy's errors, OSError for a folder that can't
+# be made or a server that refuses the connection (asyncpg raises it unwrapped), and a
+# schema made by a newer version.
+DATABASE_ERRORS = (SQLAlchemyError, OSError, SchemaTooNew)
 # Each model the bot calls, by the variable that names it.
 MODEL_SETTINGS = (
     ("CHAT_MODEL", "chat_model"),
@@ -48,6 +49,8 @@ def database_problem(error: Exception) -> str:
         return f"{error.strerror} ({error.filename})" if error.filename else error.strerror
     if isinstance(error, DBAPIError) and isinstance(error.orig, Exception):
         return _first_line(error.orig)
+    if isinstance(error, SchemaTooNew):
+        return str(error)
     return f"{type(error).__name__}: {_first_line(error)}"
 
 

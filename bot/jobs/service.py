@@ -24,7 +24,7 @@ from bot.jobs.runner import Runner, start_by
 from bot.jobs.scheduler import Place
 from bot.models import GuildSettings
 from bot.policy import Refused
-from bot.storage.job_records import JobKind, JobRecord, JobState
+from bot.storage.job_records import LIVE, JobKind, JobRecord, JobState
 from bot.storage.turns import Hold
 from bot.studio import Order, Studio
 
@@ -178,7 +178,9 @@ class JobService:
     async def take(self, job_id: int) -> None:
         """Run a job a painting worker got from the queue: hold it (or, while another live
         worker holds it, watch until that one ends it or dies), take over a job whose worker
-        died, run it through the shared line, and let it go. Never raises."""
+        died, run it through the shared line, and let it go. A worker stopping puts the
+        jobs it leaves unfinished back on the queue; an unexpected error goes to saq, which
+        hands the id out again."""
         if job_id in self._taken:
             return  # another delivery of it runs here already
         if not self.accepting:  # stopping: leave it to another worker
@@ -198,6 +200,14 @@ class JobService:
             self._taken.discard(job_id)
             if task is not None:
                 self._tasks.discard(task)
+            if not self.accepting:  # stopping, or cancelled after the grace period
+                await asyncio.shield(self._pass_on(job_id))
+
+    async def _pass_on(self, job_id: int) -> None:
+        """Put a job this stopping worker leaves unfinished back on the queue."""
+        left_behind = await self.studio.store.job(job_id)
+        if self.job_queue is not None and left_behind is not None and left_behind.state in LIVE:
+            await self.job_queue.put(job_id)
 
     async def _take(self, job_id: int) -> None:
         line = self.runner.scheduler
@@ -225,10 +235,6 @@ class JobService:
             renewing.cancel()
             await asyncio.shield(store.release_hold(job_id, holder))
             await line.changed()
-        if not self.accepting and self.job_queue is not None:  # a stopping worker left it queued
-            left_behind = await store.job(job_id)
-            if left_behind is not None and left_behind.state is JobState.QUEUED:
-                await self.job_queue.put(job_id)
 
     async def _renew(self, line: SharedLine, job_id: int) -> None:
         """Keep the hold alive while this worker has the job."""

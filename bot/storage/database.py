@@ -96,11 +96,25 @@ async def schema_revision(engine: AsyncEngine) -> str | None:
             return None  # no alembic_version table yet
 
 
+class SchemaTooNew(Exception):
+    """The database was migrated by a newer version of Picasso than this one."""
+
+    def __init__(self, found: str) -> None:
+        super().__init__(
+            f"the database's schema is at {found}, newer than this version of Picasso knows "
+            f"({HEAD_REVISION}): run the newer version, or restore a backup made for this one"
+        )
+
+
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (Alembic), inside one transaction."""
-    if revision == "head" and await schema_revision(engine) == HEAD_REVISION:
+    """Bring the schema to `revision` (Alembic), inside one transaction; raises
+    `SchemaTooNew` (and changes nothing) for a schema a newer version made."""
+    found = await schema_revision(engine)
+    if revision == "head" and found == HEAD_REVISION:
         log.info("database schema is at %s", HEAD_REVISION)
         return
+    if found is not None and found > HEAD_REVISION:  # revisions are numbered 0001, 0002, …
+        raise SchemaTooNew(found)
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             # Processes starting together (a gateway, its workers) migrate one at a time:

@@ -229,3 +229,24 @@ async def test_gateway_and_worker_report_their_health(
             assert report["database"] == {"reachable": True}
             assert report["queue"]["reachable"] is True
             assert (report["gateway"] is None) == (role == "worker")
+
+
+async def test_a_worker_stopped_with_sigterm_hands_its_waiting_job_to_the_other(
+    cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    running, database = cluster
+    running.env["IMAGE_CONCURRENCY"] = "1"
+    openai_fake.image_latency = 2.0
+    await running.start(workers=2)
+    painting = await imagine(discord_fake, "the first", user_id=PEOPLE[0], wait=False)
+    await discord_fake.wait_for(lambda: openai_fake.count("images") == 1, 30, what="painting")
+    waiting = await imagine(discord_fake, "the second", user_id=PEOPLE[1], wait=False)
+    await waiting.wait_done(in_line, timeout=30)
+    [row] = await query(database, "SELECT holder FROM jobs WHERE id = 2")
+    pid = int(row["holder"].split(":")[0].rsplit("-", 2)[1])
+    [holding] = [w for w in running.workers if w.process and w.process.pid == pid]
+    assert await holding.stop(signal.SIGTERM) == 0  # lets its painting finish, if any
+    for interaction in (painting, waiting):
+        assert is_picture(await settled(interaction, timeout=60))
+    await all_done(database, 2)
+    assert openai_fake.count("images") == 2  # each painted once
