@@ -10,8 +10,8 @@ jobs, so its rules are kept here, in the job rows every process shares:
   advisory lock on PostgreSQL; SQLite has one writer): only while fewer than `concurrency`
   jobs have a live turn everywhere, fewer than the person's `running_cap` are theirs, and
   it is among the first of the held jobs waiting, as many as there are free slots (fair
-  turns: the person whose last picture started earliest goes first, a person never served
-  before goes before anyone).
+  turns, as in one process: servers take turns — the one whose last picture started
+  earliest goes first, one never served before anyone — then, within a server, people).
 """
 
 from __future__ import annotations
@@ -187,7 +187,8 @@ class Turns(Sessions):
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LINE_LOCK})
 
     async def _line(self, session: AsyncSession, now: datetime) -> list[_Waiting]:
-        """The held, waiting jobs, fairest first, with their person's turns running."""
+        """The held, waiting jobs, fairest first (by the last start of their server, then of
+        their person: never served first), with their person's turns running."""
         mine = aliased(JobRow)
         running = (
             select(func.count())
@@ -199,10 +200,15 @@ class Turns(Sessions):
             )
             .scalar_subquery()
         )
-        served = aliased(JobRow)
+        served, visited = aliased(JobRow), aliased(JobRow)
         last_start = (
             select(func.max(served.started_at))
             .where((served.user_id == JobRow.user_id) & _same_place(served, JobRow))
+            .scalar_subquery()
+        )
+        server_last_start = (
+            select(func.max(visited.started_at))
+            .where(_same_place(visited, JobRow))
             .scalar_subquery()
         )
         query = (
@@ -213,7 +219,13 @@ class Turns(Sessions):
                 & _live_lease(now)
                 & ~JobRow.has_turn
             )
-            .order_by(last_start.is_not(None), last_start, JobRow.id)
+            .order_by(
+                server_last_start.is_not(None),
+                server_last_start,
+                last_start.is_not(None),
+                last_start,
+                JobRow.id,
+            )
             .limit(RANKED)
         )
         return [_Waiting(*row) for row in (await session.execute(query)).all()]

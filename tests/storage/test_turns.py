@@ -12,6 +12,7 @@ from bot.storage.turns import Hold
 from tests.storage.records import limits, new_job
 
 ALICE, BOB, CAROL = 1001, 1002, 1003
+OTHER_SERVER = 4343
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
 
@@ -108,3 +109,16 @@ async def test_a_job_that_lost_its_turn_to_a_pause_goes_first(store: Store) -> N
     assert not (await store.take_turn(alices.id, "w1", NOW, LEASE, 1)).granted
     resumed = await store.take_turn(alices.id, "w1", NOW, LEASE, 1, first=True)
     assert resumed.granted
+
+
+async def test_servers_take_turns_before_people_do(store: Store) -> None:
+    busy_server = [await submitted(store, user) for user in (ALICE, BOB)]
+    await held(store, busy_server[0], "w1")
+    assert await turn(store, busy_server[0], "w1")
+    await store.start_job(busy_server[0].id, NOW)  # this server was just served
+    await held(store, busy_server[1], "w1")  # bob, never served, but in the served server
+    other = await store.submit_job(
+        new_job(CAROL, guild=OTHER_SERVER), limits(user_running=2), 1_000, NOW
+    )
+    await held(store, other, "w2")
+    assert await store.line_positions(NOW) == {other.id: 1, busy_server[1].id: 2}
