@@ -9,6 +9,7 @@ and releases the reservation. Nothing here knows Discord.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -238,6 +239,9 @@ class Runner:
         if job.kind is JobKind.IMAGINE:
             if uploads:
                 return await pipeline.plan_upload(spec.request, uploads, spec.options)
+            if job.prompt is not None:  # a preview's prompt, painted as it was shown
+                plan = await pipeline.plan_prompt(job.prompt, spec.options)
+                return dataclasses.replace(plan, expanded=spec.request.expand)
             return await pipeline.plan_imagine(spec.request, spec.options)
         if job.kind is JobKind.REFINE:
             assert job.prompt is not None and spec.instruction is not None
@@ -344,7 +348,7 @@ class Runner:
 def _writes_a_prompt(job: JobRecord) -> bool:
     """Whether planning asks the chat model for a prompt (rerolls paint theirs as it is)."""
     if job.kind is JobKind.IMAGINE:
-        return job.spec.request.expand
+        return job.spec.request.expand and job.prompt is None  # a preview's is written
     return job.kind is JobKind.REFINE
 
 

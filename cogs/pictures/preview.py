@@ -86,6 +86,7 @@ _STATE: Final = (
     rf":(?P<quality>{'|'.join(q.value for q in Quality)})"
     rf":(?P<style>{'|'.join(str(index) for index in range(len(STYLES)))})"
     rf"(?::(?P<count>[2-{MAX_COUNT}]))?"  # pictures in the set; absent: one
+    r"(?::(?P<words>w))?"  # the prompt is the person's words (not expanded); absent: expanded
 )
 BUTTON_TEMPLATE: Final = re.compile(
     rf"^{PREFIX}:preview:(?P<action>{'|'.join(a.value for a in Action)}):{_STATE}$"
@@ -102,11 +103,13 @@ class Ticket:
     quality: Quality
     style: Style
     count: int = 1
+    expanded: bool = True  # the prompt shown was written by the chat model
 
     def _state(self) -> str:
         style = STYLES.index(self.style)
         count = f":{self.count}" if self.count > 1 else ""
-        return f"{self.user_id}:{self.size.label}:{self.quality.value}:{style}{count}"
+        words = "" if self.expanded else ":w"
+        return f"{self.user_id}:{self.size.label}:{self.quality.value}:{style}{count}{words}"
 
     def custom_id(self, action: Action) -> str:
         """The custom_id of `action`'s button."""
@@ -125,6 +128,7 @@ class Ticket:
             Quality(match["quality"]),
             STYLES[int(match["style"])],
             int(match["count"] or 1),
+            match["words"] is None,
         )
 
 
@@ -192,7 +196,9 @@ def _pressable(interaction: discord.Interaction, ticket: Ticket) -> tuple[str, s
 async def _paint(
     interaction: discord.Interaction, ticket: Ticket, words: str, prompt: str, text: str | None
 ) -> None:
-    """Submit `prompt`, painted as written, through the limits and the line."""
+    """Submit `prompt`, painted as written, through the limits and the line: as the picture
+    the preview showed (a new picture, its prompt by the chat model or the words), or with
+    `text`, the prompt the person edited (a picture of their own prompt)."""
     bot = picasso(interaction)
     who = who_from_interaction(interaction)
     settings = await bot.studio.settings_for(who.guild_id)
@@ -201,11 +207,11 @@ async def _paint(
         size=ticket.size,
         quality=ticket.quality,
         style=ticket.style,
-        expand=False,
+        expand=ticket.expanded and text is None,
         count=ticket.count,
     )
     order = Order(
-        JobKind.PROMPT,
+        JobKind.IMAGINE if text is None else JobKind.PROMPT,
         who,
         request,
         interaction_delivery(interaction, public=True),
@@ -318,7 +324,9 @@ class Previews(commands.Cog):
         lasts = PREVIEW_TTL  # from the moment it was asked for
         preview = await self.bot.studio.preview(who, request, settings)
         shaped = preview.request
-        ticket = Ticket(who.user_id, shaped.size, shaped.quality, shaped.style, shaped.count)
+        ticket = Ticket(
+            who.user_id, shaped.size, shaped.quality, shaped.style, shaped.count, preview.expanded
+        )
         if interaction.extras.get(PUBLIC_DEFER):  # the server's default: not a public answer
             await interaction.delete_original_response()
         message = await interaction.followup.send(

@@ -105,6 +105,11 @@ async def test_a_preview_shows_the_prompt_and_cost_then_paint_paints_exactly_it(
     assert (await bot.studio.server_usage(GUILD_ID))[0].pictures == 1
     assert discord_fake.messages[int(message["id"])]["content"] == PAINTING
     assert discord_fake.messages[int(message["id"])]["components"] == []
+    # The picture the preview showed: a new picture whose prompt the chat model wrote.
+    recorded = await bot.studio.picture_by_message(int(result["id"]))
+    assert recorded is not None and recorded.kind == "imagine"
+    assert result["embeds"][0]["footer"]["text"] == "Prompt expanded by the chat model"
+    assert not any("🧠" in (edit.get("content") or "") for edit in painting.edits)
 
 
 async def test_a_preview_of_a_set_estimates_the_set_and_paints_it(
@@ -129,7 +134,7 @@ async def test_a_preview_of_a_set_estimates_the_set_and_paints_it(
 async def test_edit_prompt_paints_the_edited_text_as_written(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    await start_bot()
+    bot = await start_bot()
     message = await ask_preview(discord_fake, "a beach sunset", preview=True)
     prompt = message["embeds"][0]["description"]
 
@@ -153,6 +158,9 @@ async def test_edit_prompt_paints_the_edited_text_as_written(
     assert is_picture(result) and not is_private(result), result
     assert last_painted(openai_fake) == edited
     assert openai_fake.count("images") == 1
+    recorded = await bot.studio.picture_by_message(int(result["id"]))
+    assert recorded is not None and recorded.kind == "prompt"  # the person's own prompt
+    assert result["embeds"][0]["footer"]["text"] == "Your words, as written"
 
 
 async def test_discard_says_so_and_paints_nothing(

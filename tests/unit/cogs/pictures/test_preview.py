@@ -14,16 +14,24 @@ from cogs.pictures.preview import (
     preview_view,
 )
 
-WIDEST = Ticket(MAX_ID, Size.LANDSCAPE, Quality.MEDIUM, Style.RENDER_3D)
+WIDEST = Ticket(MAX_ID, Size.LANDSCAPE, Quality.MEDIUM, Style.RENDER_3D, 4, expanded=False)
 
 
 @pytest.mark.parametrize("action", list(Action))
 @pytest.mark.parametrize("style", list(Style))
-def test_button_custom_ids_round_trip_and_fit_discord(action: Action, style: Style) -> None:
-    ticket = Ticket(MAX_ID, Size.LANDSCAPE, Quality.MEDIUM, style)
+@pytest.mark.parametrize(("count", "expanded"), [(1, True), (4, False)])
+def test_button_custom_ids_round_trip_and_fit_discord(
+    action: Action, style: Style, count: int, expanded: bool
+) -> None:
+    ticket = Ticket(MAX_ID, Size.LANDSCAPE, Quality.MEDIUM, style, count, expanded)
     custom_id = ticket.custom_id(action)
     assert len(custom_id) <= 100
     assert parse_custom_id(custom_id) == (action, ticket)
+
+
+def test_a_preview_shown_before_sets_reads_as_one_expanded_picture() -> None:
+    parsed = parse_custom_id("picasso:preview:paint:1:square:auto:0")
+    assert parsed is not None and (parsed[1].count, parsed[1].expanded) == (1, True)
 
 
 def test_the_forms_custom_id_round_trips_and_is_not_a_buttons() -> None:
@@ -42,6 +50,8 @@ def test_the_forms_custom_id_round_trips_and_is_not_a_buttons() -> None:
         "picasso:preview:paint:01:square:auto:0",
         "picasso:preview:paint:1:huge:auto:0",
         "picasso:preview:paint:1:square:auto:0:extra",
+        "picasso:preview:paint:1:square:auto:0:1",  # a set is of 2 to 4
+        "picasso:preview:paint:1:square:auto:0:w:w",
         "picasso:paint:1",
     ],
 )
