@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Final
 
 import discord
 from discord import app_commands
@@ -28,6 +29,17 @@ CANNOT_POST = N_(
     "I'm not allowed to post pictures here — a server admin can give me Send Messages, "
     "Embed Links and Attach Files in this channel."
 )
+CANNOT_SEE = N_(
+    "I can't see this channel — a server admin can give me View Channel and Send Messages "
+    "in it."
+)
+CANNOT_DM = N_(
+    "I can't send you direct messages — allow direct messages from this server's members, "
+    "then try again."
+)
+# Discord's reasons for a 403, by error code; any other refusal reads as CANNOT_POST.
+MISSING_ACCESS, CANNOT_MESSAGE_USER = 50001, 50007
+FORBIDDEN: Final = {MISSING_ACCESS: CANNOT_SEE, CANNOT_MESSAGE_USER: CANNOT_DM}
 NO_PERMISSION = N_("You don't have permission to use this command here.")
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -107,13 +119,19 @@ def user_message(error: BaseException) -> str:
         return _(NO_PERMISSION)
     if isinstance(original, discord.Forbidden):
         log.warning("Discord refused a post: %s", original)
-        return _(CANNOT_POST)
+        return _(forbidden(original))
     if isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION:
         # Nothing can reach the person any more; what matters is why the bot was so slow.
         log.warning("an interaction expired before the bot answered it (event loop blocked?)")
         return _(APOLOGY)
     log.error("unexpected error", exc_info=original)
     return _(APOLOGY)
+
+
+def forbidden(error: discord.Forbidden) -> str:
+    """The msgid for what Discord refused: a channel the bot can't see, a person it can't
+    message, or (anything else) a channel it may not post in."""
+    return FORBIDDEN.get(error.code, CANNOT_POST)
 
 
 Say = Callable[[str], Awaitable[None]]

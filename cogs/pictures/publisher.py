@@ -26,7 +26,7 @@ from bot.jobs.progress import Reporter
 from bot.jobs.runner import Posted, Status
 from bot.models import Stage
 from bot.storage.job_records import JobKind, JobRecord
-from cogs.common.answering import CANNOT_POST, NO_MENTIONS
+from cogs.common.answering import NO_MENTIONS, forbidden
 from cogs.pictures.audit import audit
 from cogs.pictures.buttons import cancel_view, result_view
 from cogs.pictures.render import (
@@ -155,7 +155,7 @@ class DiscordPublisher:
                 message = await self._post(job, result, picture_ids, images)
             except discord.Forbidden as error:
                 log.warning("Discord refused a post: %s", error)
-                raise PicassoError(CANNOT_POST) from error
+                raise PicassoError(forbidden(error)) from error
             except discord.HTTPException as error:
                 if not _too_large(error) or attempt == 1:
                     raise UploadFailed(detail=str(error)) from error

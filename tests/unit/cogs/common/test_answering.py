@@ -15,7 +15,9 @@ from discord.ext import commands
 
 from bot.errors import APOLOGY, ModerationBlocked, PicassoError, ProviderBusy, SafetyRejected
 from cogs.common.answering import (
+    CANNOT_DM,
     CANNOT_POST,
+    CANNOT_SEE,
     NO_MENTIONS,
     PUBLIC_DEFER,
     UNKNOWN_INTERACTION,
@@ -104,6 +106,14 @@ def test_failed_checks_say_permission(error: Exception) -> None:
 def test_forbidden_asks_an_admin_for_permissions(caplog: pytest.LogCaptureFixture) -> None:
     assert user_message(http_error(discord.Forbidden, 403, 50013)) == CANNOT_POST
     assert [r.levelno for r in caplog.records] == [logging.WARNING]
+
+
+@pytest.mark.parametrize(
+    ("code", "sentence"),
+    [(50013, CANNOT_POST), (50001, CANNOT_SEE), (50007, CANNOT_DM), (160002, CANNOT_POST)],
+)
+def test_each_refusal_of_discord_says_what_to_do(code: int, sentence: str) -> None:
+    assert user_message(http_error(discord.Forbidden, 403, code)) == sentence
 
 
 def test_an_expired_interaction_is_a_warning_not_an_error(
