@@ -30,8 +30,7 @@ CANNOT_POST = N_(
     "Embed Links and Attach Files in this channel."
 )
 CANNOT_SEE = N_(
-    "I can't see this channel — a server admin can give me View Channel and Send Messages "
-    "in it."
+    "I can't see this channel — a server admin can give me View Channel and Send Messages in it."
 )
 CANNOT_DM = N_(
     "I can't send you direct messages — allow direct messages from this server's members, "
