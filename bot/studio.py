@@ -241,9 +241,10 @@ class Studio:
 
         Refused while any of their jobs is under way (it still needs its words).
         """
-        if await self.store.jobs_in_flight(guild_id, user_id):
+        erased = await self.store.forget_person(guild_id, user_id)
+        if erased is None:
             raise PicassoError(STILL_PAINTING)
-        return await self.store.forget_person(guild_id, user_id)
+        return erased
 
     async def history(
         self, user_id: int, guild_id: int | None, *, limit: int, offset: int = 0

@@ -111,17 +111,20 @@ class Store(Jobs, Reports, Turns):
         async with self._writing() as session:
             await _erase(session, Picture.id == picture_id, JobRow.picture_id == picture_id)
 
-    async def forget_person(self, guild_id: int | None, user_id: int) -> int:
+    async def forget_person(self, guild_id: int | None, user_id: int) -> int | None:
         """Erase every picture `user_id` asked for in a server (None: in DMs) and the words of
-        their ended jobs there; returns how many pictures. Amounts in the ledger stay."""
+        their ended jobs there; returns how many pictures, or None (nothing erased) while a
+        job of theirs is under way there — checked in the same transaction, its rows
+        locked. Amounts in the ledger stay."""
         pictures = (Picture.requester_id == user_id) & _in_guild(Picture.guild_id, guild_id)
-        jobs = (
-            (JobRow.user_id == user_id)
-            & _in_guild(JobRow.guild_id, guild_id)
-            & JobRow.state.not_in([state.value for state in LIVE])
-        )
+        theirs = (JobRow.user_id == user_id) & _in_guild(JobRow.guild_id, guild_id)
+        live = theirs & JobRow.state.in_([state.value for state in LIVE])
         async with self._writing() as session:
-            return await _erase(session, pictures, jobs)
+            if (await session.scalars(select(JobRow.id).where(live).with_for_update())).first():
+                return None
+            return await _erase(
+                session, pictures, theirs & ~JobRow.state.in_([s.value for s in LIVE])
+            )
 
     async def history(
         self, user_id: int, guild_id: int | None, *, limit: int, offset: int = 0

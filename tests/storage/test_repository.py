@@ -24,7 +24,7 @@ from bot.storage.database import HEAD_REVISION, MIGRATIONS, make_engine, migrate
 from bot.storage.job_records import JobRecord
 from bot.storage.repository import Store
 from bot.storage.tables import Base, JobRow
-from tests.storage.records import GUILD, post_picture
+from tests.storage.records import GUILD, limits, new_job, post_picture
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 OTHER = 4343
@@ -107,6 +107,14 @@ async def test_forgetting_a_person_erases_their_words_in_one_server_only(store: 
     assert (await job_of(store, mine)).spec.request.description == ERASED
     ledger = await store.usage(GUILD, ALICE, NOW.strftime("%Y-%m-%d"))
     assert ledger.spent_micros == 900  # the amounts stay
+
+
+async def test_forgetting_waits_for_a_job_under_way_and_erases_nothing(store: Store) -> None:
+    mine = await add(store, 1)
+    await store.submit_job(new_job(ALICE), limits(), 1_000, NOW)  # queued, still needs words
+    assert await store.forget_person(GUILD, ALICE) is None
+    kept = await store.picture(mine)
+    assert kept is not None and kept.description == "picture 1"
 
 
 def _differences(connection: Connection) -> list[Any]:
