@@ -25,7 +25,7 @@ from tests.e2e.picture_kit import imagine, is_picture, settled
 from tests.e2e.pictures.test_queue import in_line, press_cancel
 from tests.e2e.pictures.test_queue_command import ask_queue
 from tests.e2e.process import BotProcess
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.openai_api import FakeOpenAI
 from tests.services import postgres_database, redis_database
 
@@ -120,6 +120,29 @@ async def all_done(database: str, jobs: int) -> None:
             await asyncio.sleep(0.1)
 
 
+async def one_painting_one_waiting(
+    running: Cluster, discord_fake: FakeDiscord, openai_fake: FakeOpenAI, latency: float
+) -> tuple[FakeInteraction, FakeInteraction]:
+    """Two workers, one painting slot between them: the first request paints (for `latency`
+    seconds), the second waits in the shared line. Returns both interactions."""
+    running.env["IMAGE_CONCURRENCY"] = "1"
+    openai_fake.image_latency = latency
+    await running.start(workers=2)
+    first = await imagine(discord_fake, "the first in line", user_id=PEOPLE[0], wait=False)
+    await discord_fake.wait_for(lambda: openai_fake.count("images") == 1, 30, what="painting")
+    waiting = await imagine(discord_fake, "the second in line", user_id=PEOPLE[1], wait=False)
+    await waiting.wait_done(in_line, timeout=30)
+    return first, waiting
+
+
+async def worker_holding(running: Cluster, database: str, job_id: int) -> BotProcess:
+    """The worker process that holds job `job_id` (its holder names its process id)."""
+    [row] = await query(database, f"SELECT holder FROM jobs WHERE id = {job_id}")
+    pid = int(row["holder"].split(":")[0].rsplit("-", 2)[1])
+    [holding] = [w for w in running.workers if w.process and w.process.pid == pid]
+    return holding
+
+
 async def test_twenty_requests_complete_across_two_workers_within_the_providers_limit(
     cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
@@ -155,10 +178,7 @@ async def test_a_worker_killed_mid_picture_leaves_its_job_to_the_other_one(
     await running.start(workers=2)
     asked = await imagine(discord_fake, "a lighthouse in a storm", wait=False)
     await discord_fake.wait_for(lambda: openai_fake.count("images") >= 1, 30, what="painting")
-    [row] = await query(database, "SELECT holder FROM jobs")
-    process = row["holder"].split(":")[0]
-    pid = int(process.rsplit("-", 2)[1])
-    [painting] = [w for w in running.workers if w.process and w.process.pid == pid]
+    painting = await worker_holding(running, database, 1)
     await painting.stop(signal.SIGKILL)
     openai_fake.image_latency = 0.0
 
@@ -182,13 +202,7 @@ async def test_a_picture_waiting_in_the_shared_line_is_cancelled_from_the_gatewa
     cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
     running, database = cluster
-    running.env["IMAGE_CONCURRENCY"] = "1"  # one painting at a time, across both workers
-    openai_fake.image_latency = 3.0
-    await running.start(workers=2)
-    first = await imagine(discord_fake, "the first in line", user_id=PEOPLE[0], wait=False)
-    await discord_fake.wait_for(lambda: openai_fake.count("images") == 1, 30, what="painting")
-    waiting = await imagine(discord_fake, "the second in line", user_id=PEOPLE[1], wait=False)
-    await waiting.wait_done(in_line, timeout=30)
+    first, waiting = await one_painting_one_waiting(running, discord_fake, openai_fake, 3.0)
     assert waiting.original is not None and "position 1" in waiting.original["content"]
     listed = await ask_queue(discord_fake, PEOPLE[1])  # the gateway reads the workers' line
     assert listed.original is not None
@@ -235,16 +249,8 @@ async def test_a_worker_stopped_with_sigterm_hands_its_waiting_job_to_the_other(
     cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
     running, database = cluster
-    running.env["IMAGE_CONCURRENCY"] = "1"
-    openai_fake.image_latency = 2.0
-    await running.start(workers=2)
-    painting = await imagine(discord_fake, "the first", user_id=PEOPLE[0], wait=False)
-    await discord_fake.wait_for(lambda: openai_fake.count("images") == 1, 30, what="painting")
-    waiting = await imagine(discord_fake, "the second", user_id=PEOPLE[1], wait=False)
-    await waiting.wait_done(in_line, timeout=30)
-    [row] = await query(database, "SELECT holder FROM jobs WHERE id = 2")
-    pid = int(row["holder"].split(":")[0].rsplit("-", 2)[1])
-    [holding] = [w for w in running.workers if w.process and w.process.pid == pid]
+    painting, waiting = await one_painting_one_waiting(running, discord_fake, openai_fake, 2.0)
+    holding = await worker_holding(running, database, 2)
     assert await holding.stop(signal.SIGTERM) == 0  # lets its painting finish, if any
     for interaction in (painting, waiting):
         assert is_picture(await settled(interaction, timeout=60))
