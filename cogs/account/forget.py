@@ -7,7 +7,7 @@ custom_id format: picasso:forget:<user id>:<yes|no>  (on the private confirmatio
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import discord
 from discord import app_commands
@@ -17,7 +17,7 @@ from bot.i18n import N_, _
 from cogs.account.render import FORGET_ASK, KEPT, forgotten_sentence
 from cogs.common.answering import NO_MENTIONS, answering, read_in_locale_of, reply
 from cogs.common.context import picasso
-from cogs.common.custom_ids import ID, PREFIX
+from cogs.common.custom_ids import ID, PREFIX, StatefulButton
 
 if TYPE_CHECKING:
     from bot.app import Picasso
@@ -26,7 +26,7 @@ FORGET_TEMPLATE: Final = re.compile(rf"^{PREFIX}:forget:(?P<user>{ID}):(?P<answe
 NOT_YOURS: Final = N_("This question was for someone else — ask /forget-me yourself.")
 
 
-class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FORGET_TEMPLATE):
+class ForgetButton(StatefulButton, template=FORGET_TEMPLATE):
     """🗑️ Forget me / Keep my data, under the private question (its asker's only)."""
 
     def __init__(self, user_id: int, forget: bool) -> None:
@@ -42,13 +42,7 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FORG
         self.forget = forget
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ForgetButton:
+    def from_match(cls, match: re.Match[str]) -> ForgetButton:
         return cls(int(match["user"]), match["answer"] == "yes")
 
     async def callback(self, interaction: discord.Interaction) -> None:

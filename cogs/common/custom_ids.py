@@ -1,11 +1,36 @@
-"""What every `custom_id` of ours starts with, and how an id inside one is spelled.
+"""What every `custom_id` of ours starts with, how an id inside one is spelled, and the
+base of every button whose state lives in its custom_id.
 
 Each feature defines its own templates next to its buttons; all stay ≤ 100 characters.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import re
+from typing import Any, Final, Self
+
+import discord
 
 PREFIX: Final = "picasso"
 ID: Final = r"(?:0|[1-9][0-9]{0,18})"  # a snowflake or a row id: one spelling, ≤ 19 digits
+
+
+class StatefulButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
+    """A button whose state lives in its `custom_id`, so it works after a restart. A
+    subclass gives its own `template=` and says how a match becomes the button
+    (`from_match`); discord.py calls it for every press."""
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> Self:
+        """The button a matched custom_id stands for."""
+        raise NotImplementedError
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls.from_match(match)

@@ -6,14 +6,14 @@ custom_id format: picasso:history:<user id>:<page>:<prev|next>
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Final
 
 import discord
 
 from bot.i18n import N_, _
 from cogs.common.answering import NO_MENTIONS, answering, read_in_locale_of, reply
 from cogs.common.context import picasso
-from cogs.common.custom_ids import ID, PREFIX
+from cogs.common.custom_ids import ID, PREFIX, StatefulButton
 from cogs.history.render import page_embed
 
 PAGE_SIZE: Final = 8
@@ -47,7 +47,7 @@ async def show_page(interaction: discord.Interaction, user_id: int, page: int) -
     )
 
 
-class HistoryPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=HISTORY_TEMPLATE):
+class HistoryPageButton(StatefulButton, template=HISTORY_TEMPLATE):
     """◀ / ▶ under a /history page (only its owner may turn it)."""
 
     def __init__(self, user_id: int, page: int, way: str, *, disabled: bool = False) -> None:
@@ -64,13 +64,7 @@ class HistoryPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template
         self.page = page
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> HistoryPageButton:
+    def from_match(cls, match: re.Match[str]) -> HistoryPageButton:
         return cls(int(match["user"]), int(match["page"]), match["way"])
 
     async def callback(self, interaction: discord.Interaction) -> None:

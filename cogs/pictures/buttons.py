@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 import discord
 
 from bot.i18n import N_, _
-from cogs.common.custom_ids import ID, PREFIX
+from cogs.common.custom_ids import ID, PREFIX, StatefulButton
 from cogs.pictures import actions, refine
 
 
@@ -69,7 +69,7 @@ def parse_picture_custom_id(custom_id: str) -> tuple[Action, int] | None:
     return (Action(match["action"]), int(match["id"])) if match else None
 
 
-class PictureButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PICTURE_TEMPLATE):
+class PictureButton(StatefulButton, template=PICTURE_TEMPLATE):
     """One of the buttons under a picture."""
 
     def __init__(self, action: Action, picture_id: int, number: int | None = None) -> None:
@@ -87,20 +87,14 @@ class PictureButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PIC
         self.picture_id = picture_id
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> PictureButton:
+    def from_match(cls, match: re.Match[str]) -> PictureButton:
         return cls(Action(match["action"]), int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await _PRESSES[self.action](interaction, self.picture_id)
 
 
-class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CANCEL_TEMPLATE):
+class CancelButton(StatefulButton, template=CANCEL_TEMPLATE):
     """❌ Cancel under a request still waiting in line (its requester's only)."""
 
     def __init__(self, job_id: int, label: str | None = None) -> None:
@@ -115,13 +109,7 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CANC
         self.job_id = job_id
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> CancelButton:
+    def from_match(cls, match: re.Match[str]) -> CancelButton:
         return cls(int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:

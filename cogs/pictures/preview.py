@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import discord
 from discord.ext import commands
@@ -44,7 +44,7 @@ from bot.storage.job_records import JobKind
 from bot.studio import Order, Preview
 from cogs.common.answering import NO_MENTIONS, PUBLIC_DEFER, answering, defer_public
 from cogs.common.context import picasso, who_from_interaction
-from cogs.common.custom_ids import ID, PREFIX
+from cogs.common.custom_ids import ID, PREFIX, StatefulButton
 from cogs.common.forms import submitted_form
 from cogs.common.render import EMBED_COLOUR, TITLE_LIMIT
 from cogs.pictures.orders import interaction_delivery, requester
@@ -256,7 +256,7 @@ async def discard(interaction: discord.Interaction, ticket: Ticket) -> None:
 _PRESSES: Final = {Action.PAINT: paint, Action.EDIT: edit, Action.DISCARD: discard}
 
 
-class PreviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON_TEMPLATE):
+class PreviewButton(StatefulButton, template=BUTTON_TEMPLATE):
     """One of the buttons under a prompt preview."""
 
     def __init__(self, action: Action, ticket: Ticket) -> None:
@@ -270,13 +270,7 @@ class PreviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUT
         self.ticket = ticket
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> PreviewButton:
+    def from_match(cls, match: re.Match[str]) -> PreviewButton:
         return cls(Action(match["action"]), Ticket.from_match(match))
 
     async def callback(self, interaction: discord.Interaction) -> None:
