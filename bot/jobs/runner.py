@@ -56,7 +56,6 @@ class Status:
     preview: bytes | None = None
     preview_index: int = 0
     restarting: bool = False  # the bot is restarting; the job keeps its place
-    count: int = 1  # pictures the job makes
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +220,7 @@ class Runner:
                     if _writes_a_prompt(job):
                         await self.publisher.progress(job, Status(Stage.EXPANDING))
                     plan = await self._plan(job)
-                await self.publisher.progress(job, Status(Stage.PAINTING, count=spec.request.count))
+                await self.publisher.progress(job, Status(Stage.PAINTING))
                 # The provider's limit counts this very call, each of its pictures.
                 await self.scheduler.pace(spec.request.count)
                 try:

@@ -115,7 +115,7 @@ class DiscordPublisher:
         if job.kind is JobKind.VARIATION:
             return  # the batch's message sums the takes up (`variations`)
         refining = job.kind is JobKind.REFINE
-        text = status_line(status, refining=refining)
+        text = status_line(status, refining=refining, count=job.spec.request.count)
         if status.preview is not None:
             preview = status.preview
             shown: Any = ("preview", status.preview_index)

@@ -31,7 +31,7 @@ from cogs.common.render import (
 PROMPT_BUDGET = 3500
 
 
-def status_line(status: Status, *, refining: bool = False) -> str:
+def status_line(status: Status, *, refining: bool = False, count: int = 1) -> str:
     """The line shown while a job is under way."""
     stage = status.stage
     if status.restarting:
@@ -43,10 +43,10 @@ def status_line(status: Status, *, refining: bool = False) -> str:
         return _("⏳ In line — {place}.").format(
             place=place_text(place.position, place.eta_seconds)
         )
-    if status.count > 1 and stage is Stage.PAINTING:
+    if count > 1 and stage is Stage.PAINTING:
         return ngettext(
-            "🎨 Painting your {count} picture…", "🎨 Painting your {count} pictures…", status.count
-        ).format(count=status.count)
+            "🎨 Painting your {count} picture…", "🎨 Painting your {count} pictures…", count
+        ).format(count=count)
     if status.preview is not None:
         return _("🎨 Painting your picture… (preview {number})").format(
             number=status.preview_index + 1

@@ -183,7 +183,7 @@ class Rig:
         posted as message 77."""
         if take is not None and self.parent is None:
             self.parent = await post_picture(self.store, 77, NOW, user=ALICE)
-        request = ImageRequest("a cat in a hat")
+        request = spec.pop("request", ImageRequest("a cat in a hat"))
         new = NewJob(
             kind=kind,
             guild_id=GUILD,

@@ -12,7 +12,7 @@ import pytest
 from bot.config import Secret
 from bot.errors import PicassoError, UploadFailed
 from bot.jobs.runner import Place, Status
-from bot.models import PostedPicture, Stage
+from bot.models import ImageRequest, PostedPicture, Stage
 from bot.storage.job_records import Delivery, JobKind, JobState
 from bot.storage.repository import Store
 from cogs.common.answering import CANNOT_POST
@@ -72,6 +72,15 @@ async def test_a_running_job_shows_its_stage_without_buttons(rig: Rig) -> None:
     [edit] = rig.edits(inter)
     assert edit.json["content"] == "🎨 Painting your picture…"
     assert edit.json["components"] == []
+
+
+async def test_a_set_being_painted_says_how_many_pictures(rig: Rig) -> None:
+    inter = await rig.thinking(public=True)
+    job = await rig.job(delivered_on(inter), request=ImageRequest("four boats", count=4))
+    await rig.publisher.progress(job, PAINTING)
+    await rig.reporter.drain(5)
+    [edit] = rig.edits(inter)
+    assert edit.json["content"] == "🎨 Painting your 4 pictures…"
 
 
 async def test_a_burst_of_progress_is_the_first_edit_and_the_latest(rig: Rig) -> None:

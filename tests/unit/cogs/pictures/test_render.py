@@ -83,6 +83,12 @@ def test_status_lines(status: Status, refining: bool, line: str) -> None:
     assert status_line(status, refining=refining) == line
 
 
+def test_a_set_says_how_many_pictures_are_painted_and_waits_like_one() -> None:
+    assert status_line(Status(Stage.PAINTING), count=4) == "🎨 Painting your 4 pictures…"
+    queued = Status(Stage.QUEUED, Place(2, None))
+    assert status_line(queued, count=4) == "⏳ In line — position 2."
+
+
 def test_the_result_embed_shows_the_request_and_what_it_cost() -> None:
     embed = result_embed(result(), "alice", "https://cdn.example/a.png", "picture.png")
     assert embed.title == "a cat"
