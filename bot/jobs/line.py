@@ -109,6 +109,8 @@ class SharedLine:
         self._changed = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
         self._waiting: dict[int, _Waiter] = {}  # jobs of this process waiting for a turn
+        self._held: dict[int, str] = {}  # jobs this process holds (waiting or painting)
+        self._keeper: asyncio.Task[None] | None = None
         self._claimer: asyncio.Task[None] | None = None
 
     def holder(self, job_id: int) -> str:
@@ -116,8 +118,33 @@ class SharedLine:
         return holder_of(self._process, job_id)
 
     async def start(self) -> None:
-        """Listen for turns ending anywhere (so that waiters look again at once)."""
+        """Listen for turns ending anywhere (so that waiters look again at once), and keep
+        the holds of this process's jobs alive."""
         self._listener = asyncio.create_task(self._listen(), name="line-listener")
+        self._keeper = asyncio.create_task(self._keep_alive(), name="line-keeper")
+
+    def keep(self, job_id: int) -> None:
+        """This process holds `job_id` now: renew its hold until `let_go`."""
+        self._held[job_id] = self.holder(job_id)
+
+    def let_go(self, job_id: int) -> None:
+        """This process no longer holds `job_id`."""
+        self._held.pop(job_id, None)
+
+    async def _keep_alive(self) -> None:
+        """Renew the holds of every job held here, in one statement every third of a lease,
+        until the line is closed and the last job held here is let go (a stopping worker's
+        paintings keep their holds while they finish)."""
+        while not (self._closed and not self._held):
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                lost = await self._store.renew_holds(dict(self._held), self._now(), self.lease)
+            except Exception:
+                log.warning("could not renew this worker's holds", exc_info=True)
+                continue
+            for job_id in lost:
+                log.warning("job %d: lost its hold to another worker", job_id)
+                self.let_go(job_id)
 
     async def _listen(self) -> None:
         pubsub = self._redis.pubsub()

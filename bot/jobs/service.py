@@ -222,7 +222,7 @@ class JobService:
             assert holding.lease_until is not None
             left = (holding.lease_until - self.studio.now()).total_seconds()
             await asyncio.sleep(min(max(left, 0.2), line.lease.total_seconds()))
-        renewing = asyncio.create_task(self._renew(line, job_id), name=f"lease-{job_id}")
+        line.keep(job_id)
         try:
             job = await store.job(job_id)
             if job is not None and holding.took_over:
@@ -232,21 +232,9 @@ class JobService:
             if job is not None:
                 await self.runner.run(job)
         finally:
-            renewing.cancel()
+            line.let_go(job_id)
             await asyncio.shield(store.release_hold(job_id, holder))
             await line.changed()
-
-    async def _renew(self, line: SharedLine, job_id: int) -> None:
-        """Keep the hold alive while this worker has the job."""
-        holder, store = line.holder(job_id), self.studio.store
-        while True:
-            await asyncio.sleep(line.lease.total_seconds() / 3)
-            try:
-                if not await store.renew_hold(job_id, holder, self.studio.now(), line.lease):
-                    log.warning("job %d: lost its hold to another worker", job_id)
-                    return
-            except Exception:
-                log.warning("job %d: could not renew its hold", job_id, exc_info=True)
 
     async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - a deadline, not an error
         """Wait until every job this process runs has ended; False if `timeout` came first."""

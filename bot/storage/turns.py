@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -90,9 +90,22 @@ class Turns(Sessions):
                 row.has_turn = False
             return Holding(Hold.HELD, JobState(row.state), row.lease_until, took_over)
 
-    async def renew_hold(self, job_id: int, holder: str, now: datetime, lease: timedelta) -> bool:
-        """Extend `holder`'s lease; False if it is no longer theirs (or the job ended)."""
-        return await self._held(job_id, holder, {"lease_until": now + lease})
+    async def renew_holds(
+        self, held: Mapping[int, str], now: datetime, lease: timedelta
+    ) -> set[int]:
+        """Extend the leases of these jobs (id → its holder) in one statement; returns the
+        ids whose hold was no longer their holder's (taken over, or never theirs)."""
+        if not held:
+            return set()
+        async with self._writing() as session:
+            renewed = await session.scalars(
+                update(JobRow)
+                .where(tuple_(JobRow.id, JobRow.holder).in_(list(held.items())))
+                .values(lease_until=now + lease)
+                .returning(JobRow.id)
+            )
+            kept = set(renewed.all())
+        return set(held) - kept
 
     async def end_turn(self, job_id: int, holder: str) -> bool:
         """The job's turn is over (it painted, or waits out a provider pause); still held."""

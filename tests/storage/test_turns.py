@@ -39,7 +39,8 @@ async def test_a_job_is_held_by_one_worker_until_its_lease_runs_out(store: Store
     later = NOW + timedelta(seconds=41)
     taken = await store.hold(job.id, "w2", later, LEASE)
     assert (taken.hold, taken.took_over, taken.state) == (Hold.HELD, True, JobState.QUEUED)
-    assert not await store.renew_hold(job.id, "w1", later, LEASE)  # w1 lost it
+    assert await store.renew_holds({job.id: "w1"}, later, LEASE) == {job.id}  # w1 lost it
+    assert await store.renew_holds({job.id: "w2"}, later, LEASE) == set()
 
 
 async def test_an_ended_job_cannot_be_held(store: Store) -> None:

@@ -256,3 +256,18 @@ async def test_a_worker_stopped_with_sigterm_hands_its_waiting_job_to_the_other(
         assert is_picture(await settled(interaction, timeout=60))
     await all_done(database, 2)
     assert openai_fake.count("images") == 2  # each painted once
+
+
+async def test_a_painting_longer_than_a_lease_keeps_its_slot(
+    cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    """Holds are renewed while a picture paints: with one slot across the workers, the
+    second picture starts only once the first is painted, though painting outlasts a lease
+    (2 × QUEUE_HEARTBEAT = 4 s)."""
+    running, database = cluster
+    first, waiting = await one_painting_one_waiting(running, discord_fake, openai_fake, 6.0)
+    for interaction in (first, waiting):
+        assert is_picture(await settled(interaction, timeout=60))
+    await all_done(database, 2)
+    one, two = [r.at for r in openai_fake.requests if r.endpoint == "images"]
+    assert two - one >= 6.0  # the second call was sent only after the first one's answer
