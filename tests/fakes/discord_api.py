@@ -52,6 +52,7 @@ from tests.fakes.discord_rules import (
     SnowflakeGenerator,
 )
 from tests.fakes.discord_users import UserActions
+from tests.fakes.spec_documents import DISCORD_SPEC
 
 __all__ = [
     "DEFAULT_MEMBER_PERMISSIONS",
@@ -62,8 +63,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "discord-openapi.json"
 
 
 def _load_spec(path: Path) -> Any:
@@ -133,7 +132,7 @@ class FakeDiscord(UserActions):
     async def start(self) -> None:
         """Listen on 127.0.0.1 (a free port) and fill in :attr:`api_base`."""
         if self.validate_spec:
-            self.spec = _load_spec(SPEC_PATH)
+            self.spec = _load_spec(DISCORD_SPEC)
         app = web.Application(client_max_size=256 * 1024 * 1024)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self.rest.handle)
         app.router.add_get("/gateway", self.gateway.handle)

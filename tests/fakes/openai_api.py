@@ -14,7 +14,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import BodyPartReader, web
@@ -32,10 +31,10 @@ from tests.fakes.openai_content import (
 )
 from tests.fakes.openai_ratelimits import ImageRateLimit, ImageWindow
 from tests.fakes.openapi_check import SpecValidator
+from tests.fakes.spec_documents import OPENAI_SPEC
 
 log = logging.getLogger(__name__)
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "openai-openapi.yaml"
 Endpoint = Literal["chat", "images", "edits", "moderations", "models"]
 ROUTES: dict[tuple[str, str], Endpoint] = {
     ("POST", "/v1/chat/completions"): "chat",
@@ -125,7 +124,7 @@ class FakeOpenAI:
         self.rate_limited: list[Recorded] = []
         self._image_window = ImageWindow()
         self._faults: dict[str, list[_Fault]] = {}
-        self._validator = SpecValidator(SPEC_PATH, strip_prefix="/v1", unknown_properties="error")
+        self._validator = SpecValidator(OPENAI_SPEC, strip_prefix="/v1", unknown_properties="error")
         self._runner: web.AppRunner | None = None
         moderation = self._validator.schema("CreateModerationResponse")["properties"]["results"]
         self._categories = list(moderation["items"]["properties"]["categories"]["properties"])

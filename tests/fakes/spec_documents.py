@@ -17,6 +17,11 @@ log = logging.getLogger(__name__)
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# The official documents, copied into the repository (see tests/specs/README.md).
+SPECS: pathlib.Path = pathlib.Path(__file__).resolve().parents[1] / "specs"
+DISCORD_SPEC: pathlib.Path = SPECS / "discord-openapi.json"
+OPENAI_SPEC: pathlib.Path = SPECS / "openai-openapi.yaml"
+
 
 def load_document(path: pathlib.Path) -> Any:
     """The document at `path` as plain JSON data."""

@@ -16,8 +16,9 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 from PIL import Image
 
-from tests.fakes.openai_api import SPEC_PATH, FakeOpenAI
+from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.openapi_check import SpecValidator
+from tests.fakes.spec_documents import OPENAI_SPEC
 
 MODEL = "gpt-image-1.5"
 
@@ -35,7 +36,7 @@ def client(fake: FakeOpenAI) -> openai.AsyncOpenAI:
 
 @pytest.fixture(scope="module")
 def spec() -> SpecValidator:
-    return SpecValidator(SPEC_PATH)
+    return SpecValidator(OPENAI_SPEC)
 
 
 def png(width: int = 32, height: int = 32) -> bytes:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 
 from tests.fakes.openapi_check import SpecValidator
-
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"
+from tests.fakes.spec_documents import SPECS
 
 
 @pytest.fixture
