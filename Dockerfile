@@ -17,11 +17,19 @@ COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY cogs ./cogs
 RUN pip install ".[postgres]"
+# What a user's install needs is in the package (migrations, catalogs, the charts' font):
+# the build fails here, not in production, if any is missing.
+RUN cd /tmp && picasso --version \
+    && DATABASE_URL=sqlite:////tmp/smoke.db python -m bot migrate \
+    && DISCORD_TOKEN=smoke OPENAI_API_KEY=smoke DATABASE_URL=sqlite:////tmp/smoke.db \
+       python -m bot check --offline \
+    && rm /tmp/smoke.db
 
-# SQLite lives on the /data volume unless DATABASE_URL points at PostgreSQL.
+# SQLite lives in /data unless DATABASE_URL points at PostgreSQL: mount a volume there for
+# SQLite (docker run -v picasso-data:/data). No VOLUME is declared, so the scaled-out
+# processes of compose.yaml, which keep nothing on disk, get no anonymous volume each.
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /data picasso \
     && mkdir /data && chown picasso:picasso /data
-VOLUME ["/data"]
 WORKDIR /data
 USER picasso
 

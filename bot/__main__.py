@@ -64,8 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     imagine.add_argument("--quality", choices=[q.value for q in Quality], default="auto")
     imagine.add_argument("--style", choices=[s.label for s in Style], default="none")
     imagine.add_argument("--no-expand", action="store_true", help="paint the words as written")
-    commands.add_parser(
+    check = commands.add_parser(
         "check", help="check settings, the OpenAI endpoint and models, the database, Discord"
+    )
+    check.add_argument(
+        "--offline",
+        action="store_true",
+        help="only what needs no network: settings, the database, the catalogs, the font",
     )
     commands.add_parser("sync", help="register slash commands (globally, or to DEV_GUILD_ID)")
     commands.add_parser("migrate", help="bring the database schema up to date")
@@ -81,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     if command == "check":
-        return _check()
+        return _check(offline=args.offline)
     needs = NEEDS[command]
     if getattr(args, "role", None):
         os.environ["ROLE"] = args.role  # read and checked with the other settings
@@ -109,14 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _check() -> int:
+def _check(*, offline: bool) -> int:
     """`check` reads every setting it can and reports the bad ones with everything else."""
     from bot import cli
 
     settings, problems = read_settings()
     setup_logging(settings)
     try:
-        return asyncio.run(cli.check(settings, problems))
+        return asyncio.run(cli.check(settings, problems, offline=offline))
     except KeyboardInterrupt:
         return 130
 

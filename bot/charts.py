@@ -213,11 +213,18 @@ def _font_families() -> list[str]:
     it, since its import would change matplotlib's defaults for the whole process."""
     from matplotlib import font_manager
 
-    spec = importlib.util.find_spec("matplotlib_fontja")
-    folders = spec.submodule_search_locations if spec is not None else None
-    font = Path(next(iter(folders))) / "fonts" / "ipaexg.ttf" if folders else None
-    if font is None or not font.is_file():
+    font = japanese_font()
+    if font is None:
         log.warning("matplotlib-fontja is not installed: charts draw no Japanese glyphs")
         return [TEXT_FONT]
     font_manager.fontManager.addfont(str(font))
     return [TEXT_FONT, JAPANESE_FONT]
+
+
+def japanese_font() -> Path | None:
+    """The file of the Japanese font the matplotlib-fontja package ships, if it is there
+    (found without importing the package)."""
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    folders = spec.submodule_search_locations if spec is not None else None
+    font = Path(next(iter(folders))) / "fonts" / "ipaexg.ttf" if folders else None
+    return font if font is not None and font.is_file() else None

@@ -1,6 +1,7 @@
 """The parts of `python -m bot check` that need no Discord: one ✓/✗ line for each thing the
-bot needs (the settings, the OpenAI endpoint and models, the database), and the one-line
-account of a database failure. None prints a secret; `bot.cli.check` runs them."""
+bot needs (the settings, the OpenAI endpoint and models, the database, what the package
+ships: its translation catalogs and the charts' font), and the one-line account of a
+database failure. None prints a secret; `bot.cli.check` runs them."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import openai
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from bot.charts import japanese_font
 from bot.config import ConfigError, Settings
+from bot.errors import APOLOGY
 from bot.formatting import join
+from bot.i18n import ENGLISH, LANGUAGES, catalog_file, translate
 from bot.storage.database import HEAD_REVISION, SchemaTooNew, make_engine, schema_revision
 
 log = logging.getLogger(__name__)
@@ -143,3 +147,27 @@ async def database_line(url: str) -> Line:
         at = "" if revision is None else f" (at {revision}, this version needs {HEAD_REVISION})"
         return Line(False, f"{name}: not migrated{at}: run python -m bot migrate")
     return Line(True, f"{name} is reachable and migrated ({HEAD_REVISION})")
+
+
+def catalog_lines() -> list[Line]:
+    """A line in each language the bot speaks, read from its compiled catalog: ✗ where the
+    catalog is missing (a packaging miss) or does not translate."""
+    lines = []
+    for language in LANGUAGES:
+        if catalog_file(language) is None:
+            lines.append(Line(False, f"catalog {language}: no compiled catalog (picasso.mo)"))
+            continue
+        sentence = translate(APOLOGY, language)
+        if language != ENGLISH and sentence == APOLOGY:
+            lines.append(Line(False, f"catalog {language}: does not translate"))
+        else:
+            lines.append(Line(True, f"catalog {language}: {sentence}"))
+    return lines
+
+
+def font_line() -> Line:
+    """The charts' Japanese font is installed (matplotlib-fontja's file)."""
+    font = japanese_font()
+    if font is None:
+        return Line(False, "chart font IPAexGothic: missing (install matplotlib-fontja)")
+    return Line(True, f"chart font IPAexGothic ({font.name})")

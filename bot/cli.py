@@ -140,14 +140,21 @@ def _request(args: argparse.Namespace) -> ImageRequest:
     )
 
 
-async def check(settings: Settings, problems: Sequence[ConfigError]) -> int:
+async def check(
+    settings: Settings, problems: Sequence[ConfigError], *, offline: bool = False
+) -> int:
     """One ✓/✗ line for each setting problem (or one for all settings), the endpoint, each
-    model, the database and the Discord login; 0 if every line is ✓, else 1."""
+    model, the database, the catalogs and the charts' font, and the Discord login; with
+    `offline`, none of those that need the network (the endpoint, the models, Discord).
+    0 if every line is ✓, else 1."""
     unusable = {problem.variable for problem in problems}
     ok = checks.report(checks.settings_lines(problems))
-    ok &= checks.report(await _openai_lines(settings, unusable))
+    if not offline:
+        ok &= checks.report(await _openai_lines(settings, unusable))
     ok &= checks.report([await _database_line(settings, unusable)])
-    ok &= checks.report(await _discord_lines(settings, unusable))
+    ok &= checks.report([*checks.catalog_lines(), checks.font_line()])
+    if not offline:
+        ok &= checks.report(await _discord_lines(settings, unusable))
     return 0 if ok else 1
 
 

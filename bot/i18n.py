@@ -80,6 +80,12 @@ def catalog(language: str) -> _gettext.NullTranslations:
     return _gettext.translation(DOMAIN, LOCALES_DIR, languages=[language], fallback=True)
 
 
+def catalog_file(language: str) -> Path | None:
+    """Where `language`'s compiled catalog is, or None when it is missing."""
+    found = _gettext.find(DOMAIN, LOCALES_DIR, languages=[language])
+    return Path(found) if found else None
+
+
 def translate(msgid: str, language: str, context: str | None = None) -> str:
     """`msgid` in `language` (itself where the catalog has no translation)."""
     if context is None:

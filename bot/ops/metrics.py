@@ -17,7 +17,15 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.exposition import choose_encoder
 
 from bot.errors import PicassoError
@@ -41,6 +49,11 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
+        # The process's own figures (resident memory, CPU seconds, open file descriptors,
+        # garbage collections, the Python version), as the default registry would have them.
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
         self.jobs = Gauge(
             "picasso_jobs", "Jobs in the database by state.", ["state"], registry=registry
         )

@@ -57,3 +57,39 @@ def test_two_workers_and_the_services_they_need() -> None:
     assert {"gateway", "worker", "postgres", "redis"} <= set(found)
     for backing in ("postgres", "redis"):
         assert "healthcheck" in found[backing]
+
+
+def test_picasso_waits_for_its_services_to_be_healthy() -> None:
+    for service in ("gateway", "worker"):
+        depends = services()[service]["depends_on"]
+        assert {name: rule["condition"] for name, rule in depends.items()} == {
+            "postgres": "service_healthy",
+            "redis": "service_healthy",
+        }
+
+
+def test_postgres_is_healthy_only_once_it_listens_on_tcp() -> None:
+    """The image's init server answers on the Unix socket before PostgreSQL listens on TCP,
+    where Picasso connects: the check must go over TCP (`-h`)."""
+    test = services()["postgres"]["healthcheck"]["test"]
+    words = test[1:] if test[0] == "CMD" else " ".join(test[1:]).split()
+    assert words[0] == "pg_isready"
+    host = words[words.index("-h") + 1]
+    assert host in {"127.0.0.1", "localhost"}
+
+
+def test_the_picasso_image_is_built_never_pulled() -> None:
+    for service in ("gateway", "worker"):
+        config = services()[service]
+        assert config["build"] == "."
+        assert config["pull_policy"] == "build"
+
+
+def test_the_image_declares_no_volume_and_checks_its_install() -> None:
+    """A VOLUME would give every scaled-out container an anonymous volume it never uses;
+    the build runs the same smoke test as CI on the installed package."""
+    dockerfile = (COMPOSE.parent / "Dockerfile").read_text()
+    instructions = [line.split()[0] for line in dockerfile.splitlines() if line[:1].isalpha()]
+    assert "VOLUME" not in instructions
+    assert "python -m bot check --offline" in dockerfile
+    assert "pip install -e" not in dockerfile

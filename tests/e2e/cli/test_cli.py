@@ -144,7 +144,7 @@ async def test_check_reports_each_part(tmp_path: Path) -> None:
         status, out, err = await run_cli(tmp_path, "check", OPENAI_API_KEY=key, **env)
         assert status == 0, out + err
         lines = out.splitlines()
-        assert [line[0] for line in lines] == ["✓"] * 7, out
+        assert [line[0] for line in lines] == ["✓"] * 13, out
         assert lines[0] == "✓ settings"
         assert [line.split()[1] for line in lines[2:5]] == [
             "CHAT_MODEL",
@@ -152,7 +152,9 @@ async def test_check_reports_each_part(tmp_path: Path) -> None:
             "MODERATION_MODEL",
         ]
         assert f"migrated ({HEAD_REVISION})" in lines[5]
-        assert lines[6].startswith("✓ Discord login as")
+        assert [line.split()[2] for line in lines[6:11]] == ["en:", "de:", "fr:", "es:", "ja:"]
+        assert lines[11].startswith("✓ chart font IPAexGothic")
+        assert lines[12].startswith("✓ Discord login as")
         assert discord_fake.bot_token == DISCORD_TOKEN
         retrieved = [r.path for r in openai_fake.requests if r.path.startswith("/v1/models/")]
         assert retrieved == [
@@ -194,7 +196,8 @@ async def test_check_goes_on_past_a_missing_token(tmp_path: Path) -> None:
     assert lines[4].startswith("✓ IMAGE_MODEL gpt-image-2")
     assert lines[5].startswith("✓ MODERATION_MODEL omni-moderation-latest")
     assert lines[6].endswith("no such file yet: run python -m bot migrate")
-    assert len(lines) == 7  # no Discord login without a token
+    assert [line[0] for line in lines[7:]] == ["✓"] * 6  # the catalogs and the font
+    assert len(lines) == 13  # no Discord login without a token
     assert openai_fake.api_key not in out + err
     assert not (tmp_path / "data").exists()  # check never creates the database
 
@@ -214,11 +217,46 @@ async def test_check_says_an_old_database_needs_migrating(tmp_path: Path) -> Non
             DATABASE_URL=f"sqlite:///{database}",
         )
     assert status == 1
-    assert out.splitlines()[-1] == (
+    assert out.splitlines()[5] == (
         f"✗ database sqlite+aiosqlite:///{database}: "
         f"not migrated (at 0001, this version needs {HEAD_REVISION}): run python -m bot migrate"
     )
-    assert [line[0] for line in out.splitlines()] == ["✗"] + ["✓"] * 4 + ["✗"]
+    assert [line[0] for line in out.splitlines()] == ["✗"] + ["✓"] * 4 + ["✗"] + ["✓"] * 6
+
+
+async def test_check_offline_needs_no_network(tmp_path: Path) -> None:
+    """--offline: the settings, the database and what the package ships; no endpoint, model
+    or Discord login is tried (both fakes see no request)."""
+    async with FakeOpenAI() as openai_fake, FakeDiscord() as discord_fake:
+        env = {
+            "DISCORD_TOKEN": DISCORD_TOKEN,
+            "OPENAI_API_KEY": openai_fake.api_key,
+            "OPENAI_BASE_URL": openai_fake.base_url,
+            "DISCORD_API_BASE_URL": discord_fake.api_base,
+        }
+        status, out, err = await run_cli(tmp_path, "check", "--offline", **env)
+        assert status == 1  # no database yet
+        assert out.splitlines()[1].endswith("no such file yet: run python -m bot migrate")
+        assert (await run_cli(tmp_path, "migrate"))[0] == 0
+        status, out, err = await run_cli(tmp_path, "check", "--offline", **env)
+        assert openai_fake.requests == [] and discord_fake.requests == []
+    assert status == 0, out + err
+    lines = out.splitlines()
+    assert lines[0] == "✓ settings"
+    assert f"migrated ({HEAD_REVISION})" in lines[1]
+    assert lines[2:7] == [
+        "✓ catalog en: Sorry — something went wrong on our side. It has been logged; please "
+        "try again.",
+        "✓ catalog de: Entschuldigung – bei uns ist etwas schiefgegangen. Es wurde "
+        "protokolliert; bitte versuch es noch einmal.",
+        "✓ catalog fr: Désolé — un problème est survenu de notre côté. Il a été consigné ; "
+        "veuillez réessayer.",
+        "✓ catalog es: Lo sentimos: algo ha fallado por nuestra parte. Ha quedado registrado; "
+        "inténtalo de nuevo.",
+        "✓ catalog ja: 申し訳ありません。こちら側で問題が発生しました。記録済みですので、"
+        "もう一度お試しください。",
+    ]
+    assert lines[7].startswith("✓ chart font IPAexGothic") and len(lines) == 8
 
 
 async def test_migrate_needs_only_the_database(tmp_path: Path) -> None:

@@ -139,6 +139,21 @@ async def test_metrics_count_a_painted_picture_and_its_spend(
     assert await metric(port, "picasso_discord_429_total", scope="user") is None
 
 
+async def test_metrics_show_the_process_its_memory_cpu_and_collections(
+    start_bot: StartBot,
+) -> None:
+    port = free_port()
+    await start_bot(HEALTH_PORT=str(port))
+    resident = await metric(port, "process_resident_memory_bytes")
+    assert resident is not None and resident > 10 * 1024 * 1024  # a running bot: tens of MB
+    cpu = await metric(port, "process_cpu_seconds_total")
+    assert cpu is not None and cpu > 0
+    fds = await metric(port, "process_open_fds")
+    assert fds is not None and fds >= 3
+    collected = await metric(port, "python_gc_objects_collected_total", generation="0")
+    assert collected is not None
+
+
 async def test_metrics_count_provider_errors_by_kind(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:

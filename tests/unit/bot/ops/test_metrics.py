@@ -102,6 +102,10 @@ def test_each_bot_has_its_own_registry_and_the_exposition_parses() -> None:
         "picasso_provider_errors",
         "picasso_discord_429",
         "picasso_spend_usd",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds",
+        "process_open_fds",
+        "python_gc_objects_collected",
     } <= set(families)
     assert sample(second, "picasso_spend_usd_total", server="1") is None
     openmetrics, kind = first.exposition("application/openmetrics-text; version=1.0.0")
