@@ -1,0 +1,1 @@
+"""Fault injection for tests: a TCP proxy that can cut, refuse and freeze connections."""
