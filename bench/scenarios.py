@@ -126,7 +126,9 @@ async def _sample_queue(
     """Every 0.1 s: [seconds since start, requests without a picture yet, jobs waiting]."""
     while True:
         outstanding = sum(1 for i in fired if not has_picture(i))
-        samples.append([round(time.monotonic() - started, 2), outstanding, stage.scheduler_waiting])
+        samples.append(
+            [round(time.monotonic() - started, 2), outstanding, await stage.line_waiting()]
+        )
         await asyncio.sleep(0.1)
 
 
@@ -194,7 +196,7 @@ async def run_stream(options: Options) -> Result:
         "pictures": len(pictures),
         "throughput_per_s": round(len(pictures) / total, 2),
         "queue_peak": max((s[1] for s in samples), default=0),
-        "scheduler_waiting_peak": max((s[2] for s in samples), default=0),
+        "line_waiting_peak": max((s[2] for s in samples), default=0),
         "queue_growth_per_s": round(_growth(samples, span), 3) + 0.0,  # never "-0"
         "queue_bounded": _bounded(samples, span, options.concurrency),
         **_calls(counts, len(pictures)),

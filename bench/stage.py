@@ -197,11 +197,10 @@ class Stage:
         finally:
             await self._stack.aclose()
 
-    @property
-    def scheduler_waiting(self) -> int:
-        """Jobs waiting for a painting turn in the bot's scheduler now."""
+    async def line_waiting(self) -> int:
+        """Jobs waiting for a painting turn in the bot's line now."""
         assert self.bot is not None
-        return len(self.bot.jobs.runner.scheduler.waiting())
+        return await self.bot.jobs.engine.line.depth()
 
     async def drain(self, timeout: float = 60) -> None:  # noqa: ASYNC109 - a deadline
         """Until every job has ended (posted, recorded, settled)."""

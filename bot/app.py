@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -21,15 +25,17 @@ from bot.errors import PicassoError
 from bot.i18n import use_locale
 from bot.imaging.pipeline import Pipeline
 from bot.imaging.providers import OpenAIChat, OpenAIImages, OpenAIModerator
+from bot.jobs.cluster import WORKER, Cluster, ClusterEngine
+from bot.jobs.engine import Engine, LocalEngine
+from bot.jobs.line import Line
+from bot.jobs.local_line import LocalLine
 from bot.jobs.observer import UNOBSERVED
 from bot.jobs.progress import Reporter
 from bot.jobs.ratelimit import RateLimit
-from bot.jobs.runner import Line, Runner
-from bot.jobs.scheduler import Scheduler
+from bot.jobs.runner import Runner
 from bot.jobs.service import JobService
 from bot.ops import make_metrics
 from bot.ops.health import HealthServer
-from bot.roles import WORKER, Cluster, work
 from bot.storage.database import make_engine, migrate
 from bot.storage.repository import Store
 from bot.studio import Clock, SpendCaps, Studio, utc_now
@@ -79,8 +85,10 @@ def make_pipeline(
 
 
 async def open_store(settings: Settings) -> tuple[AsyncEngine, Store]:
-    """The database engine with the schema migrated, and the repository on it."""
-    engine = make_engine(settings.database_url)
+    """The database engine with the schema migrated, and the repository on it. On
+    PostgreSQL each connection names its process (`picasso <role> <pid>`), so operators and
+    tests can tell in `pg_stat_activity` which process holds what."""
+    engine = make_engine(settings.database_url, name=f"picasso {settings.role} {os.getpid()}")
     await migrate(engine)
     return engine, Store(engine, new_server=settings.new_server)
 
@@ -150,10 +158,22 @@ def event_locale(args: tuple[Any, ...]) -> str | None:
     return str(guild.preferred_locale) if isinstance(guild, discord.Guild) else None
 
 
+@dataclass(frozen=True, slots=True)
+class Clocks:
+    """The times a bot reads, handed in so that tests can move them: the dates (days,
+    months, tokens' lifetimes), the seconds of its line's deadlines and its retries, and the
+    pacing of its progress edits (a clock, and a sleep on it)."""
+
+    dates: Clock = utc_now
+    seconds: Callable[[], float] = time.monotonic
+    pacing: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
 class Picasso(commands.AutoShardedBot):
     """The Discord side of Picasso. Create it, then `start()`; `close()` frees every client."""
 
-    def __init__(self, settings: Settings, *, clock: Clock = utc_now, **options: Any) -> None:
+    def __init__(self, settings: Settings, *, clocks: Clocks = Clocks(), **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True
@@ -178,15 +198,16 @@ class Picasso(commands.AutoShardedBot):
         self.settings = settings
         self.metrics = metrics
         self._health: HealthServer | None = None
-        self._clock = clock
+        self._clocks = clocks
         self.openai: openai.AsyncOpenAI | None = None
-        self._engine: AsyncEngine | None = None
+        self._database: AsyncEngine | None = None
         self._studio: Studio | None = None
         self._jobs: JobService | None = None
         self._reporter: Reporter | None = None
         self._publisher: DiscordPublisher | None = None
         self._downloads: aiohttp.ClientSession | None = None
         self._cluster: Cluster | None = None  # gateway and worker roles: Redis and the queue
+        self._worker: ClusterEngine | None = None  # ROLE=worker: it takes the queue's jobs
         self._identify_buckets = 1  # Discord's max_concurrency (GET /gateway/bot)
 
     @property
@@ -224,52 +245,71 @@ class Picasso(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         self.openai = make_openai(self.settings)
-        self._engine, store = await open_store(self.settings)
+        self._database, store = await open_store(self.settings)
         self._studio = Studio(
             store,
             make_pipeline(self.settings, self.openai, self.metrics),
             dict(self.settings.prices),
             timezone=ZoneInfo(self.settings.timezone),
-            clock=self._clock,
+            clock=self._clocks.dates,
             bot_budget=SpendCaps.usd(
                 self.settings.bot_daily_budget_usd, self.settings.bot_monthly_budget_usd
             ),
         )
         self._downloads = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
-        if self.settings.role != "all":
-            self._cluster = await Cluster.open(self.settings)
-        self._jobs = self._job_service(self._studio, self._downloads)
+        self._jobs = JobService(self._studio, await self._engine_for(self._studio, self._downloads))
         if self.settings.role == WORKER:
             return  # no gateway: no commands, no listeners; the queue brings the work
         await self.tree.set_translator(PicassoTranslator())  # commands in Discord's languages
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self._jobs.recover()
 
-    def _job_service(self, studio: Studio, downloads: aiohttp.ClientSession) -> JobService:
-        """The scheduler, the runner and the Discord publisher they post through."""
-        settings = self.settings
-        cluster = self._cluster
-        scheduler: Line
-        if cluster is not None and settings.role == WORKER:
-            scheduler = cluster.line(settings, studio)
-        else:
+    async def _engine_for(self, studio: Studio, downloads: aiohttp.ClientSession) -> Engine:
+        """The job engine, chosen here once: jobs in this process (`ROLE=all`), or across
+        gateway and worker processes sharing PostgreSQL and Redis. Both post through the
+        Discord publisher."""
+        settings, clocks = self.settings, self._clocks
+
+        def runner(line: Line) -> Runner:
+            # Discord's refusals of a progress edit are ordinary: one warning line each; a
+            # job this process lost to another shows nothing more from here.
+            self._reporter = Reporter(
+                expected=(discord.HTTPException, PicassoError),
+                may_send=lambda key: not isinstance(key, int) or line.holds(key),
+                clock=clocks.pacing,
+                sleep=clocks.sleep,
+            )
+            self._publisher = DiscordPublisher(self, self._reporter)
+            return Runner(
+                studio.store,
+                studio.pipeline,
+                line,
+                self._publisher,
+                downloads,
+                now=studio.now,
+                monotonic=clocks.seconds,
+                observer=self.metrics or UNOBSERVED,
+            )
+
+        if settings.role == "all":
             rate = RateLimit(settings.image_rate_limit) if settings.image_rate_limit else None
-            scheduler = Scheduler(concurrency=settings.image_concurrency, rate=rate)
-        # Discord's refusals of a progress edit are ordinary: one warning line each.
-        self._reporter = Reporter(expected=(discord.HTTPException, PicassoError))
-        self._publisher = DiscordPublisher(self, self._reporter)
-        runner = Runner(
+            local = LocalLine(
+                concurrency=settings.image_concurrency, rate=rate, clock=clocks.seconds
+            )
+            return LocalEngine(runner(local), studio.store, sweep_every=settings.queue_sweep)
+        cluster = await Cluster.open(settings)
+        shared = cluster.line(settings, studio)
+        engine = ClusterEngine(
+            runner(shared),
             studio.store,
-            studio.pipeline,
-            scheduler,
-            self._publisher,
-            downloads,
+            shared,
+            cluster,
+            sweep_every=settings.queue_sweep,
             now=studio.now,
-            monotonic=time.monotonic,
-            observer=self.metrics or UNOBSERVED,
         )
-        return JobService(studio, runner, cluster.queue if cluster else None)
+        self._cluster = cluster
+        self._worker = engine if settings.role == WORKER else None
+        return engine
 
     async def on_message(self, message: discord.Message, /) -> None:
         # No prefix commands: cogs listen to messages themselves.
@@ -327,8 +367,9 @@ class Picasso(commands.AutoShardedBot):
     async def start(self, token: str, *, reconnect: bool = True) -> None:
         await self.login(token)
         await self._serve_health()
-        if self._cluster is not None and self.settings.role == WORKER:
-            await work(self, self._cluster)  # over REST only, until `close()`
+        await self.jobs.engine.start()  # resumes what a previous run left, then sweeps
+        if self._worker is not None:
+            await self._worker.work(self.settings)  # over REST only, until `close()`
             return
         log.info(await self.sync_commands())
         await self.connect(reconnect=reconnect)
@@ -361,14 +402,14 @@ class Picasso(commands.AutoShardedBot):
         port = self.settings.health_port
         if port is None or self.metrics is None:
             return
-        role, cluster = self.settings.role, self._cluster
+        role, engine = self.settings.role, self.jobs.engine
         self._health = HealthServer(
             None if role == WORKER else self,  # a worker never connects to the gateway
             self.studio.store,
-            self.jobs.runner.scheduler,
+            engine.line,
             self.metrics,
             role=role,
-            queue=cluster.queue if cluster is not None else None,
+            queue=engine.queue,
         )
         await self._health.start(self.settings.health_host, port)
 
@@ -376,9 +417,7 @@ class Picasso(commands.AutoShardedBot):
         """Stop taking work, let running jobs finish (`SHUTDOWN_GRACE`), then disconnect;
         waiting jobs stay queued for the next start."""
         if self._jobs is not None:
-            await self._jobs.stop(self.settings.shutdown_grace)
-        if self._cluster is not None:
-            await self._cluster.close()
+            await self._jobs.stop(self.settings.shutdown_grace)  # the cluster's too
         if self._reporter is not None:
             # A last progress edit may wait out Discord's pacing: let it go before leaving.
             await self._reporter.drain(timeout=3)
@@ -389,5 +428,5 @@ class Picasso(commands.AutoShardedBot):
             await self.openai.close()
         if self._downloads is not None:
             await self._downloads.close()
-        if self._engine is not None:
-            await self._engine.dispose()
+        if self._database is not None:
+            await self._database.dispose()

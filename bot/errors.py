@@ -113,9 +113,25 @@ class ProviderTimeout(PicassoError):
 
 
 class ProviderUnavailable(PicassoError):
-    """The provider could not be reached or failed on its side."""
+    """The provider could not be reached or failed on its side.
+
+    `retryable` is True only when the answer proves nothing was made (so nothing was
+    billed): an HTTP 500, 502 or 503, or a connection that failed before the request went
+    out. Otherwise (the default) the call may have been billed: retrying may pay twice.
+    """
 
     user_message = N_("The image service can't be reached right now — please try again shortly.")
+
+    def __init__(
+        self,
+        user_message: str | None = None,
+        *,
+        detail: str = "",
+        retryable: bool = False,
+        **params: Any,
+    ) -> None:
+        self.retryable = retryable
+        super().__init__(user_message, detail=detail, **params)
 
 
 class Misconfigured(PicassoError):
@@ -134,6 +150,13 @@ class QueueDown(PicassoError):
     """The job queue (Redis) could not take a job for the painting workers."""
 
     user_message = N_("The bot can't reach its painting workers right now — please try again.")
+
+
+class StorageUnavailable(PicassoError):
+    """The database did not answer, or answered with a failure that passes (a lost
+    connection, a timeout, a serialization failure): trying again later may succeed."""
+
+    user_message = N_("Picasso can't reach its storage right now — please try again in a minute.")
 
 
 class UploadFailed(PicassoError):

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpx2
 import openai
 
 from bot.errors import (
@@ -32,6 +33,13 @@ from bot.imaging.prompts import MAX_COMPLETION_TOKENS, ChatMessages
 log = logging.getLogger(__name__)
 
 SAFETY_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
+# Statuses that say the provider made nothing: a 504 (its gateway gave up waiting) may still
+# have been painted and billed; a 429 is `ProviderBusy`.
+NOTHING_MADE_STATUSES = frozenset({500, 502, 503})
+# What httpx2 raises only while opening a connection (TCP connect, DNS, TLS handshake, proxy
+# tunnel), before a byte of the request is sent: the SDK chains it as the `__cause__` of
+# its `APIConnectionError` (`APITimeoutError` for `ConnectTimeout`).
+_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout)
 
 PreviewCallback = Callable[[bytes, int], Awaitable[None]]
 
@@ -113,10 +121,24 @@ def _retry_after(error: openai.APIStatusError) -> float | None:
     return None
 
 
+def _never_sent(error: BaseException) -> bool:
+    """Whether `error` is the SDK's connection error for a request that never went out
+    (connection refused, no such host, connect timeout)."""
+    return isinstance(error, openai.APIConnectionError) and isinstance(error.__cause__, _NOT_SENT)
+
+
+def _cause(error: BaseException) -> str:
+    return type(error.__cause__).__name__ if error.__cause__ is not None else "no cause"
+
+
 def translate_error(error: Exception, *, what: str) -> PicassoError:
     """The domain error (with the user's sentence) for an SDK exception; logs the details.
 
     Every `openai.OpenAIError` maps to one: what the SDK adds later lands on "unavailable".
+    `ProviderUnavailable.retryable` is True only when the answer proves nothing was made:
+    HTTP 500/502/503, or a connection that failed before the request was sent (`_never_sent`).
+    Anything else may have been billed: a timeout after sending (`ProviderTimeout`), a
+    connection lost mid-answer, a dropped stream or an error event inside one, a 504.
     """
     if isinstance(error, PicassoError):
         return error
@@ -137,12 +159,17 @@ def translate_error(error: Exception, *, what: str) -> PicassoError:
         retry_after = _retry_after(error)
         log.warning("%s rate limited (code=%s, retry_after=%s)", what, code, retry_after)
         return ProviderBusy(retry_after, detail=str(code), passing=code != "insufficient_quota")
+    if _never_sent(error):
+        cause = _cause(error)
+        log.warning("%s could not connect to the provider (%s): nothing was sent", what, cause)
+        return ProviderUnavailable(detail=cause, retryable=True)
     if isinstance(error, openai.APITimeoutError):
         log.warning("%s timed out", what)
         return ProviderTimeout()
     if isinstance(error, openai.APIConnectionError):
-        log.warning("%s could not reach the provider: %s", what, error)
-        return ProviderUnavailable()
+        cause = _cause(error)
+        log.warning("%s lost the provider (%s): %s; it may have been billed", what, cause, error)
+        return ProviderUnavailable(detail=cause)
     if isinstance(
         error, openai.BadRequestError | openai.NotFoundError | openai.UnprocessableEntityError
     ):
@@ -156,8 +183,16 @@ def translate_error(error: Exception, *, what: str) -> PicassoError:
         )
         return Misconfigured(detail=f"invalid request {error.status_code}")
     status = getattr(error, "status_code", None)
-    log.error("%s failed at the provider (status=%s, code=%s): %s", what, status, code, error)
-    return ProviderUnavailable(detail=type(error).__name__)
+    retryable = isinstance(error, openai.APIStatusError) and status in NOTHING_MADE_STATUSES
+    log.error(
+        "%s failed at the provider (status=%s, code=%s, retryable=%s): %s",
+        what,
+        status,
+        code,
+        retryable,
+        error,
+    )
+    return ProviderUnavailable(detail=type(error).__name__, retryable=retryable)
 
 
 @contextlib.contextmanager
@@ -307,19 +342,36 @@ class OpenAIImages:
     async def _several(
         self, endpoint: Any, what: str, model: str, n: int, **params: Any
     ) -> GeneratedImage:
+        async def one(**extra: Any) -> GeneratedImage:
+            with provider_errors(what):
+                return _images(await endpoint(model=model, **extra, **params), model)
+
         made: list[GeneratedImage] = []
-        with provider_errors(what):
-            if takes_n(model):
-                made.append(_images(await endpoint(model=model, n=n, **params), model))
-            missing = n - sum(len(image.pictures) for image in made)
-            if missing > 0:
-                if made:
-                    log.warning("%s made %d of %d pictures; asking again", model, n - missing, n)
-                calls = [endpoint(model=model, **params) for _ in range(missing)]
-                made += [_images(response, model) for response in await asyncio.gather(*calls)]
+        if takes_n(model):
+            made.append(await one(n=n))
+        missing = n - sum(len(image.pictures) for image in made)
+        if missing > 0:
+            if made:
+                log.warning("%s made %d of %d pictures; asking again", model, n - missing, n)
+            # Every call runs to its end, so none is left painting (and billing) unseen.
+            results = await asyncio.gather(*(one() for _ in range(missing)), return_exceptions=True)
+            made += [result for result in results if isinstance(result, GeneratedImage)]
+            failures = [result for result in results if not isinstance(result, GeneratedImage)]
+            if failures:
+                raise _first_failure(failures, billed=bool(made))
         pictures = [picture for image in made for picture in image.pictures][:n]
         usage = sum((image.usage for image in made), Usage())
         return GeneratedImage(pictures[0], usage, model, tuple(pictures[1:]))
+
+
+def _first_failure(failures: Sequence[BaseException], *, billed: bool) -> BaseException:
+    """The error to raise for calls made side by side: a cancellation first, else the
+    first; it stays `retryable` only if no call made anything and every failure says so."""
+    first = next((f for f in failures if not isinstance(f, Exception)), failures[0])
+    if isinstance(first, ProviderUnavailable):
+        nothing_made = all(isinstance(f, ProviderUnavailable) and f.retryable for f in failures)
+        first.retryable = nothing_made and not billed
+    return first
 
 
 def takes_n(model: str) -> bool:

@@ -1,2 +1,4 @@
-"""Jobs: durable requests for pictures, the fair scheduler that starts them, the runner
-that makes and posts them, and the reporter that shows their progress."""
+"""Jobs: durable requests for pictures. The runner makes and posts each one; the line
+(its rules in `rules`, in one process or shared by workers) decides when it paints; the
+engine (`engine`, `cluster`) runs jobs and sweeps up what nobody runs; the reporter shows
+their progress."""

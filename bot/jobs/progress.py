@@ -44,8 +44,10 @@ class Reporter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         expected: tuple[type[Exception], ...] = (OSError, TimeoutError),
+        may_send: Callable[[Hashable], bool] = lambda key: True,
     ) -> None:
         self._interval = interval
+        self._may_send = may_send  # asked right before each send: may `key` still be shown?
         self._clock = clock
         self._sleep = sleep
         self._expected = expected
@@ -105,6 +107,9 @@ class Reporter:
                         continue  # newer updates may have come, or take_over() dropped them
                 shown, send = message.pending
                 message.pending = None
+                if not self._may_send(key):  # e.g. its job went to another process meanwhile
+                    log.info("progress of %r is no longer this process's to show", key)
+                    continue
                 await self._send(key, message, shown, send)
         finally:
             if message.worker is asyncio.current_task():

@@ -18,12 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
-from bot.storage.job_records import JobState
+from bot.ops.ports import Database, Gateway, Line, Queue
 
 if TYPE_CHECKING:  # prometheus_client loads only when the metrics are made
     from bot.ops.metrics import Metrics
@@ -36,68 +35,6 @@ CHECK_TIMEOUT: Final = 2.0
 
 class ServeFailed(Exception):
     """HEALTH_PORT could not be listened on; `str()` is one line naming the setting."""
-
-
-class Shard(Protocol):
-    """One gateway connection, as discord.py's `ShardInfo` describes it."""
-
-    @property
-    def latency(self) -> float:
-        """Seconds between a heartbeat and its acknowledgement (inf before the first)."""
-        ...
-
-    def is_closed(self) -> bool:
-        """Whether its websocket is closed."""
-        ...
-
-
-class Gateway(Protocol):
-    """The Discord client, as far as health goes (an `AutoShardedClient`)."""
-
-    def is_ready(self) -> bool:
-        """Whether READY has arrived."""
-        ...
-
-    def is_closed(self) -> bool:
-        """Whether the client is closing or closed."""
-        ...
-
-    @property
-    def shards(self) -> Mapping[int, Shard]:
-        """The shards this process runs, by id."""
-        ...
-
-
-class Database(Protocol):
-    """The store, as far as health and metrics go."""
-
-    async def ping(self) -> None:
-        """One trivial query; raises if the database can't be reached."""
-        ...
-
-    async def job_counts(self) -> Mapping[JobState, int]:
-        """How many jobs are in each state."""
-        ...
-
-
-class Line(Protocol):
-    """The scheduler, as far as metrics go."""
-
-    def waiting(self) -> Sequence[object]:
-        """The jobs waiting for a painting turn."""
-        ...
-
-
-class Queue(Protocol):
-    """The job queue shared by gateway and worker processes."""
-
-    async def reachable(self) -> bool:
-        """Whether it answers."""
-        ...
-
-    async def depth(self) -> int:
-        """How many jobs wait for a worker."""
-        ...
 
 
 class HealthServer:

@@ -4,7 +4,7 @@ tests and several bots in one process never share a series.
 What is counted as it happens: painting time and provider failures (the models wrapped by
 `bot.ops.observed`), each posted job (the runner's `JobObserver`), Discord's 429s (an aiohttp
 trace on discord.py's HTTP session). What is read when scraped: jobs by state (the database)
-and the line's depth (the scheduler), see `refresh`.
+and the line's depth, see `refresh`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from bot.storage.job_records import JobRecord, JobState
 
 if TYPE_CHECKING:
     from bot.imaging.providers import ChatModel, ImageModel, Moderator
-    from bot.ops.health import Database, Line, Queue
+    from bot.ops.ports import Database, Line, Queue
 
 # Seconds; a high-quality picture may take minutes, a whole job may wait in line for ten.
 PAINT_BUCKETS: Final = (0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300)
@@ -151,7 +151,7 @@ class Metrics:
         """Read the depth of the line (or of the shared queue, where there is one) and the
         jobs by state (every state, 0 when none); raises if the database can't be read,
         leaving the jobs out rather than stale."""
-        self.queue_depth.set(len(line.waiting()) if queue is None else await queue.depth())
+        self.queue_depth.set(await (line if queue is None else queue).depth())
         try:
             counts = await store.job_counts()
         except BaseException:

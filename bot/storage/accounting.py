@@ -239,7 +239,7 @@ class Accounting(Sessions):
     async def usage(self, guild_id: int | None, user_id: int, period: str) -> Usage:
         """What one (guild, user or GUILD_WIDE, period) counter holds."""
         guild = DMS if guild_id is None else guild_id
-        async with self._sessions() as session:
+        async with self._reading() as session:
             row = await session.get(Counter, (guild, user_id, period))
         if row is None:
             return Usage()
@@ -258,7 +258,7 @@ class Accounting(Sessions):
             .order_by(total.desc(), Counter.guild_id)
             .limit(limit)
         )
-        async with self._sessions() as session:
+        async with self._reading() as session:
             rows = (await session.scalars(query)).all()
         return [
             (row.guild_id, Usage(row.pictures, row.reserved_micros, row.spent_micros))
@@ -272,7 +272,7 @@ class Accounting(Sessions):
         if seconds <= 0:
             return 0.0
         guild = DMS if guild_id is None else guild_id
-        async with self._sessions() as session:
+        async with self._reading() as session:
             row = await session.get(Cooldown, (guild, user_id))
         if row is None:
             return 0.0
@@ -280,7 +280,7 @@ class Accounting(Sessions):
 
     async def ledger_entry(self, reservation_id: int) -> Ledger | None:
         """The ledger row of a reservation."""
-        async with self._sessions() as session:
+        async with self._reading() as session:
             return await session.get(Ledger, reservation_id)
 
     async def reset_user(self, guild_id: int | None, user_id: int, periods: Periods) -> None:

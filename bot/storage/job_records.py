@@ -151,3 +151,6 @@ class JobRecord:
     attempts: int
     created_at: datetime
     started_at: datetime | None = None  # its last start (running and posting jobs)
+    # The process holding it when it was read (several processes; None in one): every move
+    # it makes checks the job is still held by it, so a job taken over is never moved twice.
+    holder: str | None = None

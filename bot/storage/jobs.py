@@ -75,6 +75,7 @@ def _record(row: JobRow, ledger: Ledger) -> JobRecord:
         attempts=row.attempts,
         created_at=row.created_at,
         started_at=row.started_at,
+        holder=row.holder,
     )
 
 
@@ -83,6 +84,12 @@ def _live(guild_id: int | None, user_id: int | None) -> Any:
     guild = JobRow.guild_id.is_(None) if guild_id is None else JobRow.guild_id == guild_id
     live = guild & JobRow.state.in_([s.value for s in LIVE])
     return live if user_id is None else live & (JobRow.user_id == user_id)
+
+
+def _mine(job: JobRecord) -> Any:
+    """The job's row, still held by whoever held it when `job` was read."""
+    held = JobRow.holder.is_(None) if job.holder is None else JobRow.holder == job.holder
+    return (JobRow.id == job.id) & held
 
 
 class Jobs(Accounting):
@@ -151,7 +158,7 @@ class Jobs(Accounting):
         """A job by id."""
         if not 0 <= job_id <= MAX_ID:
             return None
-        async with self._sessions() as session:
+        async with self._reading() as session:
             row = await session.get(JobRow, job_id)
             if row is None:
                 return None
@@ -166,12 +173,20 @@ class Jobs(Accounting):
             .where(where)
             .order_by(JobRow.id)
         )
-        async with self._sessions() as session:
+        async with self._reading() as session:
             return [_record(row, ledger) for row, ledger in (await session.execute(query)).all()]
 
     async def unfinished_jobs(self) -> list[JobRecord]:
         """Every job not yet ended (queued, running or posting), oldest first."""
         return await self._jobs(JobRow.state.in_([s.value for s in LIVE]))
+
+    async def unheld_jobs(self, now: datetime) -> list[JobRecord]:
+        """Every unfinished job no live holder leases (in several processes: never held,
+        let go, or its holder's lease ran out), oldest first."""
+        unheld = (
+            JobRow.holder.is_(None) | JobRow.lease_until.is_(None) | (JobRow.lease_until <= now)
+        )
+        return await self._jobs(JobRow.state.in_([s.value for s in LIVE]) & unheld)
 
     async def live_jobs(self, guild_id: int | None, user_id: int | None = None) -> list[JobRecord]:
         """The jobs queued, running or posting in a server (None: the DMs), oldest first;
@@ -184,38 +199,41 @@ class Jobs(Accounting):
 
     async def jobs_in_flight(self, guild_id: int | None, user_id: int) -> int:
         """How many of a person's jobs are queued, running or posting."""
-        async with self._sessions() as session:
+        async with self._reading() as session:
             count = await session.scalar(
                 select(func.count()).select_from(JobRow).where(_live(guild_id, user_id))
             )
         return count or 0
 
-    async def _move(self, job_id: int, states: Sequence[JobState], **values: Any) -> bool:
+    async def _move(self, job: JobRecord, states: Sequence[JobState], **values: Any) -> bool:
         async with self._writing() as session:
             moved = await session.execute(
                 update(JobRow)
-                .where((JobRow.id == job_id) & JobRow.state.in_([s.value for s in states]))
+                .where(_mine(job) & JobRow.state.in_([s.value for s in states]))
                 .values(**values)
             )
         return bool(moved.rowcount)  # type: ignore[attr-defined]
 
-    async def start_job(self, job_id: int, now: datetime) -> bool:
-        """queued → running (one more attempt); False if it is no longer queued."""
+    async def start_job(self, job: JobRecord, now: datetime) -> bool:
+        """queued → running (one more attempt); False if it is no longer queued (or no
+        longer held by the process that read it)."""
         return await self._move(
-            job_id,
+            job,
             (JobState.QUEUED,),
             state=JobState.RUNNING.value,
             attempts=JobRow.attempts + 1,
             started_at=now,
         )
 
-    async def requeue_job(self, job_id: int) -> bool:
-        """running/posting → queued (to run again after a restart)."""
+    async def requeue_job(self, job: JobRecord) -> bool:
+        """running/posting → queued (to run again after a restart or a stop); False if it
+        had ended (or is no longer held by the process that read it)."""
         return await self._move(
-            job_id,
+            job,
             (JobState.RUNNING, JobState.POSTING),
             state=JobState.QUEUED.value,
             has_turn=False,
+            resumed=False,
         )
 
     async def set_batch_prompts(self, batch: str, prompts: Sequence[str]) -> None:
@@ -236,7 +254,8 @@ class Jobs(Accounting):
         their buttons can carry their ids in the one message that posts them. Returns the
         ids, in order (the job's `picture_id` is the first).
 
-        Raises `JobEnded` (and records nothing) if the job is no longer running.
+        Raises `JobEnded` (and records nothing) if the job is no longer running (or posting:
+        the same step tried again), or no longer held by the process that read it.
         """
         async with self._writing() as session:
             await self._drop_pending_pictures(session, job.id)  # a crash mid-post: afresh
@@ -246,9 +265,11 @@ class Jobs(Accounting):
             ]
             session.add_all(rows)
             await session.flush()
+            # Posting already: this very step, tried again after its answer was lost.
+            posting = (JobState.RUNNING.value, JobState.POSTING.value)
             moved = await session.execute(
                 update(JobRow)
-                .where((JobRow.id == job.id) & (JobRow.state == JobState.RUNNING.value))
+                .where(_mine(job) & JobRow.state.in_(posting))
                 .values(state=JobState.POSTING.value, picture_id=rows[0].id)
             )
             if not moved.rowcount:  # type: ignore[attr-defined]
@@ -278,7 +299,7 @@ class Jobs(Accounting):
             cost = sum(picture.cost_micros for picture in posted)
             first = posted[0].id
             await self._close(session, job.reservation, SETTLED, cost, first, now)
-            await self._end(session, job.id, JobState.DONE, None, now, message_id=message_id)
+            await self._end(session, _mine(job), JobState.DONE, None, now, message_id=message_id)
 
     async def end_job(
         self,
@@ -294,8 +315,11 @@ class Jobs(Accounting):
         (or, with `only_queued`, if it had started)."""
         assert state in (JobState.FAILED, JobState.CANCELLED)
         states = (JobState.QUEUED,) if only_queued else LIVE
+        # A job still waiting may be cancelled whoever holds it; any other end is its
+        # holder's (the process that read it), so a job taken over is ended by one process.
+        which = (JobRow.id == job.id) if only_queued else _mine(job)
         async with self._writing() as session:
-            ended = await self._end(session, job.id, state, outcome, now, states=states)
+            ended = await self._end(session, which, state, outcome, now, states=states)
             if ended:
                 await self._drop_pending_pictures(session, job.id)
                 await self._close(session, job.reservation, RELEASED, 0, None, now)
@@ -304,7 +328,7 @@ class Jobs(Accounting):
     async def _end(
         self,
         session: AsyncSession,
-        job_id: int,
+        which: Any,
         state: JobState,
         outcome: str | None,
         now: datetime,
@@ -314,7 +338,7 @@ class Jobs(Accounting):
     ) -> bool:
         ended = await session.execute(
             update(JobRow)
-            .where((JobRow.id == job_id) & JobRow.state.in_([s.value for s in states]))
+            .where(which & JobRow.state.in_([s.value for s in states]))
             .values(state=state.value, outcome=outcome, token=None, finished_at=now, **values)
         )
         return bool(ended.rowcount)  # type: ignore[attr-defined]
@@ -331,11 +355,11 @@ class Jobs(Accounting):
     async def job_counts(self) -> dict[JobState, int]:
         """How many jobs are in each state (a state with none is left out)."""
         query = select(JobRow.state, func.count()).group_by(JobRow.state)
-        async with self._sessions() as session:
+        async with self._reading() as session:
             rows = (await session.execute(query)).all()
         return {JobState(state): count for state, count in rows}
 
     async def ping(self) -> None:
         """One trivial query (SELECT 1); raises if the database can't be reached."""
-        async with self._sessions() as session:
+        async with self._reading() as session:
             await session.execute(select(1))

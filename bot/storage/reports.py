@@ -51,7 +51,7 @@ class Reports(Sessions):
             & (Counter.user_id == GUILD_WIDE)
             & Counter.period.in_(_periods(days))
         )
-        async with self._sessions() as session:
+        async with self._reading() as session:
             counted = {
                 period: (pictures, spent)
                 for period, pictures, spent in await session.execute(query)
@@ -76,7 +76,7 @@ class Reports(Sessions):
             .order_by(spent.desc(), pictures.desc(), Counter.user_id)
             .limit(limit)
         )
-        async with self._sessions() as session:
+        async with self._reading() as session:
             rows = (await session.execute(query)).all()
         # PostgreSQL sums BIGINT as NUMERIC (a Decimal here): back to int.
         return [(user, Usage(int(made), int(held), int(paid))) for user, made, held, paid in rows]

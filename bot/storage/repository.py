@@ -43,7 +43,7 @@ class Store(Jobs, Reports, Turns):
 
     async def guild_settings(self, guild_id: int | None) -> GuildSettings:
         """A server's settings (None: the bot-wide settings for DMs); `new_server` if never set."""
-        async with self._sessions() as session:
+        async with self._reading() as session:
             row = await session.get(GuildConfig, DMS if guild_id is None else guild_id)
         return GuildSettings.from_json(row.document) if row else self._new_server
 
@@ -88,7 +88,7 @@ class Store(Jobs, Reports, Turns):
         """A picture by id."""
         if not 0 <= picture_id <= MAX_ID:
             return None
-        async with self._sessions() as session:
+        async with self._reading() as session:
             return _record(await session.get(Picture, picture_id))
 
     async def pictures_by_message(self, message_id: int) -> list[PictureRecord]:
@@ -101,7 +101,7 @@ class Store(Jobs, Reports, Turns):
             .where(Picture.message_id == message_id)
             .order_by(Picture.number, Picture.id)
         )
-        async with self._sessions() as session:
+        async with self._reading() as session:
             rows = (await session.scalars(query)).all()
         return [_record(row) for row in rows]
 
@@ -134,14 +134,14 @@ class Store(Jobs, Reports, Turns):
         if guild_id is not None:
             query = query.where(Picture.guild_id == guild_id)
         query = query.order_by(Picture.created_at.desc(), Picture.id.desc())
-        async with self._sessions() as session:
+        async with self._reading() as session:
             rows = (await session.scalars(query.limit(limit).offset(offset))).all()
         return [_record(row) for row in rows]
 
     async def ancestry(self, picture_id: int, *, limit: int = 50) -> list[PictureRecord]:
         """The chain from a picture back to its first ancestor, the picture itself first."""
         chain: list[PictureRecord] = []
-        async with self._sessions() as session:
+        async with self._reading() as session:
             current = await session.get(Picture, picture_id)
             while current is not None and len(chain) < limit:
                 chain.append(_record(current))

@@ -188,6 +188,7 @@ class JobRow(Base):
     holder: Mapped[str | None] = mapped_column(String(40))
     lease_until: Mapped[datetime | None]
     has_turn: Mapped[bool] = mapped_column(default=False)
+    resumed: Mapped[bool] = mapped_column(default=False)  # lost its turn to a provider pause
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -196,4 +197,6 @@ class JobRow(Base):
         Index("ix_jobs_state", "state"),
         Index("ix_jobs_person", "guild_id", "user_id", "state"),
         Index("ix_jobs_batch", "batch"),
+        Index("ix_jobs_server_started", "guild_id", "started_at"),
+        Index("ix_jobs_person_started", "guild_id", "user_id", "started_at"),
     )

@@ -1,22 +1,22 @@
 """The shared line in the database: which painting worker holds a job, and whose turn it is.
 
-With several processes (`ROLE=worker`), the in-process scheduler can't see the others'
-jobs, so its rules are kept here, in the job rows every process shares:
+With several processes (`ROLE=worker`), no process sees the others' jobs, so the line is
+kept in the job rows every process shares, and decided by the same rules as in one process
+(`bot.jobs.rules`), applied to the rows read under a lock:
 
 - a worker **holds** a job while it waits for its turn and while it paints it: `holder`,
   renewed before `lease_until` runs out. A lease that runs out means its worker died; the
-  next worker to get the job from the queue takes it over.
-- a held job **gets its turn** (`has_turn`) in one transaction serialised by a lock (an
-  advisory lock on PostgreSQL; SQLite has one writer): only while fewer than `concurrency`
-  jobs have a live turn everywhere, fewer than the person's `running_cap` are theirs, and
-  it is among the first of the held jobs waiting, as many as there are free slots (fair
-  turns, as in one process: servers take turns — the one whose last picture started
-  earliest goes first, one never served before anyone — then, within a server, people).
+  next worker to get the job takes it over (the sweep puts it back on the queue).
+- the line's **candidates** are the held jobs waiting for a turn: queued ones, and running
+  ones that lost their turn to a provider pause (`resumed`: they go first).
+- turns are given in one transaction serialised by a lock (an advisory lock on PostgreSQL;
+  SQLite has one writer): the rules see every candidate of every process, the turns running
+  everywhere (`has_turn` with a live lease) and when each server and person last started.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -24,15 +24,15 @@ from typing import Any, Final
 
 from sqlalchemy import and_, func, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
+from bot.jobs.rules import Candidate, Person, Ranking, Served, Server, rank
 from bot.storage.database import Sessions
 from bot.storage.job_records import LIVE, JobState
 from bot.storage.tables import JobRow
 
 # Any 64-bit number no other user of the database locks with: "picasso line".
 LINE_LOCK: Final = 0x7069636173736F
-RANKED: Final = 50  # positions are told up to this far back in the line
+_LIVE_STATES: Final = [state.value for state in LIVE]
 
 
 class Hold(Enum):
@@ -55,20 +55,31 @@ class Holding:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """The answer to `take_turn`: granted, or the place in line (1: next), or ended."""
+    """The line's answer for one job: granted, or its place (1: next), or over for it:
+    ended (cancelled, taken over) or past its start-by time."""
 
     granted: bool
     position: int | None = None
     ended: bool = False
+    expired: bool = False
 
 
-def _live_lease(now: datetime) -> Any:
-    return JobRow.lease_until > now
-
-
-def _turn_taken(job: Any, now: datetime) -> Any:
+def _turn_taken(now: datetime) -> Any:
     """A live job whose turn is running (its holder's lease too)."""
-    return job.has_turn & (job.lease_until > now) & job.state.in_([s.value for s in LIVE])
+    return JobRow.has_turn & (JobRow.lease_until > now) & JobRow.state.in_(_LIVE_STATES)
+
+
+def _for_a_turn() -> Any:
+    """A job waiting for a turn: queued, or running and resumed after a pause."""
+    return ~JobRow.has_turn & (
+        (JobRow.state == JobState.QUEUED.value)
+        | ((JobRow.state == JobState.RUNNING.value) & JobRow.resumed)
+    )
+
+
+def _waiting(now: datetime) -> Any:
+    """A job waiting for a turn, held by a live holder: a candidate of the line."""
+    return JobRow.holder.is_not(None) & (JobRow.lease_until > now) & _for_a_turn()
 
 
 class Turns(Sessions):
@@ -87,7 +98,7 @@ class Turns(Sessions):
             took_over = not mine and row.holder is not None
             row.holder, row.lease_until = holder, now + lease
             if took_over:
-                row.has_turn = False
+                row.has_turn = row.resumed = False
             return Holding(Hold.HELD, JobState(row.state), row.lease_until, took_over)
 
     async def renew_holds(
@@ -113,7 +124,7 @@ class Turns(Sessions):
 
     async def release_hold(self, job_id: int, holder: str) -> bool:
         """Let go of the job: no holder, no lease, no turn."""
-        gone = {"holder": None, "lease_until": None, "has_turn": False}
+        gone = {"holder": None, "lease_until": None, "has_turn": False, "resumed": False}
         return await self._held(job_id, holder, gone)
 
     async def _held(self, job_id: int, holder: str, values: dict[str, Any]) -> bool:
@@ -125,22 +136,6 @@ class Turns(Sessions):
             )
         return bool(moved.rowcount)  # type: ignore[attr-defined]
 
-    async def take_turn(
-        self,
-        job_id: int,
-        holder: str,
-        now: datetime,
-        lease: timedelta,
-        concurrency: int,
-        *,
-        first: bool = False,
-    ) -> Turn:
-        """`take_turns` for one job."""
-        turns = await self.take_turns(
-            {job_id: holder}, now, lease, concurrency, first={job_id} if first else set()
-        )
-        return turns[job_id]
-
     async def take_turns(
         self,
         waiting: Mapping[int, str],
@@ -149,129 +144,181 @@ class Turns(Sessions):
         concurrency: int,
         *,
         first: Collection[int] = (),
+        start_margin: timedelta = timedelta(0),
     ) -> dict[int, Turn]:
-        """Give each of these held, queued jobs (id → its holder) its turn if the line's rules
-        allow it now, in one transaction, renewing their leases either way: one process asks
-        for all the jobs it holds at once. `first`: jobs that had their turn and lost it to
-        a provider pause; they go before everyone waiting (slots and caps still apply)."""
+        """Give each of these held jobs (id → its holder) its turn if the line's rules allow
+        it now, in one transaction, renewing their leases either way: one process asks for
+        all the jobs it holds at once. `first`: running jobs that lost their turn to a
+        provider pause; they wait again as resumed, ahead of everyone. A job's start-by is
+        its interaction's expiry less `start_margin`."""
         async with self._writing() as session:
             await self._lock_line(session)
-            query = select(JobRow).where(JobRow.id.in_(list(waiting)))
-            rows = {row.id: row for row in (await session.scalars(query)).all()}
-            mine = {
-                job_id: row
-                for job_id, row in rows.items()
-                if row.state == JobState.QUEUED.value and row.holder == waiting[job_id]
-            }
+            mine = await self._renew_waiting(session, waiting, now, lease, first)
+            ranking = await self._rank(session, now, concurrency, start_margin)
             turns = {job_id: Turn(False, ended=True) for job_id in waiting if job_id not in mine}
-            for row in mine.values():
-                row.lease_until = now + lease
-            await session.flush()
-            busy = await session.scalar(
-                select(func.count()).select_from(JobRow).where(_turn_taken(JobRow, now))
-            )
-            free = concurrency - (busy or 0)  # slots: the first `free` of the line go
-            line = await self._line(session, now)
-            resumed = [entry for entry in line if entry.id in first and entry.id in mine]
-            taken: dict[tuple[int | None, int], int] = {}
-            ranked = _ranked(resumed + [entry for entry in line if entry not in resumed], taken)
-            for position, entry in ranked:
-                if entry.id not in mine:
-                    continue  # another process's job: it counts, that process starts it
-                if position <= free:
-                    mine[entry.id].has_turn = True
-                    person = (entry.guild_id, entry.user_id)
-                    taken[person] = taken.get(person, 0) + 1
-                    turns[entry.id] = Turn(True)
-                else:
-                    turns[entry.id] = Turn(False, position=position)
+            granted = [c for c in ranking.start if c.job_id in mine]
+            await self._grant(session, granted, now)
+            turns.update((c.job_id, Turn(True)) for c in granted)
+            turns.update((c.job_id, Turn(False, expired=True)) for c in ranking.expired)
+            for position, candidate in _positions(ranking):
+                if candidate.job_id in mine and candidate.job_id not in turns:
+                    turns[candidate.job_id] = Turn(False, position=position)
             for job_id in mine:
                 turns.setdefault(job_id, Turn(False))
             return turns
 
-    async def line_positions(self, now: datetime) -> dict[int, int]:
-        """Where each job held by a worker stands in the shared line (1: next to start)."""
-        async with self._sessions() as session:
-            line = await self._line(session, now)
-        return {entry.id: position for position, entry in _ranked(line, {})}
+    async def _renew_waiting(
+        self,
+        session: AsyncSession,
+        waiting: Mapping[int, str],
+        now: datetime,
+        lease: timedelta,
+        first: Collection[int],
+    ) -> set[int]:
+        """Renew the leases of the jobs asking that are still theirs and waiting (the resumed
+        ones marked so); returns their ids."""
+        if not waiting:
+            return set()
+        asking = tuple_(JobRow.id, JobRow.holder).in_(list(waiting.items()))
+        if first:
+            await session.execute(
+                update(JobRow)
+                .where(asking & JobRow.id.in_(list(first)))
+                .where((JobRow.state == JobState.RUNNING.value) & ~JobRow.has_turn)
+                .values(resumed=True)
+            )
+        renewed = await session.scalars(
+            update(JobRow)
+            .where(asking & _for_a_turn())
+            .values(lease_until=now + lease)
+            .returning(JobRow.id)
+        )
+        return set(renewed.all())
+
+    async def _grant(self, session: AsyncSession, granted: list[Candidate], now: datetime) -> None:
+        """Their turn runs: a fresh start is a serve of its server and person (its start
+        time); a resumed job had its serve already."""
+        fresh = [c.job_id for c in granted if not c.resumed]
+        resumed = [c.job_id for c in granted if c.resumed]
+        if fresh:
+            await session.execute(
+                update(JobRow).where(JobRow.id.in_(fresh)).values(has_turn=True, started_at=now)
+            )
+        if resumed:
+            await session.execute(
+                update(JobRow).where(JobRow.id.in_(resumed)).values(has_turn=True, resumed=False)
+            )
+
+    async def line_positions(
+        self, now: datetime, concurrency: int, *, start_margin: timedelta = timedelta(0)
+    ) -> dict[int, int]:
+        """Where each job waiting in the shared line stands (1: next to start)."""
+        async with self._reading() as session:
+            ranking = await self._rank(session, now, concurrency, start_margin)
+        return {candidate.job_id: position for position, candidate in _positions(ranking)}
+
+    async def waiting_count(self, now: datetime) -> int:
+        """How many held jobs wait for a turn."""
+        async with self._reading() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(JobRow).where(_waiting(now))
+            )
+        return count or 0
 
     async def _lock_line(self, session: AsyncSession) -> None:
         if self._dialect == "postgresql":
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LINE_LOCK})
 
-    async def _line(self, session: AsyncSession, now: datetime) -> list[_Waiting]:
-        """The held, waiting jobs, fairest first (by the last start of their server, then of
-        their person: never served first), with their person's turns running."""
-        mine = aliased(JobRow)
-        running = (
-            select(func.count())
-            .select_from(mine)
-            .where(
-                (mine.user_id == JobRow.user_id)
-                & _same_place(mine, JobRow)
-                & _turn_taken(mine, now)
+    async def _rank(
+        self, session: AsyncSession, now: datetime, concurrency: int, start_margin: timedelta
+    ) -> Ranking:
+        """The line's rules over every candidate, with the turns running now and when each
+        of their servers and people last started."""
+        candidates = await self._candidates(session, now, start_margin)
+        running: dict[Person, int] = {}
+        turns = select(JobRow.guild_id, JobRow.user_id, func.count()).where(_turn_taken(now))
+        for guild, user, count in await session.execute(
+            turns.group_by(JobRow.guild_id, JobRow.user_id)
+        ):
+            running[(guild, user)] = count
+        return rank(
+            candidates,
+            free=concurrency - sum(running.values()),
+            running=running,
+            served=await self._served(session, candidates),
+            now=now.timestamp(),
+        )
+
+    async def _candidates(
+        self, session: AsyncSession, now: datetime, start_margin: timedelta
+    ) -> list[Candidate]:
+        query = select(
+            JobRow.id,
+            JobRow.guild_id,
+            JobRow.user_id,
+            JobRow.resumed,
+            JobRow.running_cap,
+            JobRow.token_expires_at,
+            JobRow.token.is_not(None),
+        ).where(_waiting(now))
+        return [
+            Candidate(
+                job_id,
+                guild,
+                user,
+                arrival=job_id,
+                resumed=resumed,
+                cap=cap,
+                start_by=(expires - start_margin).timestamp() if has_token and expires else None,
             )
-            .scalar_subquery()
-        )
-        served, visited = aliased(JobRow), aliased(JobRow)
-        last_start = (
-            select(func.max(served.started_at))
-            .where((served.user_id == JobRow.user_id) & _same_place(served, JobRow))
-            .scalar_subquery()
-        )
-        server_last_start = (
-            select(func.max(visited.started_at))
-            .where(_same_place(visited, JobRow))
-            .scalar_subquery()
-        )
-        query = (
-            select(JobRow.id, JobRow.guild_id, JobRow.user_id, JobRow.running_cap, running)
-            .where(
-                (JobRow.state == JobState.QUEUED.value)
-                & JobRow.holder.is_not(None)
-                & _live_lease(now)
-                & ~JobRow.has_turn
+            for job_id, guild, user, resumed, cap, expires, has_token in await session.execute(
+                query
             )
-            .order_by(
-                server_last_start.is_not(None),
-                server_last_start,
-                last_start.is_not(None),
-                last_start,
-                JobRow.id,
-            )
-            .limit(RANKED)
+        ]
+
+    async def _served(self, session: AsyncSession, candidates: Iterable[Candidate]) -> Served:
+        """When the candidates' servers and people last started a turn (by `started_at`)."""
+        servers = {c.server for c in candidates}
+        people = {c.person for c in candidates}
+        served = Served()
+        if not servers:
+            return served
+        last = func.max(JobRow.started_at)
+        by_server = (
+            select(JobRow.guild_id, last)
+            .where(_among(JobRow.guild_id, servers) & JobRow.started_at.is_not(None))
+            .group_by(JobRow.guild_id)
         )
-        return [_Waiting(*row) for row in (await session.execute(query)).all()]
+        for server, started in await session.execute(by_server):
+            if started is not None:
+                served.servers[server] = started.timestamp()
+        by_person = (
+            select(JobRow.guild_id, JobRow.user_id, last)
+            .where(_people(people) & JobRow.started_at.is_not(None))
+            .group_by(JobRow.guild_id, JobRow.user_id)
+        )
+        for server, user, started in await session.execute(by_person):
+            if started is not None:
+                served.people[(server, user)] = started.timestamp()
+        return served
 
 
-@dataclass(frozen=True, slots=True)
-class _Waiting:
-    """A held job waiting in the line, as the line is worked out."""
-
-    id: int
-    guild_id: int | None
-    user_id: int
-    cap: int | None
-    running: int  # its person's turns running now
+def _positions(ranking: Ranking) -> Iterable[tuple[int, Candidate]]:
+    """Everyone not yet painting, in the order they start: those the rules would start now
+    (whichever process holds them), then the line."""
+    return enumerate((*ranking.start, *ranking.line), start=1)
 
 
-def _ranked(
-    line: list[_Waiting], taken: Mapping[tuple[int | None, int], int]
-) -> Iterator[tuple[int, _Waiting]]:
-    """The line's jobs that may start, with their positions: a job whose person already
-    paints as many as allowed (`taken`: turns granted since the line was read) waits
-    unplaced. Read lazily, so that turns granted along the way count."""
-    position = 0
-    for entry in line:
-        person = (entry.guild_id, entry.user_id)
-        if entry.cap is not None and entry.running + taken.get(person, 0) >= entry.cap:
-            continue
-        position += 1
-        yield position, entry
+def _among(column: Any, servers: set[Server]) -> Any:
+    """`column` is one of `servers` (None: direct messages)."""
+    known = [server for server in servers if server is not None]
+    found = column.in_(known)
+    return or_(found, column.is_(None)) if None in servers else found
 
 
-def _same_place(one: Any, other: Any) -> Any:
-    """The same server (or both in direct messages)."""
-    return or_(
-        one.guild_id == other.guild_id, and_(one.guild_id.is_(None), other.guild_id.is_(None))
-    )
+def _people(people: set[Person]) -> Any:
+    """The row is one of `people` ((server, user); a None server: direct messages)."""
+    pairs = [(server, user) for server, user in people if server is not None]
+    dms = [user for server, user in people if server is None]
+    found = tuple_(JobRow.guild_id, JobRow.user_id).in_(pairs)
+    return or_(found, and_(JobRow.guild_id.is_(None), JobRow.user_id.in_(dms))) if dms else found

@@ -36,6 +36,10 @@ def status_line(status: Status, *, refining: bool = False, count: int = 1) -> st
     stage = status.stage
     if status.restarting:
         return _("⏳ The bot is restarting — your picture keeps its place in line.")
+    if stage is Stage.QUEUED and status.provider_wait is not None:
+        return _("⏳ Waiting for the image service — {wait}.").format(
+            wait=eta_text(status.provider_wait)
+        )
     if stage is Stage.QUEUED:
         place = status.place
         if place is None:

@@ -11,7 +11,7 @@ import discord
 import pytest
 from discord.gateway import DiscordWebSocket
 
-from bot.app import Picasso
+from bot.app import Clocks, Picasso
 from bot.config import load_settings
 from bot.studio import Clock, utc_now
 from tests.fakes.discord_api import FakeDiscord
@@ -91,13 +91,16 @@ async def start_bot(
 ) -> AsyncIterator[StartBot]:
     """Start a real Picasso bot against the fakes; `await start_bot(VAR="value")`.
 
-    `clock=` injects the bot's clock (an aware-datetime callable) for day-boundary tests.
+    `clock=` injects the bot's dates (an aware-datetime callable) for day-boundary tests;
+    `clocks=` every time it reads (its line's seconds, its progress pacing too).
     """
     running: list[tuple[Picasso, asyncio.Task[None]]] = []
 
-    async def start(clock: Clock = utc_now, **overrides: str) -> Picasso:
+    async def start(
+        clock: Clock = utc_now, clocks: Clocks | None = None, **overrides: str
+    ) -> Picasso:
         settings = load_settings({**bot_env(discord_fake, openai_fake, tmp_path), **overrides})
-        bot = Picasso(settings, clock=clock, guild_ready_timeout=0.05)
+        bot = Picasso(settings, clocks=clocks or Clocks(dates=clock), guild_ready_timeout=0.05)
         task = asyncio.create_task(bot.start(DISCORD_TOKEN))
         ready = asyncio.create_task(bot.wait_until_ready())
         await asyncio.wait({task, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)

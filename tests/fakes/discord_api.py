@@ -373,6 +373,14 @@ class FakeDiscord(UserActions):
             lambda: all(s.resumed.is_set() for s in cut), timeout, what="the bot to RESUME"
         )
 
+    def hold(self, method: str, path_regex: str) -> asyncio.Event:
+        """Keep requests matching (``path_regex`` as in :meth:`fail_next`) waiting for their
+        answer until the returned event is set: Discord slow to answer, for exactly as long
+        as the test needs."""
+        released = asyncio.Event()
+        self.rest.holds.append((method, path_regex, released))
+        return released
+
     def fail_next(
         self,
         method: str,

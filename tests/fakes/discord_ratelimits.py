@@ -20,6 +20,7 @@ import hashlib
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -125,16 +126,18 @@ class RateLimited(Exception):
 
 @dataclass
 class RateLimiter:
-    """The fake's buckets, keyed by (kind, major parameter)."""
+    """The fake's buckets, keyed by (kind, major parameter); windows run on `clock`
+    (``time.monotonic`` unless a test sets a clock it moves by hand)."""
 
     buckets: dict[tuple[str, str], _Bucket] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
 
     def admit(self, limits: DiscordRateLimits, method: str, path: str) -> dict[str, str]:
         """Count the request in its buckets and return the headers its answer carries.
 
         Raises :class:`RateLimited` (counting nothing) if any of its buckets is full.
         """
-        now = time.monotonic()
+        now = self.clock()
         kind = route_kind(method, path)
         own = self._own_bucket(limits, kind, path)
         shared = self._bucket("global", "bot", limits.bot_global)

@@ -8,6 +8,7 @@ Channels and messages live in :mod:`tests.fakes.discord_channels`, application c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -122,6 +123,7 @@ class RestApi:
         self.fake = fake
         self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
         self.faults: list[FailRule] = []
+        self.holds: list[tuple[str, str, asyncio.Event]] = []  # (method, path regex, release)
         self.limiter = RateLimiter()
         self._register()
         from tests.fakes import discord_channels, discord_commands, discord_webhooks
@@ -213,6 +215,9 @@ class RestApi:
                 404, {"message": "404: Not Found", "code": 0}, "no such route in the fake"
             )
         call.params = match.groupdict()
+        for method, path_regex, released in self.holds:
+            if method.upper() == call.method and re.search(path_regex, call.path):
+                await released.wait()
         limits = self._admit(call)
         try:
             if auth:

@@ -12,9 +12,10 @@ import json
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from aiohttp import BodyPartReader, web
 
@@ -36,6 +37,7 @@ from tests.fakes.spec_documents import OPENAI_SPEC
 log = logging.getLogger(__name__)
 
 Endpoint = Literal["chat", "images", "edits", "moderations", "models"]
+FaultMode = Literal["http", "timeout", "disconnect", "drop", "stream_error"]
 ROUTES: dict[tuple[str, str], Endpoint] = {
     ("POST", "/v1/chat/completions"): "chat",
     ("POST", "/v1/images/generations"): "images",
@@ -61,7 +63,7 @@ class Recorded:
 
 @dataclass
 class _Fault:
-    mode: Literal["http", "timeout", "disconnect", "stream_error"]
+    mode: FaultMode
     status: int
     code: str | None
     message: str
@@ -69,6 +71,56 @@ class _Fault:
     headers: dict[str, str]
     delay: float
     left: int
+
+
+class Gate:
+    """Holds the fake's image answers until the test lets them through (see
+    :meth:`FakeOpenAI.hold_images`), so that "a picture is being painted" lasts exactly as
+    long as the test needs, on any machine: each answer passes the gate once, and a streamed
+    answer once before each of its events (partial images, then the pictures)."""
+
+    def __init__(self) -> None:
+        self._open = False
+        self._permits = 0  # passages let through before anyone waited for them
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        self.passed = 0
+
+    @property
+    def waiting(self) -> int:
+        """How many answers (or events) wait at the gate now."""
+        return sum(1 for waiter in self._waiting if not waiter.done())
+
+    def let_through(self, count: int = 1) -> None:
+        """Let the next `count` passages through, waiting or still to come, in order."""
+        for _ in range(count):
+            waiter = next((w for w in self._waiting if not w.done()), None)
+            if waiter is None:
+                self._permits += 1
+            else:
+                waiter.set_result(None)
+
+    def open(self) -> None:
+        """Let everything through, now and from now on."""
+        self._open = True
+        for waiter in self._waiting:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def through(self) -> None:
+        """Pass the gate: at once if it is open or a passage was let through, else once the
+        test lets one through."""
+        if self._open:
+            pass
+        elif self._permits:
+            self._permits -= 1
+        else:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            try:
+                await waiter
+            finally:
+                self._waiting.remove(waiter)
+        self.passed += 1
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> web.Response:
@@ -103,7 +155,10 @@ class FakeOpenAI:
     is OpenAI's 429 ``rate_limit_exceeded`` with ``retry-after-ms``/``retry-after``, and the
     request is appended to :attr:`rate_limited`; every image answer carries
     ``x-ratelimit-*-images`` headers. :attr:`image_times` holds one monotonic time per
-    accepted image.
+    accepted image. The window counts on :attr:`clock` (``time.monotonic`` unless a test
+    sets a clock it moves by hand).
+
+    :meth:`hold_images` makes image answers wait at a :class:`Gate` the test opens.
     """
 
     def __init__(self, *, api_key: str = "sk-test-fake", image_size_px: int | None = None) -> None:
@@ -122,6 +177,8 @@ class FakeOpenAI:
         self.noisy = False
         self.image_rate_limit: ImageRateLimit | None = None
         self.rate_limited: list[Recorded] = []
+        self.clock: Callable[[], float] = time.monotonic  # what the image rate window counts on
+        self.image_gate: Gate | None = None
         self._image_window = ImageWindow()
         self._faults: dict[str, list[_Fault]] = {}
         self._validator = SpecValidator(OPENAI_SPEC, strip_prefix="/v1", unknown_properties="error")
@@ -169,19 +226,28 @@ class FakeOpenAI:
         type: str = "server_error",
         headers: dict[str, str] | None = None,
         count: int = 1,
-        mode: Literal["http", "timeout", "disconnect", "stream_error"] = "http",
+        mode: FaultMode = "http",
         delay: float = 0.0,
     ) -> None:
         """Make the next ``count`` valid requests to ``endpoint`` fail.
 
         ``http``: answer ``status`` with the error JSON and ``headers`` (e.g. ``retry-after``);
         ``timeout``: wait ``delay`` seconds, then answer normally; ``disconnect``: drop the
-        connection without an answer; ``stream_error``: for a streamed image request send one
-        partial image then an SSE ``error`` event with ``code``/``message`` (a request that is
-        not streamed gets the ``http`` behaviour). ``delay`` also applies before other modes.
+        connection without an answer; ``drop``: start answering, then close the connection
+        midway (a streamed image request gets one partial image first, any other request a
+        200 status line and the start of its JSON body); ``stream_error``: for a streamed image
+        request send one partial image then an SSE ``error`` event with ``code``/``message`` (a
+        request that is not streamed gets the ``http`` behaviour). ``delay`` also applies
+        before other modes.
         """
         fault = _Fault(mode, status, code, message, type, dict(headers or {}), delay, count)
         self._faults.setdefault(endpoint, []).append(fault)
+
+    def hold_images(self) -> Gate:
+        """From now on, image answers wait at a gate until the test lets them through:
+        a picture is "being painted" until then, however fast or slow the machine."""
+        self.image_gate = Gate()
+        return self.image_gate
 
     @property
     def image_times(self) -> list[float]:
@@ -268,6 +334,8 @@ class FakeOpenAI:
                 if request.transport is not None:
                     request.transport.abort()
                 raise asyncio.CancelledError  # aiohttp drops the request quietly
+            if fault.mode == "drop" and not (streamed and rec.endpoint in ("images", "edits")):
+                await _drop_midway(request)
             if fault.mode == "http" or (fault.mode == "stream_error" and not streamed):
                 f = fault
                 return _error(f.status, f.type, f.message, code=f.code, headers=f.headers)
@@ -292,7 +360,7 @@ class FakeOpenAI:
         limit = self.image_rate_limit
         if limit is None or rec.endpoint not in ("images", "edits"):
             return None
-        n, now = int(body.get("n") or 1), time.monotonic()
+        n, now = int(body.get("n") or 1), self.clock()
         wait = self._image_window.wait(limit, n, now)
         if wait is None:
             self._image_window.take(n, now)
@@ -308,7 +376,7 @@ class FakeOpenAI:
     ) -> None:
         limit = self.image_rate_limit
         if limit is not None and ROUTES.get((request.method, request.path)) in ("images", "edits"):
-            response.headers.update(self._image_window.headers(limit, time.monotonic()))
+            response.headers.update(self._image_window.headers(limit, self.clock()))
 
     # -- endpoints --------------------------------------------------------------------------
 
@@ -358,6 +426,7 @@ class FakeOpenAI:
         usage, meta = order.usage, order.meta
         b64 = [await asyncio.to_thread(b64_image, s, width, height, fmt, self.noisy) for s in seeds]
         if not streamed:
+            await self._gate()
             data = [{"b64_json": b} for b in b64]
             return _json(200, {"created": int(time.time()), "data": data, "usage": usage, **meta})
         kind = "image_generation" if rec.endpoint == "images" else "image_edit"
@@ -365,18 +434,26 @@ class FakeOpenAI:
         resp = await _sse_start(request)
         for i in range(partials):
             await asyncio.sleep(self.partial_latency)
+            await self._gate()
             partial = await asyncio.to_thread(b64_image, f"{seeds[0]}|{i}", width, height, fmt)
             event = {"type": f"{kind}.partial_image", "b64_json": partial, "partial_image_index": i}
             await resp.write(_sse({**event, "created_at": int(time.time()), **meta}))
+        if fault is not None and fault.mode == "drop":
+            _hang_up(request)
         if fault is not None:
             error = {"type": "image_generation_user_error", "code": fault.code, "param": None}
             await resp.write(_sse({"type": "error", "error": {**error, "message": fault.message}}))
         for b in b64 if fault is None else ():
             await asyncio.sleep(self.partial_latency)
+            await self._gate()
             event = {"type": f"{kind}.completed", "b64_json": b, "created_at": int(time.time())}
             await resp.write(_sse({**event, "usage": usage, **meta}))
         await resp.write_eof()
         return resp
+
+    async def _gate(self) -> None:
+        if self.image_gate is not None:
+            await self.image_gate.through()
 
     def _models(self, request: web.Request) -> web.Response:
         wanted = request.path.removeprefix("/v1/models").strip("/")
@@ -397,3 +474,19 @@ async def _sse_start(request: web.Request) -> web.StreamResponse:
 
 def _sse(data: dict[str, Any]) -> bytes:
     return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+async def _drop_midway(request: web.Request) -> NoReturn:
+    """Answer 200 with the start of a JSON body, then hang up before its end."""
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    resp.content_length = 4096
+    await resp.prepare(request)
+    await resp.write(b'{"created": 0, "data": [')
+    _hang_up(request)
+
+
+def _hang_up(request: web.Request) -> NoReturn:
+    """Close the connection after what was written (a truncated answer, no error)."""
+    if request.transport is not None:
+        request.transport.close()  # close, not abort: what was written reaches the client
+    raise asyncio.CancelledError  # aiohttp drops the request quietly

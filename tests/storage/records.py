@@ -90,7 +90,7 @@ async def post_picture(
 ) -> int:
     """A job that ends in a picture posted as `message_id`, the way the runner does it."""
     job = await store.submit_job(new_job(user, guild=guild, parent=parent), limits(), 1_000, now)
-    await store.start_job(job.id, now)
+    await store.start_job(job, now)
     picture = new_picture(message_id, user=user, guild=guild, cost=cost, parent=parent)
     [picture_id] = await store.begin_posting(job, [picture], now)
     await store.complete_job(job, [PostedPicture(picture_id, None, cost)], message_id, now)

@@ -56,7 +56,7 @@ async def test_live_jobs_are_a_servers_or_one_persons_unfinished_ones_oldest_fir
     in_dms = await store.submit_job(new_job(ALICE, guild=None), limits(), EST, NOW)
     ended = await store.submit_job(new_job(ALICE), limits(), EST, NOW)
     await store.end_job(ended, JobState.CANCELLED, "cancelled", NOW)
-    assert await store.start_job(first.id, NOW + timedelta(seconds=5))
+    assert await store.start_job(first, NOW + timedelta(seconds=5))
 
     server = await store.live_jobs(GUILD)
     assert [j.id for j in server] == [first.id, bobs.id, second.id]
@@ -76,17 +76,17 @@ async def test_a_quota_refusal_records_no_job(store: Store) -> None:
 
 async def test_a_job_starts_once_and_a_crashed_one_can_be_queued_again(store: Store) -> None:
     job = await store.submit_job(new_job(ALICE), limits(), EST, NOW)
-    assert await store.start_job(job.id, NOW)
-    assert not await store.start_job(job.id, NOW)  # not queued any more
-    assert await store.requeue_job(job.id)
-    assert await store.start_job(job.id, NOW)
+    assert await store.start_job(job, NOW)
+    assert not await store.start_job(job, NOW)  # not queued any more
+    assert await store.requeue_job(job)
+    assert await store.start_job(job, NOW)
     stored = await store.job(job.id)
     assert stored is not None and (stored.state, stored.attempts) == (JobState.RUNNING, 2)
 
 
 async def test_completing_posts_the_picture_settles_and_forgets_the_token(store: Store) -> None:
     job = await store.submit_job(new_job(ALICE), limits(), EST, NOW)
-    await store.start_job(job.id, NOW)
+    await store.start_job(job, NOW)
     [picture_id] = await store.begin_posting(job, [new_picture(1, user=ALICE, cost=9_000)], NOW)
     posting = await store.job(job.id)
     assert posting is not None and (posting.state, posting.picture_id) == (
@@ -112,7 +112,7 @@ async def test_ending_releases_everything_and_drops_an_unposted_picture(
 ) -> None:
     rules = limits(user_daily_pictures=1, cooldown_seconds=60)
     job = await store.submit_job(new_job(ALICE), rules, EST, NOW)
-    await store.start_job(job.id, NOW)
+    await store.start_job(job, NOW)
     [picture_id] = await store.begin_posting(job, [new_picture(1, user=ALICE)], NOW)
     assert await store.end_job(job, state, "Discord refused the upload.", NOW)
     assert not await store.end_job(job, state, "again", NOW)
@@ -140,7 +140,7 @@ async def test_a_job_ended_elsewhere_is_not_posted(store: Store) -> None:
 
 async def test_only_a_queued_job_is_ended_when_only_queued_ones_may_be(store: Store) -> None:
     job = await store.submit_job(new_job(ALICE), limits(), EST, NOW)
-    await store.start_job(job.id, NOW)
+    await store.start_job(job, NOW)
     assert not await store.end_job(job, JobState.CANCELLED, "cancelled", NOW, only_queued=True)
     running = await store.job(job.id)
     assert running is not None and running.state is JobState.RUNNING

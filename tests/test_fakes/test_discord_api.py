@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import AsyncIterator
@@ -230,6 +231,17 @@ async def test_fault_injection_and_rate_limit_retry(fake: FakeDiscord, bot: Pica
     with pytest.raises(discord.Forbidden):
         await channel_of(bot).send("nope")
     assert sent.content == "after a 429" and fake.violations == []
+
+
+async def test_a_held_route_answers_once_released(fake: FakeDiscord, bot: PicassoLike) -> None:
+    released = fake.hold("POST", r"/channels/\d+/messages$")
+    sending = asyncio.create_task(channel_of(bot).send("held back"))
+    await fake.wait_for(lambda: fake.in_flight == 1, what="the post to arrive")
+    await asyncio.sleep(0)
+    assert not sending.done() and fake.channel_messages(CHANNEL) == []
+    released.set()
+    sent = await asyncio.wait_for(sending, 10)
+    assert sent.content == "held back" and fake.violations == []
 
 
 async def test_a_bot_without_send_messages_gets_403_but_interactions_work(

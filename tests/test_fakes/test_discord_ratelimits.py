@@ -1,12 +1,13 @@
 """The fake Discord's REST rate limits: raw requests see the buckets, discord.py obeys them.
 
-Windows are shrunk where a test has to wait one out; counts and statuses are asserted, never
-durations.
+Windows are shrunk where a test has to wait one out; where requests must land in one window,
+the limiter runs on a clock the test holds. Counts and statuses are asserted, never durations.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +15,7 @@ import aiohttp
 import discord
 import pytest
 
+from tests.clocks import ManualClock
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.discord_ratelimits import DiscordRateLimits, Window
 from tests.test_fakes.discord_rig import CHANNEL, GUILD, TOKEN, USER, PicassoLike, running_bot
@@ -31,6 +33,20 @@ SHORT = DiscordRateLimits(
     channel_messages=Window(5, 0.5),
     bot_global=Window(50, 1.0),
 )
+
+
+class HeldClock:
+    """The monotonic clock, held still until `go_on`: requests meanwhile arrive at one
+    instant, however far apart the machine sends them."""
+
+    def __init__(self) -> None:
+        self._held: float | None = time.monotonic()
+
+    def __call__(self) -> float:
+        return time.monotonic() if self._held is None else self._held
+
+    def go_on(self) -> None:
+        self._held = None
 
 
 @pytest.fixture
@@ -79,6 +95,7 @@ async def test_the_sixth_edit_in_a_window_is_refused(
     fake: FakeDiscord, bot: PicassoLike, http: aiohttp.ClientSession
 ) -> None:
     inter = await pressed(fake)
+    fake.rest.limiter.clock = ManualClock()  # all six in one window, however long they take
     answers = [
         await send(http, fake, "PATCH", original_path(fake, inter), {"content": f"edit {i}"})
         for i in range(6)
@@ -146,12 +163,13 @@ async def test_channel_bucket_is_per_channel(
 ) -> None:
     fake.add_guild(GUILD + 1, channel_ids=[CHANNEL + 100], members=[USER])
     fake.rate_limits = SHORT
+    fake.rest.limiter.clock = clock = ManualClock()  # the window ends where the test says
     post = {"content": "hello"}
     here, there = f"/channels/{CHANNEL}/messages", f"/channels/{CHANNEL + 100}/messages"
     first = [await send(http, fake, "POST", here, post) for _ in range(6)]
     other = await send(http, fake, "POST", there, post)
     assert [s for s, _, _ in first] == [200] * 5 + [429] and other[0] == 200
-    await asyncio.sleep(first[-1][1]["retry_after"])
+    clock.advance(first[-1][1]["retry_after"])
     again = await send(http, fake, "POST", here, post)
     assert again[0] == 200 and again[2]["X-RateLimit-Remaining"] == "4"  # a 429 is not counted
     assert len(fake.rate_limited) == 1
@@ -181,7 +199,12 @@ async def test_global_limit_spans_routes_and_spares_interactions(
 
 async def test_discordpy_waits_out_a_global_429(fake: FakeDiscord, bot: PicassoLike) -> None:
     fake.rate_limits = DiscordRateLimits(bot_global=Window(2, 0.3))
-    users = await asyncio.gather(*(bot.fetch_user(USER) for _ in range(5)))
+    clock = HeldClock()  # the five arrive in one window, however far apart
+    fake.rest.limiter.clock = clock
+    fetching = asyncio.gather(*(bot.fetch_user(USER) for _ in range(5)))
+    await fake.wait_for(lambda: len(fake.rate_limited) >= 3, what="three refused at once")
+    clock.go_on()  # time passes again: discord.py's waits end the window
+    users = await fetching
     assert [u.id for u in users] == [USER] * 5
     assert fake.rate_limited and all(r.status == 429 for r in fake.rate_limited)
     assert fake.requests[-1].status == 200

@@ -26,9 +26,19 @@ INTENTS = 1 | 512  # guilds, guild messages
 class ShardedLike(PicassoLike):
     """The rig's bot, identifying its shards GAP seconds apart."""
 
+    def __init__(self, fake: FakeDiscord) -> None:
+        super().__init__()
+        self.fake = fake
+        self.identifying = 0  # IDENTIFYs this bot has set out to send
+
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         if not initial:
+            # GAP from when the fake took the last IDENTIFY, not from when it was sent: the
+            # fake measures between arrivals, and a stall in between must not shorten it.
+            gateway = self.fake.gateway
+            await self.fake.wait_for(lambda: gateway.identifies >= self.identifying)
             await asyncio.sleep(GAP)
+        self.identifying += 1
 
 
 def drawn(inter: FakeInteraction) -> bool:
@@ -51,7 +61,7 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 async def bot(fake: FakeDiscord) -> AsyncIterator[PicassoLike]:
-    async with running_bot(fake, ShardedLike) as client:
+    async with running_bot(fake, lambda: ShardedLike(fake)) as client:
         yield client
 
 

@@ -7,7 +7,7 @@ import base64
 import io
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 import aiohttp
@@ -16,6 +16,7 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 from PIL import Image
 
+from tests.clocks import ManualClock
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.openapi_check import SpecValidator
 from tests.fakes.spec_documents import OPENAI_SPEC
@@ -37,6 +38,13 @@ def client(fake: FakeOpenAI) -> openai.AsyncOpenAI:
 @pytest.fixture(scope="module")
 def spec() -> SpecValidator:
     return SpecValidator(OPENAI_SPEC)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Until `condition` holds (a generous bound: something must happen, not quickly)."""
+    async with asyncio.timeout(10):
+        while not condition():
+            await asyncio.sleep(0.01)
 
 
 def png(width: int = 32, height: int = 32) -> bytes:
@@ -255,17 +263,64 @@ async def test_sdk_retries_a_server_error(fake: FakeOpenAI) -> None:
 
 
 async def test_timeout_and_disconnect(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
-    fake.fail_next("images", mode="timeout", delay=5)
+    fake.fail_next("images", mode="timeout", delay=60)
     started = time.monotonic()
     with pytest.raises(openai.APITimeoutError):
         await client.with_options(timeout=0.3).images.generate(model=MODEL, prompt="x")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 30  # its own timeout ended it, not the fake's answer
     fake.fail_next("images", mode="disconnect")
     with pytest.raises(openai.APIConnectionError) as dropped:
         await client.images.generate(model=MODEL, prompt="x")
     assert not isinstance(dropped.value, openai.APITimeoutError)
     assert (await client.images.generate(model=MODEL, prompt="x")).data
     assert fake.violations == []
+
+
+async def test_a_dropped_answer_is_cut_midway(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.fail_next("images", mode="drop")
+    seen: list[str] = []
+    stream = await client.images.generate(model=MODEL, prompt="x", stream=True, partial_images=3)
+    with pytest.raises(openai.APIConnectionError) as streamed:
+        async for event in stream:
+            seen.append(event.type)
+    assert seen == ["image_generation.partial_image"]
+    assert not isinstance(streamed.value, openai.APITimeoutError)
+    assert type(streamed.value.__cause__).__name__ == "RemoteProtocolError"
+    fake.fail_next("images", mode="drop")
+    with pytest.raises(openai.APIConnectionError) as whole:
+        await client.images.generate(model=MODEL, prompt="x")
+    assert not isinstance(whole.value, openai.APITimeoutError)
+    assert type(whole.value.__cause__).__name__ == "RemoteProtocolError"
+    assert (await client.images.generate(model=MODEL, prompt="x")).data
+    assert fake.count("images") == 3 and fake.violations == []
+
+
+async def test_held_images_come_as_the_test_lets_them_through(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    gate = fake.hold_images()
+    plain = asyncio.create_task(client.images.generate(model=MODEL, prompt="a"))
+    await until(lambda: gate.waiting == 1)
+    assert not plain.done()
+    gate.let_through()
+    assert (await asyncio.wait_for(plain, 10)).data
+    stream = await client.images.generate(model=MODEL, prompt="b", stream=True, partial_images=2)
+    seen: list[str] = []
+
+    async def read() -> None:
+        async for event in stream:
+            seen.append(event.type)
+
+    reading = asyncio.create_task(read())
+    await until(lambda: gate.waiting == 1)
+    assert seen == []  # each event of a stream waits its turn
+    gate.let_through()
+    await until(lambda: seen == ["image_generation.partial_image"])
+    gate.open()  # and then everything at once
+    await asyncio.wait_for(reading, 10)
+    assert seen == ["image_generation.partial_image"] * 2 + ["image_generation.completed"]
+    assert (await client.images.generate(model=MODEL, prompt="c")).data
+    assert gate.passed == 5 and fake.violations == []
 
 
 async def test_error_event_inside_a_stream(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
@@ -317,11 +372,12 @@ async def test_invalid_requests_are_rejected_and_recorded(
 async def test_image_rate_limit_is_a_moving_window(
     fake: FakeOpenAI, client: openai.AsyncOpenAI
 ) -> None:
+    fake.clock = clock = ManualClock()  # the window's time passes only where the test says
     fake.image_rate_limit = (2, 1.0)
     first = await client.images.with_raw_response.generate(model=MODEL, prompt="a")
     assert first.headers["x-ratelimit-limit-images"] == "2"
     assert first.headers["x-ratelimit-remaining-images"] == "1"
-    await asyncio.sleep(0.4)  # the second image is younger: it holds its slot for longer
+    clock.advance(0.4)  # the second image is younger: it holds its slot for longer
     second = await client.images.with_raw_response.generate(model=MODEL, prompt="b")
     assert second.headers["x-ratelimit-remaining-images"] == "0"
     with pytest.raises(openai.RateLimitError) as limited:
@@ -332,7 +388,7 @@ async def test_image_rate_limit_is_a_moving_window(
     wait_ms = int(error.response.headers["retry-after-ms"])
     assert 0 < wait_ms <= 1000 and int(error.response.headers["retry-after"]) >= 1
     assert error.response.headers["x-ratelimit-remaining-images"] == "0"
-    await asyncio.sleep(wait_ms / 1000)
+    clock.advance(wait_ms / 1000)
     assert (await client.images.generate(model=MODEL, prompt="c")).data  # the first one left
     with pytest.raises(openai.RateLimitError):  # a fixed window would have let this through
         await client.images.generate(model=MODEL, prompt="d")

@@ -155,8 +155,9 @@ class Recorder:
 
 
 async def until(condition: Callable[[], bool]) -> None:
-    """Let other tasks run until `condition` holds (failing after a second)."""
-    async with asyncio.timeout(1):
+    """Let other tasks run until `condition` holds (failing after a generous 5 s: a bound
+    for something to happen, on a machine however busy, not a measure of how fast)."""
+    async with asyncio.timeout(5):
         while not condition():
             await asyncio.sleep(0)
 

@@ -1,6 +1,6 @@
 """A job runner and service over a real SQLite store, with doubles at their edges: the
 chat and image models are scripted, the Publisher records what it is told, and the
-scheduler and runner read a fake monotonic clock that only the tests move."""
+line and runner read a fake monotonic clock that only the tests move."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import aiohttp
 from bot.config import Secret
 from bot.imaging.pipeline import Pipeline
 from bot.imaging.pricing import DEFAULT_PRICES
+from bot.jobs.engine import LocalEngine
+from bot.jobs.local_line import LocalLine
 from bot.jobs.runner import Runner
-from bot.jobs.scheduler import Scheduler
 from bot.jobs.service import JobService
 from bot.models import ImageRequest, Stage, Who
 from bot.storage.database import make_engine, migrate
@@ -30,7 +31,7 @@ GUILD, CHANNEL, ALICE, BOB = 4242, 1, 1001, 1002
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TODAY = "2026-11-26"
 TOKEN = "interaction-token-" + "x" * 40
-REPLY = Delivery(CHANNEL, reply_to_id=77, message_id=78)  # a reply: no token, no deadline
+REPLY = Delivery(CHANNEL, reply_to_id=77, message_id=78)  # a reply: no token to expire
 
 
 def token_delivery(expires_in: timedelta = timedelta(minutes=15)) -> Delivery:
@@ -52,7 +53,7 @@ class Rig:
 
     store: Store
     studio: Studio
-    scheduler: Scheduler
+    line: LocalLine
     runner: Runner
     service: JobService
     chat: ScriptedChat
@@ -92,20 +93,20 @@ def make_rig(
     concurrency: int = 1,
     chat: ScriptedChat | None = None,
     images: ScriptedImages | None = None,
+    now: datetime = NOW,
 ) -> Rig:
-    """A rig on `store` (several rigs on one database are two runs of the bot)."""
+    """A rig on `store` (several rigs on one database are two runs of the bot), whose
+    dates are `now`."""
     chat = chat or ScriptedChat()
     images = images or ScriptedImages()
     pipeline = Pipeline(chat, images, prices=DEFAULT_PRICES)
-    studio = Studio(store, pipeline, DEFAULT_PRICES, clock=lambda: NOW)
+    studio = Studio(store, pipeline, DEFAULT_PRICES, clock=lambda: now)
     clock = FakeClock()
-    scheduler = Scheduler(concurrency=concurrency, clock=clock)
+    line = LocalLine(concurrency=concurrency, clock=clock)
     publisher = RecordingPublisher()
-    runner = Runner(
-        store, pipeline, scheduler, publisher, downloads, now=studio.now, monotonic=clock
-    )
-    service = JobService(studio, runner)
-    return Rig(store, studio, scheduler, runner, service, chat, images, publisher, clock)
+    runner = Runner(store, pipeline, line, publisher, downloads, now=studio.now, monotonic=clock)
+    service = JobService(studio, LocalEngine(runner, store, sweep_every=3600))
+    return Rig(store, studio, line, runner, service, chat, images, publisher, clock)
 
 
 @asynccontextmanager

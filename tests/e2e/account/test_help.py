@@ -14,14 +14,18 @@ from tests.e2e.picture_kit import is_private
 from tests.fakes.discord_api import FakeDiscord
 
 NEW_GUILD, GREETINGS, CHAT, MUTED = 7700, 7701, 7702, 7703
+JOIN_LISTENER = "discord.py: on_guild_join"  # how discord.py names a listener's task
 
 
 async def joined(bot: Picasso, guild_id: int) -> None:
-    """Until the bot has the guild (it handles the join right after), then a moment more."""
+    """Until the bot has the guild and has handled the join: discord.py starts the join's
+    listeners as it adds the guild (each a task of its own), so once none of them is left
+    running nothing can still send a welcome."""
     async with asyncio.timeout(10):
-        while bot.get_guild(guild_id) is None:
+        while bot.get_guild(guild_id) is None or any(
+            task.get_name() == JOIN_LISTENER for task in asyncio.all_tasks()
+        ):
             await asyncio.sleep(0.02)
-    await asyncio.sleep(0.2)  # a welcome, if any, is sent by now: nothing else says it wasn't
 
 
 async def first_posts(discord_fake: FakeDiscord, channel_id: int) -> list[dict[str, Any]]:
@@ -37,8 +41,9 @@ async def test_joining_a_server_posts_one_welcome_in_its_system_channel(
 ) -> None:
     bot = await start_bot()
     discord_fake.add_guild(NEW_GUILD, channel_ids=[GREETINGS, CHAT], system_channel_id=GREETINGS)
-    welcome = await first_posts(discord_fake, GREETINGS)
+    await first_posts(discord_fake, GREETINGS)
     await joined(bot, NEW_GUILD)
+    welcome = discord_fake.channel_messages(GREETINGS)  # all of it: the join was handled
     assert [message["content"] for message in welcome] == [WELCOME]
     assert welcome[0]["author"]["id"] == str(discord_fake.bot_user_id)
     assert discord_fake.channel_messages(CHAT) == []

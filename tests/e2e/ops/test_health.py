@@ -69,8 +69,8 @@ async def test_healthz_is_503_until_the_gateway_is_ready_then_200(
 ) -> None:
     port = free_port()
     env = {**bot_env(discord_fake, openai_fake, tmp_path), "HEALTH_PORT": str(port)}
-    # Hold the gateway back: discord.py waits a second before asking /gateway/bot again.
-    discord_fake.fail_next("GET", r"^/gateway/bot$", status=500, code=0, message="hold on")
+    # Hold the gateway back: Discord answers GET /gateway/bot once the test had its answer.
+    gateway = discord_fake.hold("GET", r"^/gateway/bot$")
     bot = Picasso(load_settings(env), guild_ready_timeout=0.05)
     running = asyncio.create_task(bot.start(DISCORD_TOKEN))
     try:
@@ -83,6 +83,7 @@ async def test_healthz_is_503_until_the_gateway_is_ready_then_200(
             "database": {"reachable": True},
             "queue": None,
         }
+        gateway.set()
         await asyncio.wait_for(bot.wait_until_ready(), 10)
         status, body = await health(port)
         assert status == 200 and body["status"] == "ok"
@@ -91,6 +92,7 @@ async def test_healthz_is_503_until_the_gateway_is_ready_then_200(
         assert shard["id"] == 0 and shard["connected"] is True
         assert shard["latency_ms"] is None or shard["latency_ms"] >= 0
     finally:
+        gateway.set()
         await bot.close()
         with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
             await asyncio.wait_for(running, 5)
@@ -159,7 +161,7 @@ async def test_metrics_count_provider_errors_by_kind(
 ) -> None:
     port = free_port()
     await start_bot(HEALTH_PORT=str(port))
-    openai_fake.fail_next("images", status=500)
+    openai_fake.fail_next("images", status=504)  # a gateway timeout: it may have been made
     interaction = await imagine(discord_fake, "an unlucky picture")
     assert is_sentence(interaction.shown)
 
@@ -170,6 +172,14 @@ async def test_metrics_count_provider_errors_by_kind(
     assert await metric(port, "picasso_jobs", state="failed") == 1
     assert await metric(port, "picasso_paint_seconds_count") == 0
     assert await metric(port, "picasso_spend_usd_total", server=str(GUILD_ID)) is None
+
+    openai_fake.fail_next("images", status=503)  # proves nothing was made: tried again
+    assert is_picture((await imagine(discord_fake, "a luckier picture")).shown)
+    errors = await metric(
+        port, "picasso_provider_errors_total", call="image", kind="ProviderUnavailable"
+    )
+    assert errors == 2
+    assert await metric(port, "picasso_jobs", state="done") == 1
 
 
 async def test_metrics_count_discords_429s(

@@ -17,6 +17,10 @@ from tests.fakes.discord_api import FakeDiscord
 GUILD_ON_1, CHANNEL_ON_1 = 1 << 22, (1 << 22) + 1
 GUILD_ON_0, CHANNEL_ON_0 = 2 << 22, (2 << 22) + 1
 SERVERS = ((1, GUILD_ON_1, CHANNEL_ON_1), (0, GUILD_ON_0, CHANNEL_ON_0))
+# Discord takes one IDENTIFY per 5 s, and the bot waits 5 s between its shards' (discord.py's
+# wait): the fake holds it to 3 s, so that a stall of this machine between an IDENTIFY sent
+# and the fake reading it cannot make 5 s look shorter. Not waiting at all is still refused.
+IDENTIFY_INTERVAL = 3.0
 
 
 @pytest.fixture
@@ -25,7 +29,7 @@ async def discord_fake() -> AsyncIterator[FakeDiscord]:
     wants it: its fixture of this name is replaced here)."""
     base = discord.http.Route.BASE
     gateway = DiscordWebSocket.DEFAULT_GATEWAY  # the bot points it at the fake
-    async with FakeDiscord(shards=2) as fake:
+    async with FakeDiscord(shards=2, identify_interval=IDENTIFY_INTERVAL) as fake:
         fake.add_user(ALICE, "alice")
         fake.add_user(BOB, "bob")
         for _, guild_id, channel_id in SERVERS:

@@ -333,12 +333,13 @@ async def test_variations_that_discord_refuses_to_post_end_in_one_reason(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
     openai_fake.chat_reply = scripted_chat
-    openai_fake.image_latency = 0.2
     bot = await start_bot()
     source = await imagine_picture(discord_fake, "a red barn")
+    painting = openai_fake.hold_images()  # the takes are painted once the test says so
     interaction = await click(discord_fake, source, "vary")
     await interaction.wait_responded()
     discord_fake.forbid_bot(CHANNEL_ID)  # taken away after the press, before the takes post
+    painting.open()
 
     await interaction.wait_done(
         lambda i: "takes 1, 2 and 3" in (i.original or {}).get("content", "")

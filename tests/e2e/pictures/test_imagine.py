@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.app import Clocks
+from tests.clocks import ManualClock
 from tests.e2e.conftest import CHANNEL_ID, GUILD_ID, StartBot
 from tests.e2e.picture_kit import image_of, imagine, settled
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.openai_api import FakeOpenAI
+
+
+def shows(interaction: FakeInteraction, start: str) -> bool:
+    """The person's message reads `start…` now."""
+    return str((interaction.original or {}).get("content") or "").startswith(start)
 
 
 async def test_imagine_defers_first_then_posts_the_picture(
@@ -40,9 +47,12 @@ async def test_imagine_defers_first_then_posts_the_picture(
 async def test_progress_stages_are_shown_while_painting(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    openai_fake.image_latency = 2.5  # progress is shown at most once per 2 s: paint for longer
+    picture = openai_fake.hold_images()  # the picture comes once the painting line is shown
     await start_bot(PARTIAL_IMAGES="0")
-    interaction = await imagine(discord_fake, "a lighthouse in a storm")
+    interaction = await imagine(discord_fake, "a lighthouse in a storm", wait=False)
+    await interaction.wait_done(lambda i: shows(i, "🎨"))  # at most one edit per 2 s: it waits
+    picture.open()
+    await settled(interaction)
     contents = [edit.get("content") or "" for edit in interaction.edits]
     writing = next(i for i, c in enumerate(contents) if c.startswith("🧠"))
     painting = next(i for i, c in enumerate(contents) if c.startswith("🎨"))
@@ -50,11 +60,23 @@ async def test_progress_stages_are_shown_while_painting(
 
 
 async def test_streaming_model_shows_partial_previews(
-    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
 ) -> None:
-    openai_fake.partial_latency = 1.2  # a preview, then another 1.2 s later, then the picture
-    await start_bot(PARTIAL_IMAGES="2")
-    interaction = await imagine(discord_fake, "a fox in snow")
+    """Progress is paced on a clock the test moves, and the stream comes event by event."""
+    pacing = ManualClock()
+    stream = openai_fake.hold_images()
+    await start_bot(clocks=Clocks(pacing=pacing, sleep=pacing.sleep), PARTIAL_IMAGES="2")
+    interaction = await imagine(discord_fake, "a fox in snow", wait=False)
+    await discord_fake.wait_for(lambda: stream.waiting == 1, what="the stream to start")
+    pacing.advance(2)  # the "painting" line, held back 2 s after the "writing" one, goes out
+    await interaction.wait_done(lambda i: shows(i, "🎨 Painting your picture…"))
+    pacing.advance(2)  # a while later: the next line may go out at once
+    stream.let_through()  # the first preview
+    await interaction.wait_done(lambda i: shows(i, "🎨 Painting your picture… (preview 1)"))
+    stream.open()  # the second preview right after it, then the picture
+    await settled(interaction)
     previews = [edit for edit in interaction.edits if "preview" in (edit.get("content") or "")]
     # One edit per 2 s at most: the first preview is shown, the second gives way to the
     # picture that follows it.

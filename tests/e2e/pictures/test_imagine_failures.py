@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 from typing import Any
 
 import discord
@@ -12,6 +11,9 @@ import pytest
 
 from bot.app import Picasso
 from bot.errors import ProviderUnavailable
+from bot.jobs.runner import PAINT_TRIES, START_MARGIN
+from cogs.pictures.orders import TOKEN_LIFETIME
+from tests.e2e.bot_clock import BotClock
 from tests.e2e.conftest import (
     ALICE,
     BOB,
@@ -21,7 +23,8 @@ from tests.e2e.conftest import (
     OPENAI_KEY,
     StartBot,
 )
-from tests.e2e.picture_kit import dump, image_of, imagine, is_picture, settled
+from tests.e2e.picture_kit import dump, image_of, imagine, is_final, is_picture, settled
+from tests.e2e.pictures.test_queue import in_line
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.openai_api import FakeOpenAI
 
@@ -124,11 +127,35 @@ async def test_connection_error(
 async def test_server_error_after_retries(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    openai_fake.fail_next("images", status=500, count=2)
+    """A 500 proves nothing was made: the bot tries the picture again, a bounded number of
+    times (each try with the SDK's own IMAGE_RETRIES), then says it in one sentence."""
+    openai_fake.fail_next("images", status=500, count=2 * PAINT_TRIES)
     await start_bot(IMAGE_RETRIES="1")
     interaction = await imagine(discord_fake, "an unlucky picture")
     assert "can't be reached" in sentence(interaction)
+    assert openai_fake.count("images") == 2 * PAINT_TRIES
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_a_server_error_that_passes_becomes_a_picture(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI, status: int
+) -> None:
+    openai_fake.fail_next("images", status=status)
+    await start_bot()
+    interaction = await imagine(discord_fake, "a picture at the second try")
+    assert is_picture(interaction.shown)
     assert openai_fake.count("images") == 2
+
+
+async def test_a_gateway_timeout_is_not_tried_again(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    """A 504 may have been made (and billed): one call, one sentence."""
+    openai_fake.fail_next("images", status=504)
+    await start_bot()
+    interaction = await imagine(discord_fake, "an unlucky picture")
+    assert "can't be reached" in sentence(interaction)
+    assert openai_fake.count("images") == 1
 
 
 async def test_invalid_api_key_is_misconfiguration_and_logged_loudly(
@@ -257,21 +284,28 @@ async def test_a_request_that_waited_too_long_is_not_started(
     start_bot: StartBot,
     discord_fake: FakeDiscord,
     openai_fake: FakeOpenAI,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Past the deadline Discord's token would expire before the picture: say so, paint nothing."""
-    # Start within 0.3 s of the request instead of within 10 min (the token lives 15).
-    monkeypatch.setattr(
-        "bot.jobs.runner.START_MARGIN", timedelta(minutes=15) - timedelta(seconds=0.3)
-    )
-    openai_fake.image_latency = 1.0
-    await start_bot(IMAGE_CONCURRENCY="1", PARTIAL_IMAGES="0")
+    """Past the deadline Discord's token would expire before the picture: say so, paint nothing.
+
+    The bot's time is the test's: the second request waits in line behind a picture that
+    paints until the test lets it finish, and its deadline passes when the test moves the
+    clock past it, not when a fraction of a real second has gone by."""
+    clock = BotClock()
+    painting = openai_fake.hold_images()
+    bot = await start_bot(clocks=clock.clocks, IMAGE_CONCURRENCY="1", PARTIAL_IMAGES="0")
+    clock.drive(bot.jobs.engine.line)
     first = await imagine(discord_fake, "the first in line", wait=False)
-    await discord_fake.wait_for(lambda: openai_fake.count("images") == 1)
-    second = await imagine(discord_fake, "the second in line", user_id=BOB)
+    await discord_fake.wait_for(lambda: painting.waiting == 1, what="the first to be painting")
+    second = await imagine(discord_fake, "the second in line", user_id=BOB, wait=False)
+    await second.wait_done(in_line)
+    # Interactions' tokens last 15 min and a job must start 5 min before: the second's
+    # deadline is 10 min after it was asked. Past it, with its token still alive:
+    clock.advance((TOKEN_LIFETIME - START_MARGIN / 2).total_seconds())
+    await second.wait_done(lambda i: is_final(i.shown))
     assert (
         sentence(second) == "Your picture waited too long in line — please ask again in a moment."
     )
+    painting.open()
     await settled(first)
     assert first.shown is not None and first.shown["embeds"]  # the first was already painting
     assert openai_fake.count("images") == 1

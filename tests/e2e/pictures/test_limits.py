@@ -22,7 +22,7 @@ from tests.e2e.admin_kit import (
     outcome,
 )
 from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID, StartBot
-from tests.e2e.picture_kit import ADMIN_PERMISSIONS, settled
+from tests.e2e.picture_kit import ADMIN_PERMISSIONS, is_final, settled
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
 
@@ -83,7 +83,7 @@ async def test_a_failed_picture_gives_everything_back(
 ) -> None:
     bot = await start_bot(**FAST)
     await admin_says(discord_fake, "limits", user_daily_pictures=1, cooldown_seconds=600)
-    openai_fake.fail_next("images", status=500)
+    openai_fake.fail_next("images", status=504)  # not tried again: it may have been made
     assert (await draw(discord_fake)).startswith("The image service can't be reached")
     store, day = bot.studio.store, bot.studio.periods().day
     usage = await store.usage(GUILD_ID, ALICE, day)
@@ -155,10 +155,14 @@ async def test_day_rollover_at_midnight_in_the_configured_zone(
 async def test_jobs_in_flight_per_person(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    openai_fake.image_latency = 0.3
+    painting = openai_fake.hold_images()  # nothing finishes until all three were asked
     await start_bot(**FAST)
     await admin_says(discord_fake, "limits", running_jobs=1, queued_jobs=1)
     interactions = [await imagine_low(discord_fake, f"boat {n}", wait=False) for n in range(3)]
+    await discord_fake.wait_for(
+        lambda: any(is_final(i.shown) for i in interactions), what="one of three answered"
+    )
+    painting.open()
     await asyncio.gather(*(settled(i) for i in interactions))
     outcomes = [outcome(i) for i in interactions]
     assert outcomes.count(PICTURE) == 2

@@ -6,9 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.conftest import ALICE, BOB, StartBot
-from tests.e2e.picture_kit import imagine, is_picture
-from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.openai_api import FakeOpenAI
+from tests.e2e.picture_kit import imagine, is_picture, settled
+from tests.fakes.discord_api import FakeDiscord, FakeInteraction
+from tests.fakes.openai_api import FakeOpenAI, Gate
+
+
+async def painted(
+    discord_fake: FakeDiscord, painting: Gate, description: str, user_id: int, line: str
+) -> FakeInteraction:
+    """/imagine whose picture comes only once its painting `line` was shown (progress is
+    shown at most once per 2 s: the line waits its turn)."""
+    interaction = await imagine(discord_fake, description, user_id=user_id, wait=False)
+    await interaction.wait_done(
+        lambda i: str((i.original or {}).get("content") or "").startswith(line)
+    )
+    painting.let_through()
+    await settled(interaction)
+    return interaction
 
 
 def labels(message: dict[str, Any]) -> list[str]:
@@ -23,11 +37,11 @@ def labels(message: dict[str, Any]) -> list[str]:
 async def test_a_french_picture_reads_french_and_an_english_one_english(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    openai_fake.image_latency = 2.5  # progress is shown at most once per 2 s: paint for longer
+    painting = openai_fake.hold_images()  # each picture comes once its painting line is shown
     await start_bot(PARTIAL_IMAGES="0")
     discord_fake.users[ALICE].locale = "fr"
 
-    french = await imagine(discord_fake, "un phare dans la tempête", user_id=ALICE)
+    french = await painted(discord_fake, painting, "un phare dans la tempête", ALICE, "🎨 Peinture")
 
     progress = [edit.get("content") or "" for edit in french.edits]
     assert "🧠 Rédaction d’un prompt détaillé à partir de vos mots…" in progress
@@ -42,7 +56,7 @@ async def test_a_french_picture_reads_french_and_an_english_one_english(
     assert fields["Format · qualité"] == "carré (1024x1024) · auto"
     assert labels(shown) == ["Refaire", "Retoucher", "Variantes", "Prompt", "Supprimer"]
 
-    english = await imagine(discord_fake, "a lighthouse in a storm", user_id=BOB)
+    english = await painted(discord_fake, painting, "a lighthouse in a storm", BOB, "🎨 Painting")
 
     assert "🎨 Painting your picture…" in [edit.get("content") for edit in english.edits]
     assert english.original is not None

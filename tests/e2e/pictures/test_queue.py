@@ -4,7 +4,10 @@ progress that stays within Discord's rate limits."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
+
+import time_machine
 
 from bot.jobs.service import NOT_YOURS
 from bot.storage.job_records import JobState
@@ -12,6 +15,8 @@ from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot, jobs_
 from tests.e2e.picture_kit import button_ids, dump, imagine, is_picture, is_private, use_settings
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
 from tests.fakes.openai_api import FakeOpenAI
+
+STEP = 0.01  # seconds the test's clock moves at each of its turns of the event loop
 
 
 def cancel_id(interaction: FakeInteraction) -> str:
@@ -50,10 +55,10 @@ def painted(openai_fake: FakeOpenAI) -> list[str]:
 async def test_the_requester_cancels_a_waiting_picture_and_nobody_else_can(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    openai_fake.image_latency = 1.5
+    painting = openai_fake.hold_images()  # the first paints until the test is done with the line
     bot = await start_bot(IMAGE_CONCURRENCY="1")
     first = await imagine(discord_fake, "the first in line", wait=False)
-    await discord_fake.wait_for(lambda: openai_fake.count("images") == 1)
+    await discord_fake.wait_for(lambda: painting.waiting == 1, what="the first to be painting")
     waiting = await imagine(discord_fake, "the second in line", wait=False)
     await waiting.wait_done(in_line)
     assert waiting.original is not None and "position 1" in waiting.original["content"]
@@ -72,6 +77,7 @@ async def test_the_requester_cancels_a_waiting_picture_and_nobody_else_can(
         "❌ Cancelled — nothing was painted or charged."
     ]
     assert is_private(waiting.followups[0])
+    painting.open()
     await first.wait_done(lambda i: is_picture(i.original))
     await jobs_ended()
     assert openai_fake.count("images") == 1  # the cancelled one was never painted
@@ -84,14 +90,16 @@ async def test_the_requester_cancels_a_waiting_picture_and_nobody_else_can(
 async def test_a_flood_from_one_person_lets_the_next_person_in_first(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    openai_fake.image_latency = 5.0  # the first picture paints until bob is in line
+    painting = openai_fake.hold_images()  # the first picture paints until bob is in line
     bot = await start_bot(IMAGE_CONCURRENCY="1")
     await use_settings(bot, user_running=1, user_queued=11)
     flood = [await imagine(discord_fake, f"alice's picture {n}", wait=False) for n in range(6)]
-    await discord_fake.wait_for(lambda: openai_fake.count("images") == 1)
+    await discord_fake.wait_for(lambda: painting.waiting == 1, what="the first to be painting")
+    for waiting in flood[1:]:  # all of alice's others are in line before bob asks
+        await waiting.wait_done(in_line)
     bobs = await imagine(discord_fake, "bob's only picture", user_id=BOB, wait=False)
     await bobs.wait_done(in_line)
-    openai_fake.image_latency = 0.05
+    painting.open()
     for interaction in [*flood, bobs]:
         await interaction.wait_done(lambda i: is_picture(i.original), timeout=30)
     order = painted(openai_fake)
@@ -102,15 +110,31 @@ async def test_a_flood_from_one_person_lets_the_next_person_in_first(
 async def test_pictures_are_paced_to_the_providers_limit_without_a_429(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
+    """The bot's limit (it counts with `time.time()`) and the provider's window count on one
+    clock the test moves: 10 ms a step, each step a turn of the event loop. It runs about as
+    fast as real time, but a stalled machine stalls it too, so a call arrives at the time
+    the bot's pacing sent it at, give or take a few steps: never a whole margin late."""
     openai_fake.image_rate_limit = (3, 2.0)
-    bot = await start_bot(IMAGE_RATE_LIMIT="3 per 2 seconds", IMAGE_CONCURRENCY="4")
-    await use_settings(bot, user_running=4, user_queued=4)
-    asked = [
-        await imagine(discord_fake, f"picture {n}", user_id=(ALICE, BOB)[n % 2], wait=False)
-        for n in range(8)
-    ]
-    for interaction in asked:
-        await interaction.wait_done(lambda i: is_picture(i.original), timeout=30)
+    openai_fake.clock = time.time
+    with time_machine.travel(time.time(), tick=False) as traveller:
+
+        async def tick() -> None:
+            while True:
+                await asyncio.sleep(STEP)
+                traveller.shift(STEP)
+
+        ticking = asyncio.create_task(tick())
+        try:
+            bot = await start_bot(IMAGE_RATE_LIMIT="3 per 2 seconds", IMAGE_CONCURRENCY="4")
+            await use_settings(bot, user_running=4, user_queued=4)
+            asked = [
+                await imagine(discord_fake, f"picture {n}", user_id=(ALICE, BOB)[n % 2], wait=False)
+                for n in range(8)
+            ]
+            for interaction in asked:
+                await interaction.wait_done(lambda i: is_picture(i.original), timeout=30)
+        finally:
+            ticking.cancel()
     assert openai_fake.rate_limited == []  # the provider never had to say no
     assert openai_fake.count("images") == 8
 

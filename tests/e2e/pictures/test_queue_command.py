@@ -10,9 +10,7 @@ from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot, jobs_
 from tests.e2e.picture_kit import ADMIN_PERMISSIONS, button_ids, imagine, is_picture, is_private
 from tests.e2e.pictures.test_queue import cancel_id, in_line
 from tests.fakes.discord_api import DEFAULT_MEMBER_PERMISSIONS, FakeDiscord, FakeInteraction
-from tests.fakes.openai_api import FakeOpenAI
-
-PAINTING_SECONDS = 2.0  # long enough to look at the line while the first one paints
+from tests.fakes.openai_api import FakeOpenAI, Gate
 
 
 async def ask_queue(
@@ -48,17 +46,18 @@ def job_id(waiting: FakeInteraction) -> int:
 
 
 async def painting_one(
-    discord_fake: FakeDiscord, openai_fake: FakeOpenAI, *asked: tuple[str, int]
+    discord_fake: FakeDiscord, painting: Gate, *asked: tuple[str, int]
 ) -> list[FakeInteraction]:
     """Ask for pictures (description, who) one after another, each once the one before is
-    painting or in line (so the line's order is the order asked in)."""
+    painting (held at `painting` until the test opens it) or in line (so the line's order
+    is the order asked in)."""
     interactions: list[FakeInteraction] = []
     for description, user in asked:
         asking = await imagine(discord_fake, description, user_id=user, wait=False)
         if interactions:
             await asking.wait_done(in_line)
         else:
-            await discord_fake.wait_for(lambda: openai_fake.count("images") == 1)
+            await discord_fake.wait_for(lambda: painting.waiting == 1, what="the first to paint")
         interactions.append(asking)
     return interactions
 
@@ -66,10 +65,10 @@ async def painting_one(
 async def test_the_asker_sees_their_line_and_cancels_from_it(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    openai_fake.image_latency = PAINTING_SECONDS
+    painting = openai_fake.hold_images()  # the first paints while the test looks at the line
     bot = await start_bot(IMAGE_CONCURRENCY="1")
     first, second, third = await painting_one(
-        discord_fake, openai_fake, ("a red fox", ALICE), ("a blue whale", ALICE), ("an owl", ALICE)
+        discord_fake, painting, ("a red fox", ALICE), ("a blue whale", ALICE), ("an owl", ALICE)
     )
     ids = [1, job_id(second), job_id(third)]
 
@@ -102,6 +101,7 @@ async def test_the_asker_sees_their_line_and_cancels_from_it(
     assert is_private(pressed.followups[0])
     await second.wait_done(lambda i: bool(i.followups))
     assert second.original is None  # its own "in line" message is gone, as after any cancel
+    painting.open()
     for made in (first, third):
         await made.wait_done(lambda i: is_picture(i.original), timeout=30)
     await jobs_ended()
@@ -113,10 +113,10 @@ async def test_the_asker_sees_their_line_and_cancels_from_it(
 async def test_a_member_sees_only_their_own_and_an_admin_the_whole_servers_line(
     start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    openai_fake.image_latency = PAINTING_SECONDS
+    painting = openai_fake.hold_images()  # the first paints while the test looks at the line
     await start_bot(IMAGE_CONCURRENCY="1")
     _, alices, bobs = await painting_one(
-        discord_fake, openai_fake, ("alice paints", ALICE), ("alice waits", ALICE), ("bob", BOB)
+        discord_fake, painting, ("alice paints", ALICE), ("alice waits", ALICE), ("bob", BOB)
     )
     alice_waiting, bob_waiting = job_id(alices), job_id(bobs)
 
@@ -139,6 +139,7 @@ async def test_a_member_sees_only_their_own_and_an_admin_the_whole_servers_line(
     ]
     assert labels(admin.original) == [f"Cancel #{alice_waiting}"]  # only her own
 
+    painting.open()
     await bobs.wait_done(lambda i: is_picture(i.original), timeout=30)
     await alices.wait_done(lambda i: is_picture(i.original), timeout=30)
     await jobs_ended()

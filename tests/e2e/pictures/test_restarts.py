@@ -70,11 +70,11 @@ async def test_sigterm_finishes_the_painting_keeps_the_waiting_and_exits_0(
 ) -> None:
     async with fakes() as (discord_fake, openai_fake):
         env = process_env(tmp_path, discord_fake, openai_fake)
-        openai_fake.image_latency = 2.0
+        gate = openai_fake.hold_images()  # the first paints until the test has stopped the bot
         async with BotProcess(tmp_path, **env) as bot:
             await bot.wait_for_line("logged in as")
             painting = await imagine(discord_fake, "the first in line", ALICE)
-            await discord_fake.wait_for(lambda: openai_fake.count("images") == 1)
+            await discord_fake.wait_for(lambda: gate.waiting == 1, what="the first to paint")
             waiting = await imagine(discord_fake, "the second in line", BOB)
             await waiting.wait_done(lambda i: shows(i, "⏳ In line"))
             assert bot.process is not None
@@ -85,6 +85,7 @@ async def test_sigterm_finishes_the_painting_keeps_the_waiting_and_exits_0(
             await late.wait_done(lambda i: bool(i.followups))
             assert late.followups[-1]["content"] == ShuttingDown.user_message
             assert is_private(late.followups[-1])
+            gate.open()  # the painting finishes within the grace period
             assert await bot.stop(signal.SIGTERM, within=30) == 0
         assert is_picture(painting.original)  # finished and posted within the grace period
         assert shows(waiting, "⏳ The bot is restarting — your picture keeps its place")
@@ -93,7 +94,6 @@ async def test_sigterm_finishes_the_painting_keeps_the_waiting_and_exits_0(
             (kept,) = await store.unfinished_jobs()
             assert (kept.state, kept.user_id) == (JobState.QUEUED, BOB)
 
-        openai_fake.image_latency = 0.0
         async with BotProcess(tmp_path, **env) as bot:
             await waiting.wait_done(lambda i: is_picture(i.original), timeout=30)
         assert openai_fake.count("images") == 2

@@ -10,137 +10,32 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
-from pathlib import Path
-from typing import Any
 
 import aiohttp
-import asyncpg
-import discord
-import pytest
 
-from tests.e2e.conftest import CHANNEL_ID, GUILD_ID, bot_env
+from tests.e2e.faults.kit import query
 from tests.e2e.picture_kit import imagine, is_picture, settled
 from tests.e2e.pictures.test_queue import in_line, press_cancel
 from tests.e2e.pictures.test_queue_command import ask_queue
-from tests.e2e.process import BotProcess
+from tests.e2e.scale.cluster_kit import LEASE, PEOPLE, Cluster, all_done, worker_holding
 from tests.fakes.discord_api import FakeDiscord, FakeInteraction
-from tests.fakes.openai_api import FakeOpenAI
-from tests.services import postgres_database, redis_database
-
-PEOPLE = (7101, 7102, 7103, 7104)
-READY = "painting worker ready"
-PROVIDER_LIMIT = (6, 2.0)  # images per seconds, enforced by the fake OpenAI
-
-
-@pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    """A fake Discord with one guild of four people."""
-    original_base = discord.http.Route.BASE
-    async with FakeDiscord() as fake:
-        for person in PEOPLE:
-            fake.add_user(person, f"person{person}")
-        fake.add_guild(GUILD_ID, channel_ids=[CHANNEL_ID], owner_id=PEOPLE[0], members=PEOPLE)
-        yield fake
-    discord.http.Route.BASE = original_base
-
-
-@pytest.fixture
-async def openai_fake() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI(image_size_px=32) as fake:
-        fake.image_rate_limit = PROVIDER_LIMIT
-        yield fake
-    assert fake.violations == []
-
-
-class Cluster:
-    """A gateway and workers, started and stopped together."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
-        self.stack = AsyncExitStack()
-        self.workers: list[BotProcess] = []
-        self.gateway_env: dict[str, str] = {}  # settings of the gateway alone
-        self.worker_env: dict[str, str] = {}  # settings of each worker alone
-
-    async def start(self, workers: int = 2) -> None:
-        self.gateway = await self.stack.enter_async_context(
-            BotProcess(self.cwd, **self.env, **self.gateway_env, ROLE="gateway")
-        )
-        await self.gateway.wait_for_line("logged in as")  # the schema is migrated by now
-        for _ in range(workers):
-            worker = await self.stack.enter_async_context(
-                BotProcess(self.cwd, **self.env, **self.worker_env, ROLE="worker")
-            )
-            self.workers.append(worker)
-        for worker in self.workers:
-            await worker.wait_for_line(READY)
-
-    def output(self) -> str:
-        return "".join(p.output for p in (self.gateway, *self.workers))
-
-
-@pytest.fixture
-async def cluster(
-    discord_fake: FakeDiscord, openai_fake: FakeOpenAI, tmp_path: Path
-) -> AsyncIterator[tuple[Cluster, str]]:
-    async with postgres_database() as database, redis_database() as redis:
-        env = bot_env(discord_fake, openai_fake, tmp_path) | {
-            "DATABASE_URL": database,
-            "REDIS_URL": redis,
-            "IMAGE_RATE_LIMIT": f"{PROVIDER_LIMIT[0]} per {int(PROVIDER_LIMIT[1])} seconds",
-            "IMAGE_CONCURRENCY": "3",
-            "PARTIAL_IMAGES": "0",
-            "QUEUE_HEARTBEAT": "2",
-            "QUEUE_SWEEP": "1",
-            "WORKER_SLOTS": "6",  # neither worker can hold all twenty
-        }
-        running = Cluster(env, tmp_path)
-        async with running.stack:
-            yield running, database.replace("postgresql+asyncpg://", "postgresql://")
-
-
-async def query(database: str, sql: str) -> list[Any]:
-    connection = await asyncpg.connect(database)
-    try:
-        return list(await connection.fetch(sql))
-    finally:
-        await connection.close()
-
-
-async def all_done(database: str, jobs: int) -> None:
-    """Until `jobs` jobs are done in the database (a picture is shown before it is recorded
-    and paid for: the workers are other processes)."""
-    async with asyncio.timeout(20):
-        while True:
-            done = await query(database, "SELECT count(*) FROM jobs WHERE state = 'done'")
-            if done[0]["count"] == jobs:
-                return
-            await asyncio.sleep(0.1)
+from tests.fakes.openai_api import FakeOpenAI, Gate
 
 
 async def one_painting_one_waiting(
-    running: Cluster, discord_fake: FakeDiscord, openai_fake: FakeOpenAI, latency: float
-) -> tuple[FakeInteraction, FakeInteraction]:
-    """Two workers, one painting slot between them: the first request paints (for `latency`
-    seconds), the second waits in the shared line. Returns both interactions."""
+    running: Cluster, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> tuple[FakeInteraction, FakeInteraction, Gate]:
+    """Two workers, one painting slot between them: the first request paints (until the
+    test opens the returned gate), the second waits in the shared line. Returns both
+    interactions and the gate."""
     running.env["IMAGE_CONCURRENCY"] = "1"
-    openai_fake.image_latency = latency
+    painting = openai_fake.hold_images()
     await running.start(workers=2)
     first = await imagine(discord_fake, "the first in line", user_id=PEOPLE[0], wait=False)
-    await discord_fake.wait_for(lambda: openai_fake.count("images") == 1, 30, what="painting")
+    await discord_fake.wait_for(lambda: painting.waiting == 1, 30, what="painting")
     waiting = await imagine(discord_fake, "the second in line", user_id=PEOPLE[1], wait=False)
     await waiting.wait_done(in_line, timeout=30)
-    return first, waiting
-
-
-async def worker_holding(running: Cluster, database: str, job_id: int) -> BotProcess:
-    """The worker process that holds job `job_id` (its holder names its process id)."""
-    [row] = await query(database, f"SELECT holder FROM jobs WHERE id = {job_id}")
-    pid = int(row["holder"].split(":")[0].rsplit("-", 2)[1])
-    [holding] = [w for w in running.workers if w.process and w.process.pid == pid]
-    return holding
+    return first, waiting, painting
 
 
 async def test_twenty_requests_complete_across_two_workers_within_the_providers_limit(
@@ -174,13 +69,13 @@ async def test_a_worker_killed_mid_picture_leaves_its_job_to_the_other_one(
     cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
     running, database = cluster
-    openai_fake.image_latency = 5.0  # long enough to kill the worker painting it
+    gate = openai_fake.hold_images()  # it paints until the worker painting it is killed
     await running.start(workers=2)
     asked = await imagine(discord_fake, "a lighthouse in a storm", wait=False)
-    await discord_fake.wait_for(lambda: openai_fake.count("images") >= 1, 30, what="painting")
+    await discord_fake.wait_for(lambda: gate.waiting == 1, 30, what="painting")
     painting = await worker_holding(running, database, 1)
     await painting.stop(signal.SIGKILL)
-    openai_fake.image_latency = 0.0
+    gate.open()
 
     shown = await settled(asked, timeout=90)
     assert is_picture(shown), shown.get("content")
@@ -202,7 +97,7 @@ async def test_a_picture_waiting_in_the_shared_line_is_cancelled_from_the_gatewa
     cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
     running, database = cluster
-    first, waiting = await one_painting_one_waiting(running, discord_fake, openai_fake, 3.0)
+    first, waiting, painting = await one_painting_one_waiting(running, discord_fake, openai_fake)
     assert waiting.original is not None and "position 1" in waiting.original["content"]
     listed = await ask_queue(discord_fake, PEOPLE[1])  # the gateway reads the workers' line
     assert listed.original is not None
@@ -213,6 +108,7 @@ async def test_a_picture_waiting_in_the_shared_line_is_cancelled_from_the_gatewa
     assert [m["content"] for m in waiting.followups] == [
         "❌ Cancelled — nothing was painted or charged."
     ]
+    painting.open()
     assert is_picture(await settled(first, timeout=60))
     await all_done(database, 1)
     assert openai_fake.count("images") == 1  # the cancelled one was never painted
@@ -249,8 +145,14 @@ async def test_a_worker_stopped_with_sigterm_hands_its_waiting_job_to_the_other(
     cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
     running, database = cluster
-    painting, waiting = await one_painting_one_waiting(running, discord_fake, openai_fake, 2.0)
+    painting, waiting, gate = await one_painting_one_waiting(running, discord_fake, openai_fake)
     holding = await worker_holding(running, database, 2)
+    assert holding.process is not None
+    holding.process.send_signal(signal.SIGTERM)
+    # The waiting job goes to the other worker, which shows it from then on: nothing the
+    # stopping worker had pending may show over its picture.
+    await holding.wait_for_line("stays queued for the next start")
+    gate.open()
     assert await holding.stop(signal.SIGTERM) == 0  # lets its painting finish, if any
     for interaction in (painting, waiting):
         assert is_picture(await settled(interaction, timeout=60))
@@ -263,11 +165,13 @@ async def test_a_painting_longer_than_a_lease_keeps_its_slot(
 ) -> None:
     """Holds are renewed while a picture paints: with one slot across the workers, the
     second picture starts only once the first is painted, though painting outlasts a lease
-    (2 × QUEUE_HEARTBEAT = 4 s)."""
+    (2 × QUEUE_HEARTBEAT)."""
     running, database = cluster
-    first, waiting = await one_painting_one_waiting(running, discord_fake, openai_fake, 6.0)
+    first, waiting, painting = await one_painting_one_waiting(running, discord_fake, openai_fake)
+    await asyncio.sleep(LEASE + 2)  # the first paints for longer than a lease
+    painting.open()
     for interaction in (first, waiting):
         assert is_picture(await settled(interaction, timeout=60))
     await all_done(database, 2)
     one, two = [r.at for r in openai_fake.requests if r.endpoint == "images"]
-    assert two - one >= 6.0  # the second call was sent only after the first one's answer
+    assert two - one >= LEASE + 2  # the second call was sent only after the first one's answer

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
 import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -32,9 +35,10 @@ from bot.imaging.providers import (
     _decode,
     _usage,
     provider_errors,
+    takes_n,
     translate_error,
 )
-from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.openai_api import Endpoint, FakeOpenAI, FaultMode
 
 KEY = "sk-live-this-must-never-be-logged-0123456789"
 POLICY = "content_policy_violation"
@@ -316,3 +320,262 @@ async def test_a_call_that_makes_fewer_pictures_than_asked_is_topped_up() -> Non
     made = await images._several(endpoint, "image generation", "gpt-image-2", 3, prompt="boats")
     assert [call.get("n") for call in endpoint.calls] == [3, None, None]
     assert len(made.pictures) == 3 and made.usage.image_out == 300
+
+
+# -- which failures prove nothing was made (`ProviderUnavailable.retryable`) ----------------
+
+
+def connection_error(cause: Exception) -> openai.APIConnectionError:
+    """The SDK's error for `cause` as `_base_client` raises it (`raise … from err`)."""
+    kind = openai.APITimeoutError if isinstance(cause, httpx2.TimeoutException) else None
+    error = openai.APIConnectionError(request=REQUEST) if kind is None else kind(REQUEST)
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "retryable"),
+    [
+        (status_error(openai.InternalServerError, 500), True),
+        (status_error(openai.InternalServerError, 502), True),
+        (status_error(openai.InternalServerError, 503), True),
+        (status_error(openai.InternalServerError, 504), False),  # may have been painted
+        (status_error(openai.InternalServerError, 501), False),
+        (status_error(openai.ConflictError, 409), False),
+        (connection_error(httpx2.ConnectError("[Errno 111] Connection refused")), True),
+        (connection_error(httpx2.ConnectError("[Errno -2] Name or service not known")), True),
+        (connection_error(httpx2.ConnectTimeout("timed out")), True),
+        (connection_error(httpx2.RemoteProtocolError("Server disconnected")), False),
+        (connection_error(httpx2.ReadError("reset by peer")), False),
+        (connection_error(httpx2.WriteError("broken pipe")), False),
+        (openai.APIConnectionError(request=REQUEST), False),  # no cause: nothing is proven
+        (openai.APIError("stream broke", REQUEST, body=None), False),
+        (openai.OpenAIError("anything else from the SDK"), False),
+    ],
+    ids=lambda value: value if isinstance(value, bool) else _name(value),
+)
+def test_only_answers_that_prove_nothing_was_made_are_retryable(
+    error: openai.OpenAIError, retryable: bool
+) -> None:
+    translated = translate_error(error, what="image generation")
+    assert isinstance(translated, ProviderUnavailable)
+    assert translated.retryable is retryable
+
+
+def _name(error: BaseException) -> str:
+    status = getattr(error, "status_code", None)
+    cause = error.__cause__
+    return "-".join(
+        str(part) for part in (type(error).__name__, status, cause and str(cause)) if part
+    )
+
+
+@pytest.mark.parametrize(
+    "cause",
+    [httpx2.ReadTimeout("read"), httpx2.WriteTimeout("write"), httpx2.PoolTimeout("pool")],
+    ids=lambda cause: type(cause).__name__,
+)
+def test_a_timeout_other_than_connecting_stays_a_timeout(cause: Exception) -> None:
+    translated = translate_error(connection_error(cause), what="image generation")
+    assert type(translated) is ProviderTimeout
+
+
+def test_retryable_defaults_to_false_and_keeps_the_sentence() -> None:
+    assert ProviderUnavailable().retryable is False
+    error = ProviderUnavailable(detail="HTTP 503", retryable=True)
+    assert error.retryable is True and str(error) == "HTTP 503"
+    assert error.user_message == ProviderUnavailable.user_message
+
+
+async def _ignore(png: bytes, index: int) -> None:
+    return None
+
+
+ImageCall = Callable[[OpenAIImages], Awaitable[Any]]
+IMAGE_CALLS: dict[str, ImageCall] = {
+    "generate": lambda images: images.generate("a boat", size="1024x1024", quality="low"),
+    "streamed": lambda images: images.generate(
+        "a boat", size="1024x1024", quality="low", on_preview=_ignore
+    ),
+    "edit": lambda images: images.edit(_png("red"), "a boat", size="1024x1024", quality="low"),
+    "streamed-edit": lambda images: images.edit(
+        _png("red"), "a boat", size="1024x1024", quality="low", on_preview=_ignore
+    ),
+}
+
+
+def endpoint_of(call: str) -> Endpoint:
+    return "edits" if "edit" in call else "images"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI(image_size_px=16) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeOpenAI) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The real SDK client, as `make_openai` builds it (no retries of its own)."""
+    async with openai.AsyncOpenAI(
+        api_key=fake.api_key, base_url=fake.base_url, max_retries=0, timeout=10
+    ) as made:
+        yield made
+
+
+def images_on(client: openai.AsyncOpenAI) -> OpenAIImages:
+    return OpenAIImages(client, "gpt-image-2", partial_images=2)
+
+
+async def failure_of(call: ImageCall, images: OpenAIImages) -> PicassoError:
+    with pytest.raises(PicassoError) as raised:
+        await call(images)
+    return raised.value
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+@pytest.mark.parametrize("call", list(IMAGE_CALLS))
+async def test_a_server_error_that_made_nothing_is_retryable(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI, call: str, status: int
+) -> None:
+    endpoint = endpoint_of(call)
+    fake.fail_next(endpoint, status=status)
+    error = await failure_of(IMAGE_CALLS[call], images_on(client))
+    assert isinstance(error, ProviderUnavailable) and error.retryable
+    await IMAGE_CALLS[call](images_on(client))  # the next call paints
+    assert fake.count(endpoint) == 2 and fake.violations == []
+
+
+@pytest.mark.parametrize("call", list(IMAGE_CALLS))
+async def test_a_gateway_timeout_is_not_retryable(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI, call: str
+) -> None:
+    fake.fail_next(endpoint_of(call), status=504, type="gateway_timeout")
+    error = await failure_of(IMAGE_CALLS[call], images_on(client))
+    assert isinstance(error, ProviderUnavailable) and not error.retryable
+
+
+@pytest.fixture
+def refusing_url() -> Iterator[str]:
+    """A URL on 127.0.0.1 whose port is bound but not listening: connecting is refused
+    (and no other process can take the port while the test runs)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+
+
+@pytest.mark.parametrize("call", list(IMAGE_CALLS))
+async def test_a_refused_connection_is_retryable(
+    refusing_url: str, call: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with openai.AsyncOpenAI(api_key=KEY, base_url=refusing_url, max_retries=0) as client:
+        error = await failure_of(IMAGE_CALLS[call], images_on(client))
+    assert isinstance(error, ProviderUnavailable) and error.retryable
+    assert isinstance(error.__cause__, openai.APIConnectionError)
+    assert isinstance(error.__cause__.__cause__, httpx2.ConnectError)
+    assert "nothing was sent" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        httpx2.ConnectTimeout("timed out"),
+        httpx2.ConnectError("[Errno -2] Name or service not known"),
+    ],
+    ids=["connect-timeout", "no-such-host"],
+)
+async def test_connecting_failures_through_the_sdk_are_retryable(raised: Exception) -> None:
+    sent: list[httpx2.Request] = []
+
+    def transport(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        raise raised
+
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(transport))
+    async with openai.AsyncOpenAI(
+        api_key=KEY, base_url="https://api.example.test/v1", max_retries=0, http_client=http
+    ) as client:
+        error = await failure_of(IMAGE_CALLS["generate"], images_on(client))
+    assert isinstance(error, ProviderUnavailable) and error.retryable
+    assert error.__cause__ is not None and error.__cause__.__cause__ is raised
+    assert len(sent) == 1
+
+
+async def test_a_read_timeout_after_sending_is_a_timeout_not_retryable(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fake.fail_next("images", mode="timeout", delay=30)  # far beyond the client's 0.2 s
+    short = client.with_options(timeout=0.2)
+    error = await asyncio.wait_for(failure_of(IMAGE_CALLS["generate"], images_on(short)), 10)
+    assert type(error) is ProviderTimeout
+    assert isinstance(error.__cause__, openai.APITimeoutError)
+    assert isinstance(error.__cause__.__cause__, httpx2.ReadTimeout)
+    assert fake.count("images") == 1  # it was received: it may be painting now
+
+
+@pytest.mark.parametrize(
+    ("call", "mode"),
+    [
+        ("streamed", "stream_error"),  # an error event after a partial image
+        ("streamed-edit", "stream_error"),
+        ("streamed", "drop"),  # the connection closed after a partial image
+        ("streamed-edit", "drop"),
+        ("generate", "drop"),  # the connection closed halfway through the answer
+        ("edit", "drop"),
+        ("generate", "disconnect"),  # received, then the connection closed without an answer
+    ],
+)
+async def test_a_call_cut_after_it_was_received_is_not_retryable(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI, call: str, mode: FaultMode
+) -> None:
+    endpoint = endpoint_of(call)
+    fake.fail_next(endpoint, mode=mode, code="server_error", message="The stream failed.")
+    error = await failure_of(IMAGE_CALLS[call], images_on(client))
+    assert isinstance(error, ProviderUnavailable) and not error.retryable
+    assert fake.count(endpoint) == 1 and fake.violations == []
+
+
+class Outcomes:
+    """An images endpoint whose calls end as scripted: an exception is raised, anything
+    else makes one picture; it counts the calls that ran to their end."""
+
+    def __init__(self, *outcomes: Exception | None) -> None:
+        self._outcomes = list(outcomes)
+        self.finished = 0
+
+    async def __call__(self, **params: Any) -> Any:
+        outcome = self._outcomes.pop(0)
+        await asyncio.sleep(0.01 * len(self._outcomes))  # later calls end first
+        self.finished += 1
+        if outcome is not None:
+            raise outcome
+        data = base64.b64encode(b"picture").decode()
+        return SimpleNamespace(data=[SimpleNamespace(b64_json=data)], usage=None)
+
+
+def server_error(status: int = 503) -> openai.APIStatusError:
+    return status_error(openai.InternalServerError, status)
+
+
+@pytest.mark.parametrize(
+    ("model", "outcomes", "retryable"),
+    [
+        ("flux-dev", [server_error(), server_error(502), server_error(500)], True),
+        ("flux-dev", [server_error(), None, server_error()], False),  # one was made (and billed)
+        ("flux-dev", [None, server_error(), None], False),
+        ("flux-dev", [server_error(), connection_error(httpx2.ReadError("reset"))], False),
+        ("flux-dev", [server_error(), server_error(504)], False),
+        ("gpt-image-2", [server_error()], True),  # the one call with `n`
+        ("gpt-image-2", [None, server_error(), server_error()], False),  # topping up 1 of 3
+    ],
+)
+async def test_pictures_made_side_by_side_are_retryable_only_if_none_was_made(
+    model: str, outcomes: list[Exception | None], retryable: bool
+) -> None:
+    endpoint = Outcomes(*outcomes)
+    images = OpenAIImages(SimpleNamespace(), model)  # type: ignore[arg-type]
+    n = 3 if takes_n(model) else len(outcomes)
+    with pytest.raises(ProviderUnavailable) as raised:
+        await images._several(endpoint, "image generation", model, n, prompt="boats")
+    assert raised.value.retryable is retryable
+    assert endpoint.finished == len(outcomes)  # no call is left running unseen

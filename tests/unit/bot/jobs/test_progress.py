@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Hashable
 
 import pytest
 
@@ -265,3 +266,23 @@ async def test_drain_lets_a_delayed_send_go_out_before_closing() -> None:
     await reporter.drain(timeout=5)
     assert screen.sent == [("m", "⏳ In line"), ("m", "⏳ The bot is restarting")]
     assert sleeps == [2.0]  # it waited its turn, then went out before the close
+
+
+async def test_an_update_held_back_is_dropped_if_its_message_is_no_longer_ours(
+    time: FakeTime,
+) -> None:
+    """Asked right before each send: a job another process took over meanwhile (or this
+    process let go) shows nothing stale over what that process posted."""
+    ours: dict[Hashable, bool] = {"m": True}
+    reporter = Reporter(interval=2.0, clock=time, sleep=time.sleep, may_send=ours.__getitem__)
+    screen = Screen()
+    show(reporter, screen, "m", "🧠 writing")
+    await settle()
+    show(reporter, screen, "m", "🎨 painting")  # held back for the interval
+    ours["m"] = False  # meanwhile, the job went to another process
+    await time.advance(2)
+    assert screen.sent == [("m", "🧠 writing")]
+    ours["m"] = True
+    show(reporter, screen, "m", "🎨 painting")
+    await time.advance(2)
+    assert screen.sent == [("m", "🧠 writing"), ("m", "🎨 painting")]

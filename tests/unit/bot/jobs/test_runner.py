@@ -196,14 +196,14 @@ async def test_a_passing_429_pauses_everyone_and_the_same_job_paints_first_after
     runs = [asyncio.create_task(rig.runner.run(job)) for job in (first, second)]
 
     # The 429 sends the first job back to the head of the line; the pause holds everyone.
-    await until(lambda: len(rig.images.calls) == 1 and rig.scheduler.place(first.id) is not None)
+    await until(lambda: len(rig.images.calls) == 1 and rig.line.place(first.id) is not None)
     for _ in range(20):
         await asyncio.sleep(0)
     assert len(rig.images.calls) == 1
-    assert [ticket.job_id for ticket, _ in rig.scheduler.waiting()] == [first.id, second.id]
+    assert [ticket.job_id for ticket, _ in rig.line.waiting()] == [first.id, second.id]
 
     rig.clock.now += 0.05
-    rig.scheduler.poke()
+    rig.line.poke()
     await asyncio.gather(*runs)
 
     assert [job_id for job_id, _ in rig.publisher.pictures] == [first.id, second.id]

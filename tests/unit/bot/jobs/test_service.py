@@ -1,7 +1,7 @@
 """bot/jobs/service.py on real SQLite: submit, cancel, stop without
 losing a job, and recover after a restart with no reservation left open.
 
-Images and chat are doubles, the Publisher records what it is told; the scheduler reads a
+Images and chat are doubles, the Publisher records what it is told; the line reads a
 fake monotonic clock. A job "paints" until the test opens `images.hold`.
 """
 
@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import pytest
@@ -24,14 +26,9 @@ from bot.errors import (
     ShuttingDown,
     WaitedTooLong,
 )
-from bot.jobs.service import (
-    MAX_ATTEMPTS,
-    NOT_WAITING,
-    NOT_YOURS,
-    QUEUE_DESCRIPTION_CHARS,
-    RESTARTED,
-    STARTED,
-)
+from bot.jobs.cluster import ClusterEngine
+from bot.jobs.runner import MAX_ATTEMPTS, RESTARTED, START_PATIENCE
+from bot.jobs.service import NOT_WAITING, NOT_YOURS, QUEUE_DESCRIPTION_CHARS, STARTED
 from bot.models import GuildSettings, ImageRequest, Stage, Who
 from bot.policy import Refused
 from bot.storage.job_records import Delivery, JobKind, JobRecord, JobState
@@ -72,8 +69,7 @@ async def painting_and_waiting(rig: Rig, running: JobRecord, waiting: JobRecord)
     """Wait until `running` paints (held by `images.hold`) and `waiting` waits in line."""
     await until(
         lambda: (
-            (running.id, Stage.PAINTING) in rig.stages()
-            and rig.scheduler.place(waiting.id) is not None
+            (running.id, Stage.PAINTING) in rig.stages() and rig.line.place(waiting.id) is not None
         )
     )
 
@@ -150,7 +146,7 @@ async def test_a_job_that_starts_while_being_cancelled_is_either_cancelled_or_pa
     monkeypatch.setattr(rig.store, "job", read_then_stall)
     cancelling = asyncio.create_task(rig.service.cancel(job.id, ALICE))
     await read.wait()
-    assert await rig.service.recover() == 1  # its runner starts (as submit() would start it)
+    assert await rig.service.engine.sweep() == 1  # its runner starts (as submit() would start it)
     await until(lambda: (job.id, Stage.EXPANDING) in rig.stages())
     go_on.set()
     refusal = (await asyncio.gather(cancelling, return_exceptions=True))[0]
@@ -175,7 +171,7 @@ async def test_the_queue_lists_jobs_being_made_then_waiting_ones_in_the_order_th
     elsewhere = Order(JobKind.IMAGINE, Who(ALICE, GUILD + 1, CHANNEL), ImageRequest("x"), REPLY)
     await rig.service.submit(elsewhere)
     in_line = [*waiting, bobs]
-    await until(lambda: all(rig.scheduler.place(job.id) for job in in_line))
+    await until(lambda: all(rig.line.place(job.id) for job in in_line))
     await painting_and_waiting(rig, running, bobs)
     entering = await rig.studio.admit(order())  # recorded, not yet in this process's line
 
@@ -190,13 +186,13 @@ async def test_the_queue_lists_jobs_being_made_then_waiting_ones_in_the_order_th
     )
     assert not being_made.waiting and all(e.waiting for e in mine[1:])
     for entry in (first, second):
-        place = rig.scheduler.place(entry.job_id)
+        place = rig.line.place(entry.job_id)
         assert place is not None and entry.position == place.position
     assert first.position and second.position and first.position < second.position
     assert len(first.description) <= QUEUE_DESCRIPTION_CHARS and first.description.endswith("…")
     assert (last.position, last.started_at, last.description) == (None, None, "a cat")
     server = await rig.service.queue(GUILD, None)
-    places = {job.id: rig.scheduler.place(job.id) for job in in_line}
+    places = {job.id: rig.line.place(job.id) for job in in_line}
     by_place = sorted(places, key=lambda job_id: places[job_id].position)  # type: ignore[union-attr]
     assert [e.job_id for e in server] == [running.id, *by_place, entering.id]
     assert {e.user_id for e in server} == {ALICE, BOB}
@@ -242,7 +238,7 @@ async def test_stop_keeps_a_job_waiting_out_a_429_queued(
     images = ScriptedImages({0: ProviderBusy(30, passing=True)})
     rig = make_rig(store, downloads, images=images)
     job = await rig.service.submit(order())
-    await until(lambda: len(images.calls) == 1 and rig.scheduler.place(job.id) is not None)
+    await until(lambda: len(images.calls) == 1 and rig.line.place(job.id) is not None)
 
     await rig.service.stop(grace=1)
 
@@ -274,8 +270,8 @@ async def leave_behind(store: Store, studio: Studio) -> LeftBehind:
         if state is not JobState.QUEUED:
             for attempt in range(starts):
                 if attempt:
-                    assert await store.requeue_job(job.id)
-                assert await store.start_job(job.id, NOW)
+                    assert await store.requeue_job(job)
+                assert await store.start_job(job, NOW)
         return job
 
     posting = await left(JobState.RUNNING)
@@ -302,7 +298,7 @@ async def test_recover_resumes_reruns_or_ends_every_job_and_leaves_no_reservatio
 
     async with opened(path) as store:  # the next start: a fresh process, the same database
         after = make_rig(store, downloads, concurrency=2)
-        assert await after.service.recover() == 4
+        assert await after.service.engine.sweep() == 4
         await after.drained()
 
         for job, attempts in (
@@ -343,10 +339,32 @@ class DownQueue:
 async def test_a_job_the_queue_cannot_take_ends_with_one_sentence_and_nothing_held(
     rig: Rig,
 ) -> None:
-    rig.service.job_queue = DownQueue()  # type: ignore[assignment]
+    down: Any = SimpleNamespace(queue=DownQueue())  # launching reads nothing else
+    cluster = ClusterEngine(rig.runner, rig.store, down, down, sweep_every=3600, now=rig.studio.now)
+    local, rig.service.engine = rig.service.engine, cluster
     job = await rig.service.submit(order())
     assert rig.publisher.said(job.id) == [QueueDown.user_message]
     ended = await rig.store.job(job.id)
     assert ended is not None and ended.state is JobState.FAILED
     usage = await rig.store.usage(GUILD, ALICE, TODAY)
     assert (usage.pictures, usage.reserved_micros) == (0, 0)
+    rig.service.engine = local  # the rig stops its own engine
+
+
+async def test_a_reply_left_longer_than_its_patience_ends_instead_of_running(
+    tmp_path: Path, downloads: aiohttp.ClientSession
+) -> None:
+    """A reply of the bot's own has no token to expire, yet no job waits forever: one left
+    unfinished past `START_PATIENCE` is ended, its money released, not painted."""
+    path = tmp_path / "picasso.db"
+    async with opened(path) as before:
+        studio = make_rig(before, downloads).studio
+        job = await studio.admit(order(delivery=REPLY), ROOMY)
+    async with opened(path) as store:
+        later = make_rig(store, downloads, now=NOW + START_PATIENCE + timedelta(seconds=1))
+        assert await later.service.engine.sweep() == 0
+        ended = await later.state(job)
+        assert ended.state is JobState.FAILED
+        assert later.publisher.said(job.id) == [WaitedTooLong.user_message]
+        assert await later.ledger_state(job) == "released"
+        assert later.images.calls == []

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from bot.ops import health
-from bot.ops.health import HealthServer, Shard
+from bot.ops.health import HealthServer
 from bot.ops.metrics import Metrics
+from bot.ops.ports import Shard
 from bot.storage.job_records import JobState
 
 
@@ -56,8 +57,8 @@ class FakeDatabase:
 
 
 class EmptyLine:
-    def waiting(self) -> list[object]:
-        return []
+    async def depth(self) -> int:
+        return 0
 
 
 def server(gateway: FakeGateway, database: FakeDatabase | None = None) -> HealthServer:

@@ -54,7 +54,7 @@ async def test_a_scrape_reads_jobs_by_state_and_the_line(
     await rig.admit(order())  # queued, not started
     metrics = Metrics()
 
-    await metrics.refresh(rig.store, rig.scheduler)
+    await metrics.refresh(rig.store, rig.line)
 
     by_state = {s.value: sample(metrics, "picasso_jobs", state=s.value) for s in JobState}
     assert by_state == {
@@ -73,7 +73,7 @@ async def test_jobs_are_left_out_rather_than_stale_when_the_database_fails(
 ) -> None:
     rig = make_rig(store, downloads)
     metrics = Metrics()
-    await metrics.refresh(rig.store, rig.scheduler)
+    await metrics.refresh(rig.store, rig.line)
     assert sample(metrics, "picasso_jobs", state="done") == 0
 
     class Broken:
@@ -84,7 +84,7 @@ async def test_jobs_are_left_out_rather_than_stale_when_the_database_fails(
             raise OSError("the database is gone")
 
     with pytest.raises(OSError):
-        await metrics.refresh(Broken(), rig.scheduler)
+        await metrics.refresh(Broken(), rig.line)
     assert sample(metrics, "picasso_jobs", state="done") is None
 
 

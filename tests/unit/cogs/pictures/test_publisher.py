@@ -11,7 +11,8 @@ import pytest
 
 from bot.config import Secret
 from bot.errors import PicassoError, UploadFailed
-from bot.jobs.runner import Place, Status
+from bot.jobs.line import Place
+from bot.jobs.runner import Status
 from bot.models import ImageRequest, PostedPicture, Stage
 from bot.storage.job_records import Delivery, JobKind, JobState
 from bot.storage.repository import Store
@@ -284,7 +285,7 @@ async def test_the_summary_links_each_take_and_says_how_the_others_are(rig: Rig)
         await rig.job(delivery, JobKind.VARIATION, batch="b", take=n, takes=3) for n in range(3)
     ]
     store = rig.store
-    await store.start_job(takes[0].id, NOW)
+    await store.start_job(takes[0], NOW)
     running = await store.job(takes[0].id)
     assert running is not None
     [picture_id] = await store.begin_posting(running, [new_picture(999, user=ALICE)], NOW)

@@ -12,8 +12,8 @@ from bot import lineage
 from bot.imaging.pipeline import ImageResult
 from bot.imaging.pricing import Usage
 from bot.imaging.providers import GeneratedImage
+from bot.jobs.line import Place
 from bot.jobs.runner import Status
-from bot.jobs.scheduler import Place
 from bot.jobs.service import QueueEntry
 from bot.models import ImageRequest, Quality, Size, Stage, Style
 from bot.storage.counting import Periods, Reservation

@@ -1,11 +1,12 @@
-"""A line of jobs asking a `Scheduler` for turns on a fake clock, for the scheduler's tests."""
+"""Jobs asking the in-process line for turns on a fake clock, for its tests."""
 
 from __future__ import annotations
 
 import asyncio
 
+from bot.jobs.line import Place, Ticket
+from bot.jobs.local_line import LocalLine
 from bot.jobs.ratelimit import RateLimit
-from bot.jobs.scheduler import Place, Scheduler, Ticket
 
 
 class FakeClock:
@@ -33,7 +34,7 @@ class Line:
 
     def __init__(self, concurrency: int = 1, rate: RateLimit | None = None) -> None:
         self.clock = FakeClock()
-        self.scheduler = Scheduler(concurrency=concurrency, rate=rate, clock=self.clock)
+        self.local = LocalLine(concurrency=concurrency, rate=rate, clock=self.clock)
         self.started: list[int] = []
         self.paced: list[int] = []  # jobs whose image call the rate limit let through
         self.told: dict[int, list[Place]] = {}
@@ -58,9 +59,9 @@ class Line:
             self.told[job_id].append(place)
 
         async def job() -> None:
-            async with self.scheduler.turn(ticket, on_wait, resume=resume):
+            async with self.local.turn(ticket, on_wait, resume=resume):
                 self.started.append(job_id)
-                await self.scheduler.pace()
+                await self.local.pace()
                 self.paced.append(job_id)
                 await self._done[job_id].wait()
 
@@ -75,14 +76,14 @@ class Line:
 
     async def advance(self, seconds: float) -> None:
         self.clock.now += seconds
-        self.scheduler.poke()
+        self.local.poke()
         await settle()
 
     def positions(self) -> list[int]:
-        return [ticket.job_id for ticket, _ in self.scheduler.waiting()]
+        return [ticket.job_id for ticket, _ in self.local.waiting()]
 
     async def finish_all(self) -> None:
-        self.scheduler.close()
+        self.local.close()
         for done in self._done.values():
             done.set()
         await settle()
