@@ -56,6 +56,8 @@ class Setup:
             "IMAGE_CONCURRENCY": str(self.concurrency),
             "PARTIAL_IMAGES": str(self.partial_images),
             "DEFAULT_SERVER_LIMITS": "none",  # the bursts would pass 10 pictures a person
+            # 200 pictures reserved as "high" (quality auto) pass the default $10 a day.
+            "BOT_DAILY_BUDGET_USD": "none",
         }
         if self.bot_rate_limit:
             env["IMAGE_RATE_LIMIT"] = self.bot_rate_limit

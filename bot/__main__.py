@@ -28,7 +28,7 @@ class Needs(NamedTuple):
 
 NEEDS: Final = {
     "run": Needs(discord=True, openai=True),
-    "sync": Needs(discord=True, openai=True),
+    "sync": Needs(discord=True, openai=False),
     "imagine": Needs(discord=False, openai=True),
     "migrate": Needs(discord=False, openai=False),
     "usage": Needs(discord=False, openai=False),

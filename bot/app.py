@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.errors import PicassoError
 from bot.i18n import use_locale
 from bot.imaging.pipeline import Pipeline
-from bot.imaging.providers import OpenAIChat, OpenAIImages, OpenAIModerator
+from bot.imaging.providers import OpenAIChat, OpenAIImages, OpenAIModerator, SafetyIds
 from bot.jobs.cluster import WORKER, Cluster, ClusterEngine
 from bot.jobs.engine import Engine, LocalEngine
 from bot.jobs.line import Line
@@ -39,6 +39,7 @@ from bot.ops.health import HealthServer
 from bot.storage.database import make_engine, migrate
 from bot.storage.repository import Store
 from bot.studio import Clock, SpendCaps, Studio, utc_now
+from cogs import EXTENSIONS
 from cogs.common.answering import read_in_locale_of, reply, user_message
 from cogs.common.translator import PicassoTranslator
 from cogs.pictures.publisher import DiscordPublisher
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
     from bot.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
-
-EXTENSIONS = ("cogs.pictures", "cogs.history", "cogs.admin", "cogs.account")
 
 # Connection phase stays short even when a high-quality picture may take minutes.
 CONNECT_TIMEOUT = 10.0
@@ -81,7 +80,18 @@ def make_pipeline(
         OpenAIModerator(chat_client, settings.moderation_model),
     )
     chat, images, moderator = metrics.observed(*models) if metrics else models
-    return Pipeline(chat, images, prices=settings.prices, moderator=moderator)
+    safety_ids = SafetyIds.for_deployment(
+        settings.safety_id_key.get() if settings.safety_id_key else None,
+        settings.discord_token.get() if settings.discord_token else None,
+    )
+    return Pipeline(
+        chat,
+        images,
+        prices=settings.prices,
+        moderator=moderator,
+        safety_ids=safety_ids,
+        chat_prices=settings.chat_prices,
+    )
 
 
 async def open_store(settings: Settings) -> tuple[AsyncEngine, Store]:
@@ -260,7 +270,11 @@ class Picasso(commands.AutoShardedBot):
         self._jobs = JobService(self._studio, await self._engine_for(self._studio, self._downloads))
         if self.settings.role == WORKER:
             return  # no gateway: no commands, no listeners; the queue brings the work
-        await self.tree.set_translator(PicassoTranslator())  # commands in Discord's languages
+        await self.load_commands()
+
+    async def load_commands(self) -> None:
+        """The slash commands, menus and listeners (the cogs), in Discord's languages."""
+        await self.tree.set_translator(PicassoTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
 
@@ -430,3 +444,11 @@ class Picasso(commands.AutoShardedBot):
             await self._downloads.close()
         if self._database is not None:
             await self._database.dispose()
+
+
+class CommandSync(Picasso):
+    """The bot as `python -m bot sync` needs it: its command tree (translated) and a login,
+    nothing else: no database, no OpenAI client, no job engine, so no job is ever run."""
+
+    async def setup_hook(self) -> None:
+        await self.load_commands()

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from bot.charts import japanese_font
 from bot.config import ConfigError, Settings
 from bot.errors import APOLOGY
-from bot.formatting import join
+from bot.formatting import join, usd
 from bot.i18n import ENGLISH, LANGUAGES, catalog_file, translate
 from bot.storage.database import HEAD_REVISION, SchemaTooNew, make_engine, schema_revision
 
@@ -37,7 +37,7 @@ ENDPOINT = "OpenAI-compatible endpoint"
 
 
 @dataclass(frozen=True, slots=True)
-class Line:
+class Verdict:
     """One verdict: ✓ or ✗ and what was found."""
 
     ok: bool
@@ -67,7 +67,7 @@ def database_name(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def report(lines: Iterable[Line]) -> bool:
+def report(lines: Iterable[Verdict]) -> bool:
     """Print `lines`; True if all are ✓."""
     ok = True
     for line in lines:
@@ -76,16 +76,38 @@ def report(lines: Iterable[Line]) -> bool:
     return ok
 
 
-def settings_lines(problems: Sequence[ConfigError]) -> list[Line]:
+def settings_lines(problems: Sequence[ConfigError]) -> list[Verdict]:
     """A ✗ line naming each bad setting, or one ✓ line for them all."""
     if not problems:
-        return [Line(True, "settings")]
-    return [Line(False, str(problem)) for problem in problems]
+        return [Verdict(True, "settings")]
+    return [Verdict(False, str(problem)) for problem in problems]
 
 
-def not_checked(what: str, variables: set[str]) -> Line:
+def not_checked(what: str, variables: set[str]) -> Verdict:
     """✗: `what` can't be checked while `variables` are bad."""
-    return Line(False, f"{what}: not checked until {join(sorted(variables))} is fixed")
+    return Verdict(False, f"{what}: not checked until {join(sorted(variables))} is fixed")
+
+
+CAPS = "bot-wide caps"
+CAP_SETTINGS = {"BOT_DAILY_BUDGET_USD", "BOT_MONTHLY_BUDGET_USD"}
+
+
+def caps_line(settings: Settings, unusable: set[str]) -> Verdict:
+    """✓ and the caps on the whole bot's spend in force (or that there are none); not
+    checked while `unusable` holds one of their settings."""
+    blocked = unusable & CAP_SETTINGS
+    if blocked:
+        return not_checked(CAPS, blocked)
+    daily, monthly = settings.bot_daily_budget_usd, settings.bot_monthly_budget_usd
+    if daily is None and monthly is None:
+        return Verdict(True, f"{CAPS}: no caps (BOT_DAILY_BUDGET_USD=none)")
+    day = "no daily cap" if daily is None else f"{_dollars(daily)} a day"
+    month = "no monthly cap" if monthly is None else f"{_dollars(monthly)} a month"
+    return Verdict(True, f"{CAPS}: {day}, {month}")
+
+
+def _dollars(amount: float) -> str:
+    return usd(round(amount * 1_000_000))
 
 
 def _api_problem(error: openai.OpenAIError) -> str:
@@ -98,7 +120,7 @@ def _api_problem(error: openai.OpenAIError) -> str:
     return text
 
 
-async def openai_lines(client: openai.AsyncOpenAI, settings: Settings) -> list[Line]:
+async def openai_lines(client: openai.AsyncOpenAI, settings: Settings) -> list[Verdict]:
     """The endpoint accepts `client`'s key, then each model `settings` name is there (the
     models are not tried when the endpoint failed)."""
     where = settings.openai_base_url or "api.openai.com"
@@ -106,21 +128,21 @@ async def openai_lines(client: openai.AsyncOpenAI, settings: Settings) -> list[L
     try:
         await quick.models.list()
     except openai.OpenAIError as error:
-        return [Line(False, f"{ENDPOINT}: {_api_problem(error)} ({where}); models not checked")]
-    lines = [Line(True, f"{ENDPOINT} answered ({where})")]
+        return [Verdict(False, f"{ENDPOINT}: {_api_problem(error)} ({where}); models not checked")]
+    lines = [Verdict(True, f"{ENDPOINT} answered ({where})")]
     for variable, field in MODEL_SETTINGS:
         lines.append(await _model_line(quick, variable, getattr(settings, field)))
     return lines
 
 
-async def _model_line(client: openai.AsyncOpenAI, variable: str, model: str) -> Line:
+async def _model_line(client: openai.AsyncOpenAI, variable: str, model: str) -> Verdict:
     try:
         await client.models.retrieve(model)
     except openai.NotFoundError:
-        return Line(False, f"{variable} {model}: the endpoint has no such model for this key")
+        return Verdict(False, f"{variable} {model}: the endpoint has no such model for this key")
     except openai.OpenAIError as error:
-        return Line(False, f"{variable} {model}: {_api_problem(error)}")
-    return Line(True, f"{variable} {model} is available")
+        return Verdict(False, f"{variable} {model}: {_api_problem(error)}")
+    return Verdict(True, f"{variable} {model} is available")
 
 
 def _missing_sqlite_file(url: str) -> bool:
@@ -130,11 +152,11 @@ def _missing_sqlite_file(url: str) -> bool:
     return not Path(parsed.database).exists()
 
 
-async def database_line(url: str) -> Line:
+async def database_line(url: str) -> Verdict:
     """Reachable and migrated to this version's schema; never creates or migrates it."""
     name = f"database {database_name(url)}"
     if _missing_sqlite_file(url):
-        return Line(False, f"{name}: no such file yet: run python -m bot migrate")
+        return Verdict(False, f"{name}: no such file yet: run python -m bot migrate")
     try:
         engine = make_engine(url)
         try:
@@ -142,32 +164,32 @@ async def database_line(url: str) -> Line:
         finally:
             await engine.dispose()
     except DATABASE_ERRORS as error:
-        return Line(False, f"{name}: {database_problem(error)}")
+        return Verdict(False, f"{name}: {database_problem(error)}")
     if revision != HEAD_REVISION:
         at = "" if revision is None else f" (at {revision}, this version needs {HEAD_REVISION})"
-        return Line(False, f"{name}: not migrated{at}: run python -m bot migrate")
-    return Line(True, f"{name} is reachable and migrated ({HEAD_REVISION})")
+        return Verdict(False, f"{name}: not migrated{at}: run python -m bot migrate")
+    return Verdict(True, f"{name} is reachable and migrated ({HEAD_REVISION})")
 
 
-def catalog_lines() -> list[Line]:
+def catalog_lines() -> list[Verdict]:
     """A line in each language the bot speaks, read from its compiled catalog: ✗ where the
     catalog is missing (a packaging miss) or does not translate."""
     lines = []
     for language in LANGUAGES:
         if catalog_file(language) is None:
-            lines.append(Line(False, f"catalog {language}: no compiled catalog (picasso.mo)"))
+            lines.append(Verdict(False, f"catalog {language}: no compiled catalog (picasso.mo)"))
             continue
         sentence = translate(APOLOGY, language)
         if language != ENGLISH and sentence == APOLOGY:
-            lines.append(Line(False, f"catalog {language}: does not translate"))
+            lines.append(Verdict(False, f"catalog {language}: does not translate"))
         else:
-            lines.append(Line(True, f"catalog {language}: {sentence}"))
+            lines.append(Verdict(True, f"catalog {language}: {sentence}"))
     return lines
 
 
-def font_line() -> Line:
+def font_line() -> Verdict:
     """The charts' Japanese font is installed (matplotlib-fontja's file)."""
     font = japanese_font()
     if font is None:
-        return Line(False, "chart font IPAexGothic: missing (install matplotlib-fontja)")
-    return Line(True, f"chart font IPAexGothic ({font.name})")
+        return Verdict(False, "chart font IPAexGothic: missing (install matplotlib-fontja)")
+    return Verdict(True, f"chart font IPAexGothic ({font.name})")

@@ -17,9 +17,16 @@ from zoneinfo import ZoneInfo
 import discord
 
 from bot import checks
-from bot.app import Picasso, make_openai, make_pipeline, open_store, prepare_discord
+from bot.app import (
+    CommandSync,
+    Picasso,
+    make_openai,
+    make_pipeline,
+    open_store,
+    prepare_discord,
+)
 from bot.charts import spend_chart
-from bot.checks import DATABASE_ERRORS, Line, database_problem
+from bot.checks import DATABASE_ERRORS, Verdict, database_problem
 from bot.config import ConfigError, Settings
 from bot.errors import PicassoError
 from bot.formatting import plural, usd, zone_name
@@ -143,12 +150,12 @@ def _request(args: argparse.Namespace) -> ImageRequest:
 async def check(
     settings: Settings, problems: Sequence[ConfigError], *, offline: bool = False
 ) -> int:
-    """One ✓/✗ line for each setting problem (or one for all settings), the endpoint, each
-    model, the database, the catalogs and the charts' font, and the Discord login; with
-    `offline`, none of those that need the network (the endpoint, the models, Discord).
-    0 if every line is ✓, else 1."""
+    """One ✓/✗ line for each setting problem (or one for all settings), the bot-wide caps in
+    force, the endpoint, each model, the database, the catalogs and the charts' font, and
+    the Discord login; with `offline`, none of those that need the network (the endpoint,
+    the models, Discord). 0 if every line is ✓, else 1."""
     unusable = {problem.variable for problem in problems}
-    ok = checks.report(checks.settings_lines(problems))
+    ok = checks.report([*checks.settings_lines(problems), checks.caps_line(settings, unusable)])
     if not offline:
         ok &= checks.report(await _openai_lines(settings, unusable))
     ok &= checks.report([await _database_line(settings, unusable)])
@@ -158,7 +165,7 @@ async def check(
     return 0 if ok else 1
 
 
-async def _openai_lines(settings: Settings, unusable: set[str]) -> list[Line]:
+async def _openai_lines(settings: Settings, unusable: set[str]) -> list[Verdict]:
     blocked = unusable & {"OPENAI_API_KEY", "OPENAI_BASE_URL"}
     if blocked:
         return [checks.not_checked(f"{checks.ENDPOINT} and models", blocked)]
@@ -166,13 +173,13 @@ async def _openai_lines(settings: Settings, unusable: set[str]) -> list[Line]:
         return await checks.openai_lines(client, settings)
 
 
-async def _database_line(settings: Settings, unusable: set[str]) -> Line:
+async def _database_line(settings: Settings, unusable: set[str]) -> Verdict:
     if "DATABASE_URL" in unusable:
         return checks.not_checked("database", {"DATABASE_URL"})
     return await checks.database_line(settings.database_url)
 
 
-async def _discord_lines(settings: Settings, unusable: set[str]) -> list[Line]:
+async def _discord_lines(settings: Settings, unusable: set[str]) -> list[Verdict]:
     """The Discord login, when there is a token to try (its settings line says otherwise)."""
     if settings.discord_token is None:
         return []
@@ -183,15 +190,15 @@ async def _discord_lines(settings: Settings, unusable: set[str]) -> list[Line]:
         try:
             await client.login(_token(settings))
         except discord.LoginFailure:
-            return [Line(False, "Discord login: the token was refused (check DISCORD_TOKEN)")]
+            return [Verdict(False, "Discord login: the token was refused (check DISCORD_TOKEN)")]
         except (discord.HTTPException, OSError) as error:
-            return [Line(False, f"Discord login: {type(error).__name__}")]
-        return [Line(True, f"Discord login as {client.user} ({client.application_id})")]
+            return [Verdict(False, f"Discord login: {type(error).__name__}")]
+        return [Verdict(True, f"Discord login as {client.user} ({client.application_id})")]
 
 
 async def sync(settings: Settings, args: argparse.Namespace) -> int:
-    """Register the slash commands now (globally, or to DEV_GUILD_ID)."""
-    async with Picasso(settings) as bot:
+    """Register the slash commands now (globally, or to DEV_GUILD_ID), and nothing else."""
+    async with CommandSync(settings) as bot:
         await bot.login(_token(settings))
         try:
             print(await bot.sync_commands(force=True))

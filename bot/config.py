@@ -32,7 +32,7 @@ from bot.env_readers import (
     required,
     snowflake,
 )
-from bot.imaging.pricing import DEFAULT_PRICES, ModelPrice
+from bot.imaging.pricing import DEFAULT_CHAT_PRICES, DEFAULT_PRICES, ChatPrice, ModelPrice
 from bot.models import GuildSettings
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS: Final = ("text", "json")
 ROLES: Final = ("all", "gateway", "worker")
 MAX_SHARDS: Final = 100_000  # far above any bot's need; a typo of many digits is caught
+MIN_KEY_CHARS: Final = 16  # SAFETY_ID_KEY: a key short enough to guess would unmask people
 
 
 # The limits a server gets until its admins change them (DEFAULT_SERVER_LIMITS): a bot
@@ -84,7 +85,10 @@ class Settings:
     timezone: str = "UTC"
     message_content_intent: bool = False
     prices: Mapping[str, ModelPrice] = field(default_factory=lambda: dict(DEFAULT_PRICES))
-    bot_daily_budget_usd: float | None = None  # the whole bot's spend, every server together
+    # The chat and moderation models' rates (USD per 1M tokens); moderation free unless listed.
+    chat_prices: Mapping[str, ChatPrice] = field(default_factory=lambda: dict(DEFAULT_CHAT_PRICES))
+    # The whole bot's spend, every server together (None: no cap, BOT_DAILY_BUDGET_USD=none).
+    bot_daily_budget_usd: float | None = 10.0
     bot_monthly_budget_usd: float | None = None
     # What a server (and the DMs) gets until its admins change it: see DEFAULT_SERVER_LIMITS.
     new_server: GuildSettings = field(default_factory=lambda: NEW_SERVER)
@@ -97,10 +101,13 @@ class Settings:
     worker_slots: int = 20  # jobs a worker holds at once (waiting for a turn, or painting)
     queue_heartbeat: int = 15  # seconds a worker's delivery may go without a heartbeat
     queue_sweep: int = 10  # how often workers look for deliveries whose worker died
+    # The key of each person's safety identifier on OpenAI requests (None: derived from the
+    # bot token; see `bot.imaging.providers.SafetyIds`).
+    safety_id_key: Secret | None = None
 
     def __post_init__(self) -> None:
         # Guard against a plain str sneaking into a secret field (it would print).
-        for name in ("discord_token", "openai_api_key"):
+        for name in ("discord_token", "openai_api_key", "safety_id_key"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Secret):
                 raise TypeError(f"{name} must be a Secret")
@@ -194,6 +201,26 @@ def _prices(env: Mapping[str, str]) -> dict[str, ModelPrice]:
     return prices
 
 
+def _chat_prices(env: Mapping[str, str]) -> dict[str, ChatPrice]:
+    prices = dict(DEFAULT_CHAT_PRICES)
+    raw = optional(env, "CHAT_PRICES")
+    if raw is None:
+        return prices
+    try:
+        table = json.loads(raw)
+        for model, rates in table.items():
+            price = ChatPrice(**{k: float(v) for k, v in rates.items()})
+            if not all(0 <= rate < float("inf") for rate in (price.input, price.output)):
+                raise ValueError("a rate is negative or not a number")
+            prices[str(model)] = price
+    except (ValueError, TypeError, AttributeError):
+        raise ConfigError(
+            "CHAT_PRICES",
+            'must be JSON like {"gpt-5.4-mini": {"input": 0.75, "output": 4.5}} (USD per 1M)',
+        ) from None
+    return prices
+
+
 def _shard_count(env: Mapping[str, str]) -> int | None:
     if optional(env, "SHARD_COUNT") is None:
         return None
@@ -260,9 +287,12 @@ def _readers(
             env, "PARTIAL_IMAGES", Settings.partial_images, low=0, high=3
         ),
         "prices": lambda: _prices(env),
+        "chat_prices": lambda: _chat_prices(env),
         "timezone": lambda: _timezone(env),
         "message_content_intent": lambda: flag(env, "MESSAGE_CONTENT_INTENT", False),
-        "bot_daily_budget_usd": lambda: money(env, "BOT_DAILY_BUDGET_USD"),
+        "bot_daily_budget_usd": lambda: money(
+            env, "BOT_DAILY_BUDGET_USD", Settings.bot_daily_budget_usd
+        ),
         "bot_monthly_budget_usd": lambda: money(env, "BOT_MONTHLY_BUDGET_USD"),
         "new_server": lambda: _new_server(env),
         "health_port": lambda: port(env, "HEALTH_PORT"),
@@ -278,7 +308,17 @@ def _readers(
             env, "QUEUE_HEARTBEAT", Settings.queue_heartbeat, low=2, high=600
         ),
         "queue_sweep": lambda: integer(env, "QUEUE_SWEEP", Settings.queue_sweep, low=1, high=600),
+        "safety_id_key": lambda: _safety_id_key(env),
     }
+
+
+def _safety_id_key(env: Mapping[str, str]) -> Secret | None:
+    if optional(env, "SAFETY_ID_KEY") is None:
+        return None
+    key = required(env, "SAFETY_ID_KEY")
+    if len(key.get()) < MIN_KEY_CHARS:
+        raise ConfigError("SAFETY_ID_KEY", f"must be at least {MIN_KEY_CHARS} characters long")
+    return key
 
 
 def _role(env: Mapping[str, str]) -> str:

@@ -14,13 +14,30 @@ from typing import Final, Literal
 
 from bot.errors import PicassoError
 from bot.i18n import N_
-from bot.models import ChannelMode, GuildSettings, MaxSize, RefineMode, RemixWho, Style
+from bot.models import (
+    ChannelMode,
+    GuildSettings,
+    MaxSize,
+    Quality,
+    RefineMode,
+    RemixWho,
+    Size,
+    Style,
+)
 from bot.policy import BLOCKED_WORDS_MAX, STYLE_GUIDE_MAX
+from bot.words import blocked_word_in
 
 MAX_LISTED_CHANNELS: Final = 100
 MAX_LISTED_ROLES: Final = 50
 BLOCKED_WORD_MAX_CHARS: Final = 50
 STYLE_LABELS: Final = tuple(style.label for style in Style if style is not Style.NONE)
+# The style guide goes into every prompt: it may not hold a word the server blocks.
+STYLE_GUIDE_BLOCKED: Final = N_(
+    "The style guide uses a word this server has blocked — write it without."
+)
+GUIDE_USES_WORD: Final = N_(
+    "The style guide uses “{word}” — change the style guide first, then block it."
+)
 
 LimitToRemove = Literal["user daily pictures", "server daily pictures", "all"]
 BudgetToRemove = Literal["server daily", "server monthly", "user daily", "all"]
@@ -207,10 +224,10 @@ def change_defaults(
     settings: GuildSettings,
     *,
     known_models: Collection[str],
-    size: str | None = None,
-    quality: str | None = None,
+    size: Size | None = None,
+    quality: Quality | None = None,
     max_size: MaxSize | None = None,
-    max_quality: str | None = None,
+    max_quality: Quality | None = None,
     styles: str | None = None,
     model: str | None = None,
     expand: bool | None = None,
@@ -271,6 +288,8 @@ def change_style_guide(
         raise BadSetting(
             N_("Keep the style guide under {limit} characters."), limit=STYLE_GUIDE_MAX
         )
+    if blocked_word_in(guide, settings.blocked_words):  # it goes into every prompt
+        raise BadSetting(STYLE_GUIDE_BLOCKED)
     return settings.replace(style_guide=guide)
 
 
@@ -283,7 +302,8 @@ def split_words(text: str) -> list[str]:
 def change_blocked_words(
     settings: GuildSettings, *, add: Iterable[str] = (), remove: Iterable[str] = ()
 ) -> GuildSettings:
-    """Add or remove blocked words or phrases (matched whole, ignoring case)."""
+    """Add or remove blocked words or phrases (matched whole, in any case and spelling:
+    `bot.words`); a word the style guide uses is refused until the guide is changed."""
     words = list(settings.blocked_words)
     lowered = {word.lower() for word in remove}
     words = [word for word in words if word.lower() not in lowered]
@@ -295,6 +315,8 @@ def change_blocked_words(
             )
         if word.lower() not in {w.lower() for w in words}:
             words.append(word)
+        if blocked_word_in(settings.style_guide, (word,)):  # the guide goes into every prompt
+            raise BadSetting(GUIDE_USES_WORD, word=word)
     if len(words) > BLOCKED_WORDS_MAX:
         raise BadSetting(
             N_("A server can block at most {limit} words or phrases — remove some first."),

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import urlparse
 
+# The largest cap in US dollars a setting may give (a typo of many digits is caught).
+MOST_USD: Final = 10_000_000
 # A host name as a bind address may spell it (letters, digits, hyphens, dots).
 HOST_NAME: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?")
 
@@ -121,11 +123,19 @@ def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(name, "must be true or false")
 
 
-def money(env: Mapping[str, str], name: str) -> float | None:
-    """An amount of US dollars, or None (no cap) when unset."""
-    if optional(env, name) is None:
+def money(env: Mapping[str, str], name: str, default: float | None = None) -> float | None:
+    """An amount of US dollars; `none` for no cap (None), `default` when unset."""
+    raw = optional(env, name)
+    if raw is None:
+        return default
+    if raw.lower() == "none":
         return None
-    return number(env, name, 0.0, low=0, high=10_000_000)
+    try:
+        return number(env, name, 0.0, low=0, high=MOST_USD)
+    except ConfigError:
+        raise ConfigError(
+            name, f"must be US dollars between 0 and {MOST_USD:,} (such as 10), or none"
+        ) from None
 
 
 def choice(env: Mapping[str, str], name: str, options: tuple[str, ...], default: str) -> str:

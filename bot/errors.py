@@ -175,3 +175,10 @@ class ShuttingDown(PicassoError):
     """The bot is restarting: it takes no new work until it is back."""
 
     user_message = N_("The bot is restarting — please try again in a minute.")
+
+
+class PictureRefused(PicassoError):
+    """A picture someone gave is one the bot won't decode: not a PNG, JPEG or WebP by its
+    content, animated, or too large (`bot.imaging.inputs`, whose sentences say which)."""
+
+    user_message = N_("Attach a PNG, JPEG or WebP picture — other files can't be used.")

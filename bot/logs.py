@@ -17,8 +17,23 @@ MASK = "********"
 # The layout discord.py's own `setup_logging` uses (without its terminal colours).
 LINE = "[{asctime}] [{levelname:<8}] {name}: {message}"
 DATE = "%Y-%m-%d %H:%M:%S"
-# Interaction tokens live in webhook and callback URLs (`/webhooks/<app id>/<token>/…`).
-INTERACTION_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[\w.-]{20,}")
+# Interaction tokens live in webhook and callback URLs (`/webhooks/<app id>/<token>/…`,
+# `/interactions/<id>/<token>/callback`), plain or percent-encoded.
+INTERACTION_TOKEN = re.compile(
+    r"((?:/|%2F)(?:webhooks|interactions)(?:/|%2F)\d+(?:/|%2F))[\w.-]{20,}", re.IGNORECASE
+)
+# Token-shaped strings wherever they stand: an interaction token (base64 of
+# "interaction:…"), a bot token (three dot-separated base64 parts), and any long run of
+# token characters mixing upper case, lower case and digits (webhook tokens, keys).
+TOKEN_SHAPED = re.compile(
+    r"aW50ZXJhY3Rpb246[A-Za-z0-9_-]+"
+    r"|(?<![\w.-])[A-Za-z0-9_-]{18,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}(?![\w-])"
+    r"|(?<![\w-])(?=[A-Za-z0-9_-]*[A-Z])(?=[A-Za-z0-9_-]*[a-z])(?=[A-Za-z0-9_-]*\d)"
+    r"[A-Za-z0-9_-]{60,}(?![\w-])"
+)
+# Libraries that log every request or statement with its values at DEBUG (interaction
+# tokens, people's words): never below WARNING.
+NOISY = ("httpx", "httpx2", "discord.gateway", "discord.http", "aiosqlite")
 # The job the running task works on (set by the runner for each job's task; tasks it starts
 # inherit it), so every line logged on its way names it.
 JOB_ID: ContextVar[int | None] = ContextVar("job_id", default=None)
@@ -39,18 +54,22 @@ class RedactSecrets(logging.Filter):
     def _mask(self, text: str) -> str:
         for value in self._values:
             text = text.replace(value, MASK)
-        return INTERACTION_TOKEN.sub(rf"\1{MASK}", text)
+        text = INTERACTION_TOKEN.sub(rf"\1{MASK}", text)
+        return TOKEN_SHAPED.sub(MASK, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = self._mask(message)
         if masked != message:
             record.msg, record.args = masked, None
-        if record.exc_info and record.exc_info[1] is not None:
-            formatted = logging.Formatter().formatException(record.exc_info)
-            if self._mask(formatted) != formatted:
-                record.exc_text = self._mask(formatted)
-                record.exc_info = None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            masked = self._mask(record.exc_text)
+            if masked != record.exc_text:
+                record.exc_text, record.exc_info = masked, None
+        if record.stack_info:
+            record.stack_info = self._mask(record.stack_info)
         return True
 
 
@@ -97,7 +116,8 @@ def make_handler(settings: Settings, stream: IO[str] | None = None) -> logging.H
         handler.setFormatter(JsonLines())
     else:
         handler.setFormatter(logging.Formatter(LINE, DATE, style="{"))
-    handler.addFilter(RedactSecrets([settings.discord_token, settings.openai_api_key]))
+    secrets = [settings.discord_token, settings.openai_api_key, settings.safety_id_key]
+    handler.addFilter(RedactSecrets(secrets))
     handler.addFilter(JobContext())
     return handler
 
@@ -109,6 +129,5 @@ def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.setLevel(logging.getLevelName(settings.log_level))
     root.addHandler(handler)
-    # aiosqlite logs every statement with its parameters at DEBUG (interaction tokens too).
-    for noisy in ("httpx", "httpx2", "discord.gateway", "discord.http", "aiosqlite"):
+    for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -42,6 +43,11 @@ class Size(Enum):
         """The name people pick and settings store: `square`, `portrait`, `landscape`."""
         return self.name.lower()
 
+    @classmethod
+    def from_label(cls, label: str) -> Size | None:
+        """The size whose `label` is `label` (as stored and offered), else None."""
+        return next((size for size in cls if size.label == label), None)
+
 
 class Quality(Enum):
     """Quality levels offered to people (the API's own names); "auto" lets the model pick."""
@@ -50,6 +56,11 @@ class Quality(Enum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
+
+    @classmethod
+    def from_value(cls, value: str) -> Quality | None:
+        """The quality whose value is `value` (as stored and offered), else None."""
+        return next((quality for quality in cls if quality.value == value), None)
 
 
 # The qualities that can be a server's ceiling, cheapest first.
@@ -153,11 +164,14 @@ class ImageRequest:
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
-    """Per-server choices for one run."""
+    """Per-server choices for one run, and whom it is for."""
 
     model: str | None = None
     style_guide: str = ""
     moderate: bool = False
+    # The person the run is for: the provider is told their safety identifier (never this
+    # id). Given when a job runs, from the job; None: nobody (the command line).
+    user_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,10 +204,10 @@ class GuildSettings:
     allowed_role_ids: tuple[int, ...] = ()
     exempt_role_ids: tuple[int, ...] = ()
     moderation: bool = True
-    default_size: str = Size.SQUARE.label
+    default_size: Size = Size.SQUARE
     max_size: MaxSize = "any"
-    default_quality: str = Quality.AUTO.value
-    max_quality: str = Quality.HIGH.value
+    default_quality: Quality = Quality.AUTO
+    max_quality: Quality = Quality.HIGH  # one of QUALITY_ORDER
     allowed_styles: tuple[str, ...] = ()
     model: str | None = None
     expand_default: bool = True
@@ -206,12 +220,19 @@ class GuildSettings:
     audit_channel_id: int | None = None
 
     def to_json(self) -> str:
-        """The stored form."""
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        """The stored form: a size by its label and a quality by its value, the words people
+        pick (as every version has stored them)."""
+        document = dataclasses.asdict(self) | {
+            "default_size": self.default_size.label,
+            "default_quality": self.default_quality.value,
+            "max_quality": self.max_quality.value,
+        }
+        return json.dumps(document, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | None) -> GuildSettings:
-        """Settings from their stored form; unknown keys (from a newer version) are ignored."""
+        """Settings from their stored form; unknown keys and unknown sizes or qualities (from a
+        newer version) are ignored: those settings keep their defaults."""
         if not text:
             return cls()
         raw: dict[str, Any] = json.loads(text)
@@ -221,11 +242,24 @@ class GuildSettings:
             for name, value in raw.items()
             if name in known
         }
+        for name, read in _STORED_WORDS.items():
+            if name in values:
+                value = read(values.pop(name))
+                if value is not None:
+                    values[name] = value
         return cls(**values)
 
     def replace(self, **changes: Any) -> GuildSettings:
         """A copy with `changes` applied."""
         return dataclasses.replace(self, **changes)
+
+
+# The settings stored as words, and how each word reads back (None: a word unknown here).
+_STORED_WORDS: Final[dict[str, Callable[[str], Size | Quality | None]]] = {
+    "default_size": Size.from_label,
+    "default_quality": Quality.from_value,
+    "max_quality": Quality.from_value,
+}
 
 
 @dataclass(frozen=True, slots=True)

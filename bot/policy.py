@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import Enum
@@ -21,9 +19,13 @@ from bot.errors import PicassoError
 from bot.formatting import duration, usd, zone_name
 from bot.i18n import N_, _, month_day, ngettext
 from bot.models import QUALITY_ORDER, GuildSettings, ImageRequest, Quality, Size, Style, Who
+from bot.words import blocked_word_in
 
 STYLE_GUIDE_MAX: Final = 300
 BLOCKED_WORDS_MAX: Final = 200
+BLOCKED_WORD: Final = N_(
+    "Your request contains a word this server has blocked — please rephrase it."
+)
 
 
 class Refused(PicassoError):
@@ -240,26 +242,11 @@ def limits_for(settings: GuildSettings, who: Who) -> Limits:
     )
 
 
-def _word_pattern(word: str) -> re.Pattern[str]:
-    # Any run of spaces between a phrase's words matches, so doubling a space evades nothing.
-    phrase = r"\s+".join(re.escape(part) for part in word.split())
-    return re.compile(rf"(?<!\w){phrase}(?!\w)", re.IGNORECASE)
-
-
-def _visible(text: str) -> str:
-    """`text` without invisible format characters (zero-width, direction marks), which
-    would otherwise hide a word inside another."""
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-
-
-def blocked_word_in(text: str, words: tuple[str, ...]) -> str | None:
-    """The first blocked word or phrase found in `text` as a whole word (invisible
-    characters ignored), else None."""
-    text = _visible(text)
-    for word in words:
-        if _word_pattern(word).search(text):
-            return word
-    return None
+def check_words(settings: GuildSettings, text: str) -> None:
+    """Raise `Refused` if `text` holds one of the server's blocked words: whole words and
+    phrases, in any case and any look-alike spelling (`bot.words`, the one matcher)."""
+    if blocked_word_in(text, settings.blocked_words):
+        raise Refused(BLOCKED_WORD)
 
 
 def check_access(settings: GuildSettings, who: Who, text: str) -> None:
@@ -278,10 +265,7 @@ def check_access(settings: GuildSettings, who: Who, text: str) -> None:
             raise Refused(N_("Pictures can't be made in this channel — try another one."))
         if settings.allowed_role_ids and not who.role_ids & set(settings.allowed_role_ids):
             raise Refused(N_("You need one of this server's drawing roles to make pictures."))
-    if blocked_word_in(text, settings.blocked_words):
-        raise Refused(
-            N_("Your request contains a word this server has blocked — please rephrase it.")
-        )
+    check_words(settings, text)
 
 
 def shape_request(
@@ -296,7 +280,7 @@ def shape_request(
     if settings.max_size == "square" and size is not Size.SQUARE:
         size = Size.SQUARE
         notes.append(_("size limited to square"))
-    ceiling = Quality(settings.max_quality)
+    ceiling = settings.max_quality
     if ceiling is not Quality.HIGH and (
         quality is Quality.AUTO or QUALITY_ORDER.index(quality) > QUALITY_ORDER.index(ceiling)
     ):
@@ -330,8 +314,8 @@ def default_request(settings: GuildSettings, description: str, **given: Any) -> 
     """A request for `description` with the server's defaults where the person chose nothing."""
     return ImageRequest(
         description=description,
-        size=given.get("size") or Size[settings.default_size.upper()],
-        quality=given.get("quality") or Quality(settings.default_quality),
+        size=given.get("size") or settings.default_size,
+        quality=given.get("quality") or settings.default_quality,
         style=given.get("style") or Style.NONE,
         expand=settings.expand_default if given.get("expand") is None else given["expand"],
         count=given.get("count") or 1,

@@ -19,12 +19,21 @@ from datetime import UTC, datetime, tzinfo
 from bot.errors import PicassoError
 from bot.i18n import N_, current_language
 from bot.imaging.pipeline import Pipeline
-from bot.imaging.pricing import ModelPrice, cost_micros, estimate_usage, price_for
-from bot.models import GuildSettings, ImageRequest, PictureRecord, RunOptions, Who
+from bot.imaging.pricing import ModelPrice, cost_micros, estimate_usage, metering, price_for
+from bot.models import ERASED, GuildSettings, ImageRequest, PictureRecord, RunOptions, Who
 from bot.policy import LimitReached, Limits, check_access, is_exempt, limits_for, shape_request
 from bot.storage.job_records import Delivery, JobKind, JobRecord, JobSpec, NewJob
 from bot.storage.reports import DaySpend, last_days
-from bot.storage.repository import BOT_WIDE, DMS, GUILD_WIDE, Periods, Store, Usage
+from bot.storage.repository import (
+    BOT_WIDE,
+    DMS,
+    GUILD_WIDE,
+    Forgotten,
+    Periods,
+    Store,
+    Unfinished,
+    Usage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +41,14 @@ TOP_PEOPLE = 5  # the people a spend report names
 Clock = Callable[[], datetime]
 STILL_PAINTING = N_(
     "You have pictures on the way — wait until they are finished, then ask me to forget you."
+)
+BEING_COPIED = N_(
+    "Someone is making a picture from one of yours right now — wait until it is finished, "
+    "then ask me to forget you."
+)
+WORDS_ERASED = N_(
+    "That picture's words were erased — there is nothing left to paint it from. Start anew "
+    "with /imagine."
 )
 
 
@@ -61,6 +78,7 @@ class Order:
     requester_name: str = ""
     requester_avatar: str | None = None
     locale: str | None = None  # the reader's (Discord locale); None: the current language
+    once: str | None = None  # a press that may come twice: at most one job per key
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +90,7 @@ class Preview:
     expanded: bool
     note: str | None
     estimate_micros: int
+    charged_micros: int = 0  # what writing and checking the prompt cost (charged already)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,15 +255,25 @@ class Studio:
         """🗑️ Delete: forget the picture's words and message; its cost and lineage stay."""
         await self.store.erase_picture(picture_id)
 
-    async def forget_person(self, guild_id: int | None, user_id: int) -> int:
-        """/forget-me: erase a person's words in a server; returns how many pictures.
+    async def forget_person(self, guild_id: int | None, user_id: int) -> Forgotten:
+        """/forget-me: erase a person's words in a server (None: everywhere), and every copy
+        of them others made (`Store.forget_person` says exactly what goes and what stays);
+        the audit lines to delete or clear come back with the counts.
 
-        Refused while any of their jobs is under way (it still needs its words).
+        Refused while a job of theirs, or one made from a picture of theirs, is under way
+        (it still needs the words).
         """
         erased = await self.store.forget_person(guild_id, user_id)
-        if erased is None:
+        if erased is Unfinished.THEIRS:
             raise PicassoError(STILL_PAINTING)
+        if erased is Unfinished.COPY:
+            raise PicassoError(BEING_COPIED)
         return erased
+
+    async def audit_line_posted(self, job_id: int, message_id: int) -> bool:
+        """Note the audit-channel message about job `job_id`'s pictures (for /forget-me);
+        False if their words were erased meanwhile: the line should be deleted at once."""
+        return await self.store.record_audit_line(job_id, message_id)
 
     async def history(
         self, user_id: int, guild_id: int | None, *, limit: int, offset: int = 0
@@ -327,17 +356,55 @@ class Studio:
     async def preview(
         self, who: Who, request: ImageRequest, settings: GuildSettings | None = None
     ) -> Preview:
-        """The prompt `request` would be painted with and its estimated cost: access and
-        blocked words checked, the server's ceilings applied, expanded and moderated — but
-        nothing painted and nothing reserved (Paint goes through `admit` like any order)."""
+        """The prompt `request` would be painted with and its estimated cost.
+
+        Checked as `admit` checks an order, before any model call: access and blocked
+        words, then the daily limits, cooldown and budgets (`Store.check_admission`: the
+        very reservation `admit` makes, rolled back), so a refusal is `admit`'s sentence.
+        Then expanded and moderated — nothing painted, reserved or counted as a picture,
+        no cooldown started; only what the chat and moderation calls cost is charged, at
+        once (`Store.charge`), even when they refuse it. Paint goes through `admit`.
+        """
         if settings is None:
             settings = await self.settings_for(who.guild_id)
         check_access(settings, who, request.description)
         shaped, note = shape_request(settings, request)
-        plan = await self.pipeline.plan_imagine(shaped, _options(settings))
-        notes = " ".join(text for text in (note, plan.note) if text) or None
         estimate = self.estimate(settings, shaped)
-        return Preview(shaped, plan.prompt, plan.expanded, notes, estimate)
+        now = self.now()
+        try:
+            await self.store.check_admission(
+                who.guild_id,
+                who.user_id,
+                self._limits(settings, who),
+                estimate,
+                now,
+                pictures=shaped.count,
+            )
+        except LimitReached as refusal:
+            raise refusal.explained(now) from None
+        with metering() as meter:
+            try:
+                options = dataclasses.replace(_options(settings), user_id=who.user_id)
+                plan = await self.pipeline.plan_imagine(shaped, options)
+            except Exception:
+                await self._charge(who, self.pipeline.chat_cost(meter), quietly=True)
+                raise
+        charged = self.pipeline.chat_cost(meter)
+        await self._charge(who, charged)
+        notes = " ".join(text for text in (note, plan.note) if text) or None
+        return Preview(shaped, plan.prompt, plan.expanded, notes, estimate, charged)
+
+    async def _charge(self, who: Who, cost: int, *, quietly: bool = False) -> None:
+        """Book what a preview's model calls cost (nothing to book: no row). `quietly`: on
+        the way out of a failure, whose error is the one to tell (this one is logged)."""
+        if cost <= 0:
+            return
+        try:
+            await self.store.charge(who.guild_id, who.user_id, cost, self.now())
+        except Exception:
+            if not quietly:
+                raise
+            log.exception("could not charge a preview's %d micro-dollars", cost)
 
     async def admit(self, order: Order, settings: GuildSettings | None = None) -> JobRecord:
         """Record `order` as a queued job with its reservation, or raise `Refused` saying why.
@@ -349,6 +416,8 @@ class Studio:
         if settings is None:
             settings = await self.settings_for(order.who.guild_id)
         who = order.who
+        if order.parent_id is not None and order.request.description == ERASED:
+            raise PicassoError(WORDS_ERASED)  # forgotten: its message may still be posted
         check_access(
             settings, who, order.text if order.text is not None else order.request.description
         )
@@ -382,6 +451,7 @@ class Studio:
             parent_id=order.parent_id,
             batch=order.batch,
             take=order.take,
+            once=order.once,
         )
         now = self.now()  # one reading: the time and its day never disagree
         try:

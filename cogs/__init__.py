@@ -6,5 +6,9 @@
   history/   /history and the "Picture history" message menu
   admin/     /imagine-admin
   account/   /quota
-  common/    the one error path, interaction → plain values, choices, embed basics
+  common/    the one error path, interaction → plain values, choices, embed basics, and
+             `Services` (what the cogs use of the bot: they never import `bot.app`)
 """
+
+# The extensions the bot loads (`bot.app`), and whose commands the translator reads.
+EXTENSIONS = ("cogs.pictures", "cogs.history", "cogs.admin", "cogs.account")

@@ -8,15 +8,26 @@ every time it runs (after a restart too), and the note is shown, not stored.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Concatenate, ParamSpec, Protocol
 
 from bot.errors import Misconfigured, ModerationBlocked, PicassoError
 from bot.i18n import N_, _
 from bot.imaging.files import DownloadFailed
-from bot.imaging.pricing import ModelPrice, Usage, cost_micros, estimate_usage, price_for
+from bot.imaging.pricing import (
+    ChatPrice,
+    Meter,
+    ModelPrice,
+    TokenUsage,
+    cost_micros,
+    estimate_usage,
+    metering,
+    price_for,
+)
 from bot.imaging.prompts import (
     ChatMessages,
     Revision,
@@ -29,10 +40,18 @@ from bot.imaging.prompts import (
     variation_messages,
     with_change,
 )
-from bot.imaging.providers import ChatModel, GeneratedImage, ImageModel, Moderator, PreviewCallback
+from bot.imaging.providers import (
+    ChatModel,
+    GeneratedImage,
+    ImageModel,
+    Moderator,
+    PreviewCallback,
+    SafetyIds,
+)
 from bot.models import ImageRequest, RefineMode, RunOptions, Stage
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +63,7 @@ class ImageResult:
     expanded: bool
     note: str | None
     image: GeneratedImage
-    cost_micros: int
+    cost_micros: int  # the picture(s) and the planning: what the provider bills for them
     change: str | None = None  # for refinements: what changed, in a few words
     edited: bool = False  # made by editing the parent picture rather than painting anew
 
@@ -122,6 +141,19 @@ class Plan:
     change: str | None = None  # refinements: what changed, in a few words
     parent: bytes | None = None  # edits: the earlier picture (or the attached one), as PNG
     more: tuple[bytes, ...] = ()  # edits: further pictures the person attached, as PNG
+    cost_micros: int = 0  # what planning cost: the chat and moderation calls it made
+
+
+def _metered(
+    planning: Callable[Concatenate[Pipeline, P], Coroutine[Any, Any, Plan]],
+) -> Callable[Concatenate[Pipeline, P], Coroutine[Any, Any, Plan]]:
+    """A planning method whose plan carries what its chat and moderation calls cost."""
+
+    @functools.wraps(planning)
+    async def metered(pipeline: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Plan:
+        return await pipeline.metered(planning(pipeline, *args, **kwargs))
+
+    return metered
 
 
 class Pipeline:
@@ -129,6 +161,8 @@ class Pipeline:
 
     Planning (expand, revise, moderate) and painting are separate steps, so the caller
     decides what waits for a painting turn and what a provider's 429 makes it repeat.
+    With `safety_ids`, the chat and image calls of a run for a person (`RunOptions.user_id`)
+    name them to the provider by their safety identifier.
     """
 
     def __init__(
@@ -138,21 +172,42 @@ class Pipeline:
         *,
         prices: Mapping[str, ModelPrice],
         moderator: Moderator | None = None,
+        safety_ids: SafetyIds | None = None,
+        chat_prices: Mapping[str, ChatPrice] | None = None,
     ) -> None:
         self._chat = chat
         self._images = images
         self._prices = prices
+        self._chat_prices = chat_prices
         self._moderator = moderator
+        self._safety_ids = safety_ids
 
     @property
     def default_model(self) -> str:
         """The image model used when a server sets none."""
         return self._images.model
 
-    async def _ask(self, messages: ChatMessages) -> tuple[str | None, bool]:
+    def chat_cost(self, meter: Meter) -> int:
+        """What the chat and moderation calls `meter` saw cost, at the `CHAT_PRICES` rates."""
+        return meter.cost_micros(self._chat_prices)
+
+    async def metered(self, planning: Awaitable[Plan]) -> Plan:
+        """`planning`'s plan, carrying what every chat and moderation call made while it
+        ran cost (a variation's prompts written on the way too)."""
+        with metering() as meter:
+            plan = await planning
+        return dataclasses.replace(plan, cost_micros=self.chat_cost(meter))
+
+    def _safety_id(self, options: RunOptions) -> str | None:
+        """The identifier of the person the run is for, if known."""
+        if self._safety_ids is None or options.user_id is None:
+            return None
+        return self._safety_ids.of(options.user_id)
+
+    async def _ask(self, messages: ChatMessages, options: RunOptions) -> tuple[str | None, bool]:
         """(answer, reachable): transient chat failures give (None, False); config errors raise."""
         try:
-            return await self._chat.complete(messages), True
+            return await self._chat.complete(messages, safety_id=self._safety_id(options)), True
         except Misconfigured:
             raise
         except PicassoError as error:
@@ -167,7 +222,7 @@ class Pipeline:
         if not request.expand:
             return words, False, None
         answer, reachable = await self._ask(
-            expansion_messages(request.description, request.style, options.style_guide)
+            expansion_messages(request.description, request.style, options.style_guide), options
         )
         if not reachable:
             return words, False, _(EXPANSION_UNAVAILABLE_NOTE)
@@ -191,12 +246,14 @@ class Pipeline:
             log.info("moderation flagged a request: %s", ", ".join(categories))
             raise ModerationBlocked(categories)
 
+    @_metered
     async def plan_imagine(self, request: ImageRequest, options: RunOptions = RunOptions()) -> Plan:
         """Expand the description into a prompt and check both."""
         prompt, expanded, note = await self.expand(request, options)
         await self.moderate(options, request.description, prompt)
         return Plan(prompt, expanded=expanded, note=note)
 
+    @_metered
     async def plan_upload(
         self, request: ImageRequest, uploads: Sequence[bytes], options: RunOptions = RunOptions()
     ) -> Plan:
@@ -206,11 +263,13 @@ class Pipeline:
         await self.moderate(options, request.description, prompt, images=uploads)
         return Plan(prompt, note=_(UPLOAD_NOTE), parent=uploads[0], more=tuple(uploads[1:]))
 
+    @_metered
     async def plan_prompt(self, prompt: str, options: RunOptions = RunOptions()) -> Plan:
         """Paint `prompt` as it is (a reroll, a variation, a prompt edited by hand), checked."""
         await self.moderate(options, prompt)
         return Plan(prompt)
 
+    @_metered
     async def plan_refine(
         self,
         prompt: str,
@@ -231,7 +290,7 @@ class Pipeline:
         """
         if uploads:
             mode = "edit"
-        answer, reachable = await self._ask(refine_messages(prompt, instruction))
+        answer, reachable = await self._ask(refine_messages(prompt, instruction), options)
         revision = parse_revision(answer, instruction)
         revised, note = revision is not None, None
         if revision is None:
@@ -257,13 +316,15 @@ class Pipeline:
         options: RunOptions = RunOptions(),
         on_preview: PreviewCallback | None = None,
     ) -> ImageResult:
-        """Paint `plan` (anew, or as an edit of its parent) and price the picture."""
+        """Paint `plan` (anew, or as an edit of its parent) and price the picture: its
+        result costs the picture(s) and the plan's chat and moderation calls."""
         how: dict[str, Any] = {
             "size": request.size.value,
             "quality": request.quality.value,
             "model": options.model,
             "on_preview": on_preview,
             "n": request.count,
+            "safety_id": self._safety_id(options),
         }
         if plan.parent is not None:
             image = await self._images.edit(plan.parent, plan.prompt, more=plan.more, **how)
@@ -274,7 +335,7 @@ class Pipeline:
     def _result(self, request: ImageRequest, plan: Plan, image: GeneratedImage) -> ImageResult:
         edited = plan.parent is not None
         usage = image.usage
-        if usage == Usage():
+        if usage == TokenUsage():
             # Charging nothing would let a budget be spent without limit: charge the estimate.
             usage = estimate_usage(
                 request.size.value,
@@ -283,14 +344,16 @@ class Pipeline:
                 pictures=request.count,
             )
             log.warning("%s reported no usage; charging the estimate", image.model)
-        cost = cost_micros(usage, price_for(image.model, self._prices))
+        painted = cost_micros(usage, price_for(image.model, self._prices))
+        cost = painted + plan.cost_micros
         log.info(
-            "made %d bytes with %s (%s, %s), cost $%.4f",
+            "made %d bytes with %s (%s, %s), cost $%.4f (the prompt's writing and checks $%.4f)",
             len(image.data),
             image.model,
             request.size.value,
             request.quality.value,
             cost / 1_000_000,
+            plan.cost_micros / 1_000_000,
         )
         return ImageResult(
             request=request,
@@ -321,7 +384,8 @@ class Pipeline:
     ) -> list[str]:
         """`n` distinct prompts for `request` (the chat model's, padded with a plain one)."""
         answer, _reachable = await self._ask(
-            variation_messages(request.description, n, options.style_guide, request.style)
+            variation_messages(request.description, n, options.style_guide, request.style),
+            options,
         )
         prompts = parse_variations(answer, n)
         fallback = plain_prompt(request.description, request.style)

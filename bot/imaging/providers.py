@@ -11,10 +11,12 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import hashlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import httpx2
 import openai
@@ -27,7 +29,7 @@ from bot.errors import (
     ProviderUnavailable,
     SafetyRejected,
 )
-from bot.imaging.pricing import Usage
+from bot.imaging.pricing import ChatTokens, TokenUsage, estimate_tokens, meter_call
 from bot.imaging.prompts import MAX_COMPLETION_TOKENS, ChatMessages
 
 log = logging.getLogger(__name__)
@@ -43,13 +45,47 @@ _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout)
 
 PreviewCallback = Callable[[bytes, int], Awaitable[None]]
 
+# A safety identifier's length in hex digits: 128 bits, within chat's `safety_identifier`
+# limit of 64 characters (the images' `user` states none).
+SAFETY_ID_CHARS: Final = 32
+# What the key of safety identifiers is derived from the bot token with, when the operator
+# gives none (SAFETY_ID_KEY): the same bot token gives the same identifiers in every process.
+SAFETY_ID_CONTEXT: Final = b"picasso safety identifier v1"
+
+
+class SafetyIds:
+    """A stable, unreadable identifier for each person, sent with the requests that take one
+    (`safety_identifier` on chat, `user` on images), so the provider can act on one person's
+    misuse rather than on the whole key. A keyed hash (HMAC-SHA256) of their user id: the
+    same person always gets the same identifier; without the key it cannot be turned back
+    into the id, nor matched to one."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @classmethod
+    def for_deployment(cls, key: str | None, bot_token: str | None) -> SafetyIds | None:
+        """The operator's `key`; else one derived from `bot_token` (HMAC-SHA256 of a fixed
+        context under it: stable while the token is, and never revealing it); else None
+        (a command without people, e.g. `imagine`)."""
+        if key:
+            return cls(key.encode())
+        if bot_token:
+            return cls(hmac.new(bot_token.encode(), SAFETY_ID_CONTEXT, hashlib.sha256).digest())
+        return None
+
+    def of(self, user_id: int) -> str:
+        """The identifier of the person with `user_id`: SAFETY_ID_CHARS hex digits."""
+        digest = hmac.new(self._key, str(user_id).encode(), hashlib.sha256).hexdigest()
+        return digest[:SAFETY_ID_CHARS]
+
 
 @dataclass(frozen=True, slots=True)
 class GeneratedImage:
     """One finished picture as the provider returned it."""
 
     data: bytes
-    usage: Usage  # of the whole call (every picture it made)
+    usage: TokenUsage  # of the whole call (every picture it made)
     model: str
     more: tuple[bytes, ...] = ()  # the further pictures of a call asked for several
 
@@ -62,8 +98,9 @@ class GeneratedImage:
 class ChatModel(Protocol):
     """Writes text from a system instruction and a user message."""
 
-    async def complete(self, messages: ChatMessages) -> str | None:
-        """The model's answer, or None when it wrote nothing."""
+    async def complete(self, messages: ChatMessages, *, safety_id: str | None = None) -> str | None:
+        """The model's answer, or None when it wrote nothing (`safety_id`: the person asking,
+        as `SafetyIds` names them)."""
         ...
 
 
@@ -81,9 +118,11 @@ class ImageModel(Protocol):
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
         n: int = 1,
+        safety_id: str | None = None,
     ) -> GeneratedImage:
         """The picture for `prompt` (`n` pictures: the first and `more`); `on_preview(png,
-        index)` gets partial images if streamed (only for one picture)."""
+        index)` gets partial images if streamed (only for one picture); `safety_id`: the
+        person asking, as `SafetyIds` names them."""
         ...
 
     async def edit(
@@ -97,6 +136,7 @@ class ImageModel(Protocol):
         on_preview: PreviewCallback | None = None,
         more: Sequence[bytes] = (),
         n: int = 1,
+        safety_id: str | None = None,
     ) -> GeneratedImage:
         """`image` changed as `prompt` says, keeping its composition (`more`: further input
         pictures the prompt may draw on; `n`: how many pictures to make)."""
@@ -213,16 +253,48 @@ def _decode(b64: str | None) -> bytes:
         raise ProviderUnavailable(detail="image response with invalid base64") from None
 
 
-def _usage(raw: Any) -> Usage:
+def _usage(raw: Any) -> TokenUsage:
     if raw is None:
-        return Usage()
+        return TokenUsage()
     details = getattr(raw, "input_tokens_details", None)
     text_in = getattr(details, "text_tokens", None)
     image_in = getattr(details, "image_tokens", 0) or 0
     if text_in is None:
         text_in = max(0, (getattr(raw, "input_tokens", 0) or 0) - image_in)
     image_out = getattr(raw, "output_tokens", 0) or 0
-    return Usage(text_in=text_in, image_in=image_in, image_out=image_out)
+    return TokenUsage(text_in=text_in, image_in=image_in, image_out=image_out)
+
+
+def _reported(raw: Any, *names: str) -> int | None:
+    """The first of `names` a `usage` object (or a provider's extra dict) reports."""
+    for name in names:
+        value = raw.get(name) if isinstance(raw, dict) else getattr(raw, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _chat_tokens(raw: Any) -> ChatTokens | None:
+    """The tokens a chat or moderation call reports in `usage` (chat completions' names or
+    the newer input/output ones); None when it reports none."""
+    if raw is None:
+        return None
+    sent = _reported(raw, "prompt_tokens", "input_tokens")
+    written = _reported(raw, "completion_tokens", "output_tokens")
+    if sent is None and written is None:
+        return None
+    return ChatTokens(sent or 0, written or 0)
+
+
+def _meter_chat(model: str, messages: ChatMessages, response: Any) -> None:
+    """Meter a chat completion by the tokens it reports (estimated from the text if none)."""
+    tokens = _chat_tokens(getattr(response, "usage", None))
+    if tokens is None:
+        answers = [choice.message.content or "" for choice in response.choices or []]
+        sent = sum(len(message["content"]) for message in messages.as_openai())
+        tokens = ChatTokens(estimate_tokens(sent), estimate_tokens(sum(map(len, answers))))
+        log.warning("%s reported no usage; metering an estimate from the text", model)
+    meter_call("chat", model, tokens)
 
 
 class OpenAIChat:
@@ -232,14 +304,16 @@ class OpenAIChat:
         self._client = client
         self.model = model
 
-    async def complete(self, messages: ChatMessages) -> str | None:
+    async def complete(self, messages: ChatMessages, *, safety_id: str | None = None) -> str | None:
         """The model's answer to `messages` (None if it wrote nothing); raises domain errors."""
         with provider_errors("chat completion"):
             response = await self._client.chat.completions.create(
                 model=self.model,
                 messages=messages.as_openai(),  # type: ignore[arg-type]
                 max_completion_tokens=MAX_COMPLETION_TOKENS,
+                safety_identifier=safety_id or openai.omit,  # left out for nobody
             )
+        _meter_chat(self.model, messages, response)
         if not response.choices:
             return None
         choice = response.choices[0]
@@ -277,6 +351,7 @@ class OpenAIImages:
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
         n: int = 1,
+        safety_id: str | None = None,
     ) -> GeneratedImage:
         """The picture for `prompt`, streamed with previews where the model can."""
         return await self._call(
@@ -288,6 +363,7 @@ class OpenAIImages:
             prompt=prompt,
             size=size,
             quality=quality,
+            **_user(safety_id),
         )
 
     async def edit(
@@ -301,6 +377,7 @@ class OpenAIImages:
         on_preview: PreviewCallback | None = None,
         more: Sequence[bytes] = (),
         n: int = 1,
+        safety_id: str | None = None,
     ) -> GeneratedImage:
         """`image` (PNG) changed as `prompt` says, with `more` PNGs as further inputs,
         streamed with previews where possible."""
@@ -316,6 +393,7 @@ class OpenAIImages:
             prompt=prompt,
             size=size,
             quality=quality,
+            **_user(safety_id),
         )
 
     async def _call(
@@ -360,8 +438,14 @@ class OpenAIImages:
             if failures:
                 raise _first_failure(failures, billed=bool(made))
         pictures = [picture for image in made for picture in image.pictures][:n]
-        usage = sum((image.usage for image in made), Usage())
+        usage = sum((image.usage for image in made), TokenUsage())
         return GeneratedImage(pictures[0], usage, model, tuple(pictures[1:]))
+
+
+def _user(safety_id: str | None) -> dict[str, str]:
+    """The person as the image endpoints take them: `user` (they have no
+    `safety_identifier`), or nothing."""
+    return {"user": safety_id} if safety_id else {}
 
 
 def _first_failure(failures: Sequence[BaseException], *, billed: bool) -> BaseException:
@@ -419,8 +503,19 @@ class OpenAIModerator:
             inputs += [[_image_part(image)] for image in images]
             for given in inputs:
                 response = await self._client.moderations.create(model=self.model, input=given)
+                self._meter(response, given)
                 categories.update(_categories(response.results))
         return sorted(categories)
+
+    def _meter(self, response: Any, given: list[Any]) -> None:
+        """Meter a moderation call: the tokens it reports (the API reports none today),
+        else its texts' estimated tokens; free unless `CHAT_PRICES` prices the model."""
+        extra = getattr(response, "model_extra", None) or {}
+        tokens = _chat_tokens(getattr(response, "usage", None) or extra.get("usage"))
+        if tokens is None:
+            texts = sum(len(text) for text in given if isinstance(text, str))
+            tokens = ChatTokens(estimate_tokens(texts))
+        meter_call("moderation", self.model, tokens)
 
 
 def _image_part(png: bytes) -> dict[str, Any]:

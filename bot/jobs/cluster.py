@@ -188,7 +188,7 @@ class ClusterEngine:
         """Run a painting worker until the bot closes: take job ids from the queue and run
         them (`WORKER_SLOTS` at once, those waiting for a turn included)."""
         worker = self._cluster.queue.worker(
-            self.take,
+            self.deliver,
             slots=settings.worker_slots,
             sweep=settings.queue_sweep,
             grace=settings.shutdown_grace,
@@ -203,7 +203,7 @@ class ClusterEngine:
         )
         await worker.start()  # returns once `stop` stopped it
 
-    async def take(self, job_id: int) -> None:
+    async def deliver(self, job_id: int) -> None:
         """Run a job a delivery brought: hold it (or, while another live worker holds it,
         look again a few times until that one ends it or dies), take over a job whose
         worker died, run it through the shared line, and let it go. A failure (a database
@@ -218,7 +218,7 @@ class ClusterEngine:
             self._tasks.add(task)
         self._taken.add(job_id)
         try:
-            await self._take(job_id)
+            await self._deliver(job_id)
         except Exception:
             log.exception("job %d: its delivery failed; the queue will hand it out again", job_id)
             raise
@@ -229,7 +229,7 @@ class ClusterEngine:
             if self._stopping:  # stopping, or cancelled after the grace period
                 self._passed_on.add(job_id)
 
-    async def _take(self, job_id: int) -> None:
+    async def _deliver(self, job_id: int) -> None:
         store, line = self._store, self._line
         holder = line.holder(job_id)
         for _ in range(HOLD_TRIES):

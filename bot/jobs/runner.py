@@ -29,6 +29,7 @@ from bot.errors import (
     APOLOGY,
     JobCancelled,
     PicassoError,
+    PictureRefused,
     ProviderBusy,
     ProviderUnavailable,
     ShuttingDown,
@@ -36,12 +37,14 @@ from bot.errors import (
     WaitedTooLong,
 )
 from bot.i18n import N_, _, set_locale, use_locale
-from bot.imaging.files import DownloadFailed, as_png, fetch_image
+from bot.imaging.files import DownloadFailed, fetch_image
+from bot.imaging.inputs import prepare_input
 from bot.imaging.pipeline import UPLOAD_FAILED, ImageLoader, ImageResult, Pipeline, Plan
+from bot.imaging.pricing import Meter, metering
 from bot.jobs.line import Line, Place, Ticket
 from bot.jobs.observer import UNOBSERVED, JobObserver
 from bot.logs import about_job
-from bot.models import MAX_UPLOAD_BYTES, NewPicture, PostedPicture, Stage
+from bot.models import MAX_UPLOAD_BYTES, NewPicture, PostedPicture, RunOptions, Stage
 from bot.retry import retrying
 from bot.storage.job_records import JobEnded, JobKind, JobRecord, JobState
 from bot.storage.repository import Store
@@ -158,25 +161,24 @@ class Runner:
         (but a cancelled task stays cancelled: its job is left for the sweep or the next
         start)."""
         set_locale(job.spec.locale)  # its own task: every sentence in its requester's language
-        try:
-            about_job(job.id)  # every line logged on the job's way names it
-            result = await self._make(job)
-            await self._publish(job, result)
-            self.observer.posted(job, result.cost_micros, self._now())
-        except JobEnded:
-            log.info(
-                "job %d ended elsewhere (cancelled, or taken over) before it was posted", job.id
-            )
-        except ShuttingDown:
-            await self._stay_queued(job)
-        except JobCancelled as error:
-            await self.end(job, JobState.CANCELLED, error)
-        except PicassoError as error:
-            log.info("job %d failed: %r", job.id, error)
-            await self.end(job, JobState.FAILED, error)
-        except Exception as error:
-            log.exception("job %d failed unexpectedly", job.id)
-            await self.end(job, JobState.FAILED, error)
+        with metering() as spent:  # its prompt writing and checks, charged however it ends
+            try:
+                about_job(job.id)  # every line logged on the job's way names it
+                result = await self._make(job)
+                await self._publish(job, result)
+                self.observer.posted(job, result.cost_micros, self._now())
+            except JobEnded:
+                log.info("job %d ended elsewhere (cancelled, taken over) before it posted", job.id)
+            except ShuttingDown:
+                await self._stay_queued(job)
+            except JobCancelled as error:
+                await self.end(job, JobState.CANCELLED, error, spent=spent)
+            except PicassoError as error:
+                log.info("job %d failed: %r", job.id, error)
+                await self.end(job, JobState.FAILED, error, spent=spent)
+            except Exception as error:
+                log.exception("job %d failed unexpectedly", job.id)
+                await self.end(job, JobState.FAILED, error, spent=spent)
 
     async def _stay_queued(self, job: JobRecord) -> None:
         """The bot is stopping: the job waits for the next start (queued again even if it
@@ -242,7 +244,8 @@ class Runner:
                         raise JobEnded(f"job {job.id} ended before it started")
                     if _writes_a_prompt(job):
                         await self.publisher.progress(job, Status(Stage.EXPANDING))
-                    plan = await self._plan(job)
+                    # Priced with every chat call on the way (a set's variation prompts).
+                    plan = await self.pipeline.metered(self._plan(job))
                 await self.publisher.progress(job, Status(Stage.PAINTING))
                 try:
                     return await self._paint(job, plan, ticket.start_by)
@@ -274,7 +277,7 @@ class Runner:
         async def once() -> ImageResult:
             # The provider's limit counts this very call, each of its pictures.
             await self.line.pace(spec.request.count, until=deadline)
-            return await self.pipeline.paint(spec.request, plan, spec.options, preview)
+            return await self.pipeline.paint(spec.request, plan, _options(job), preview)
 
         def again(error: BaseException, wait: float) -> None:
             log.info(
@@ -323,17 +326,17 @@ class Runner:
         uploads = await self._uploads(job)
         if job.kind is JobKind.IMAGINE:
             if uploads:
-                return await pipeline.plan_upload(spec.request, uploads, spec.options)
+                return await pipeline.plan_upload(spec.request, uploads, _options(job))
             if job.prompt is not None:  # a preview's prompt, painted as it was shown
-                plan = await pipeline.plan_prompt(job.prompt, spec.options)
+                plan = await pipeline.plan_prompt(job.prompt, _options(job))
                 return dataclasses.replace(plan, expanded=spec.request.expand)
-            return await pipeline.plan_imagine(spec.request, spec.options)
+            return await pipeline.plan_imagine(spec.request, _options(job))
         if job.kind is JobKind.REFINE:
             assert job.prompt is not None and spec.instruction is not None
             return await pipeline.plan_refine(
                 job.prompt,
                 spec.instruction,
-                spec.options,
+                _options(job),
                 mode=spec.refine_mode,
                 load_image=self._parent_loader(job),
                 uploads=uploads,
@@ -342,7 +345,7 @@ class Runner:
             job.prompt if job.kind is not JobKind.VARIATION else await self._variation_prompt(job)
         )
         assert prompt is not None
-        return await pipeline.plan_prompt(prompt, spec.options)
+        return await pipeline.plan_prompt(prompt, _options(job))
 
     async def _variation_prompt(self, job: JobRecord) -> str:
         """A variation's prompt: the first take to start writes them all (one chat call)."""
@@ -356,7 +359,7 @@ class Runner:
                     return stored.prompt
                 spec = job.spec
                 prompts = await self.pipeline.variation_prompts(
-                    spec.request, spec.takes or 1, spec.options
+                    spec.request, spec.takes or 1, _options(job)
                 )
                 batch = job.batch
                 await self._stored(job, lambda: self.store.set_batch_prompts(batch, prompts))
@@ -366,16 +369,17 @@ class Runner:
                 self._batch_locks.pop(job.batch, None)
 
     async def _uploads(self, job: JobRecord) -> tuple[bytes, ...]:
-        """The pictures the person attached, as PNG; one sentence if one can't be fetched."""
+        """The pictures the person attached, as PNG scaled for the image model (decoded one
+        at a time); one sentence if one can't be fetched, or is one the bot won't decode
+        (`PictureRefused`, judged from the file's own header: what Discord said may lie)."""
         pictures = []
         for url in job.spec.uploads:
             try:
-                pictures.append(
-                    await as_png(await fetch_image(self._downloads, url, MAX_UPLOAD_BYTES))
-                )
+                data = await fetch_image(self._downloads, url, MAX_UPLOAD_BYTES)
             except DownloadFailed as error:
                 log.warning("job %d: an attached picture could not be fetched: %s", job.id, error)
                 raise PicassoError(UPLOAD_FAILED) from error
+            pictures.append(await prepare_input(data))
         return tuple(pictures)
 
     def _parent_loader(self, job: JobRecord) -> ImageLoader | None:
@@ -384,10 +388,16 @@ class Runner:
             return None
 
         async def load() -> bytes:
+            # Held to the rules of pictures people give: one the bot won't decode is one it
+            # could not fetch (the edit is painted anew, and its note says so).
             failure = DownloadFailed(f"picture {job.parent_id} has no stored file")
             for url in urls:
                 try:
-                    return await as_png(await fetch_image(self._downloads, url, MAX_PARENT_BYTES))
+                    data = await fetch_image(self._downloads, url, MAX_PARENT_BYTES)
+                    try:
+                        return await prepare_input(data)
+                    except PictureRefused as refusal:
+                        raise DownloadFailed(f"refused: {refusal}") from refusal
                 except DownloadFailed as error:
                     log.info("could not fetch picture %s from its URL: %s", job.parent_id, error)
                     failure = error
@@ -423,20 +433,31 @@ class Runner:
         await self.publisher.recorded(job, result, posted)
 
     async def end(
-        self, job: JobRecord, state: JobState, error: BaseException, *, only_queued: bool = False
+        self,
+        job: JobRecord,
+        state: JobState,
+        error: BaseException,
+        *,
+        only_queued: bool = False,
+        spent: Meter | None = None,
     ) -> bool:
         """End an unfinished job as failed or cancelled, with its sentence; its reservation
-        is released with it. False (nothing done) if the job had ended already, or, with
-        `only_queued`, had started. The sentence is in the requester's language, whoever
-        ends the job (a cancel, the sweep, or a new start ending what the last run left).
-        A database away is waited for; if it stays away, the sweep ends the job later."""
+        is released with it, but what `spent` metered (its prompt writing and checks, which
+        the provider bills either way) is charged. False (nothing done) if the job had
+        ended already, or, with `only_queued`, had started. The sentence is in the
+        requester's language, whoever ends the job (a cancel, the sweep, or a new start
+        ending what the last run left). A database away is waited for; if it stays away,
+        the sweep ends the job later."""
+        cost = 0 if spent is None else self.pipeline.chat_cost(spent)
         with use_locale(job.spec.locale):
             text = error.user_message if isinstance(error, PicassoError) else _(APOLOGY)
 
             async def ending() -> bool:
                 # Shielded: a shutdown cancelling the task must not lose the release.
                 return await asyncio.shield(
-                    self.store.end_job(job, state, text, self._now(), only_queued=only_queued)
+                    self.store.end_job(
+                        job, state, text, self._now(), only_queued=only_queued, cost_micros=cost
+                    )
                 )
 
             try:
@@ -447,6 +468,11 @@ class Runner:
             if ended:
                 await self.publisher.sentence(job, text)
             return ended
+
+
+def _options(job: JobRecord) -> RunOptions:
+    """How the pipeline makes `job`'s picture: its spec's options, for its requester."""
+    return dataclasses.replace(job.spec.options, user_id=job.user_id)
 
 
 def _made_nothing(error: BaseException) -> bool:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
-from bot.ops.ports import Database, Gateway, Line, Queue
+from bot.ops.ports import Database, Gateway, LineDepth, Queue
 
 if TYPE_CHECKING:  # prometheus_client loads only when the metrics are made
     from bot.ops.metrics import Metrics
@@ -44,7 +44,7 @@ class HealthServer:
         self,
         gateway: Gateway | None,
         database: Database,
-        line: Line,
+        line: LineDepth,
         metrics: Metrics,
         *,
         role: str = "all",

@@ -33,7 +33,7 @@ from bot.storage.job_records import JobRecord, JobState
 
 if TYPE_CHECKING:
     from bot.imaging.providers import ChatModel, ImageModel, Moderator
-    from bot.ops.ports import Database, Line, Queue
+    from bot.ops.ports import Database, LineDepth, Queue
 
 # Seconds; a high-quality picture may take minutes, a whole job may wait in line for ten.
 PAINT_BUCKETS: Final = (0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300)
@@ -147,7 +147,7 @@ class Metrics:
 
     # --- when scraped --------------------------------------------------------------------------
 
-    async def refresh(self, store: Database, line: Line, queue: Queue | None = None) -> None:
+    async def refresh(self, store: Database, line: LineDepth, queue: Queue | None = None) -> None:
         """Read the depth of the line (or of the shared queue, where there is one) and the
         jobs by state (every state, 0 when none); raises if the database can't be read,
         leaving the jobs out rather than stale."""

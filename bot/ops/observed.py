@@ -20,10 +20,10 @@ class ObservedChat:
         self._inner = inner
         self._metrics = metrics
 
-    async def complete(self, messages: ChatMessages) -> str | None:
+    async def complete(self, messages: ChatMessages, *, safety_id: str | None = None) -> str | None:
         """The inner model's answer."""
         with self._metrics.provider_call("chat"):
-            return await self._inner.complete(messages)
+            return await self._inner.complete(messages, safety_id=safety_id)
 
 
 class ObservedImages:

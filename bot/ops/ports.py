@@ -51,7 +51,7 @@ class Database(Protocol):
         ...
 
 
-class Line(Protocol):
+class LineDepth(Protocol):
     """The line jobs wait in for a painting turn, as far as metrics go."""
 
     async def depth(self) -> int:

@@ -8,10 +8,16 @@ server month → bot day → bot month), so two of them never wait for each othe
 rows (`BOT_WIDE`) count every server and the DMs together, for the operator's caps.
 Settling and releasing flip the ledger row out of "reserved" exactly once, so nothing is
 charged twice or lost.
+
+`check_admission` answers "would this be admitted now?" by making that very reservation
+and rolling it back: the same decisions, nothing held. `charge` books money already spent
+(a preview's prompt writing) as a ledger row settled at once: counted in every budget, no
+picture counted, no cooldown started, and no limit refuses it (the money is gone).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime
 from typing import Any
@@ -19,7 +25,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.policy import LimitKind, LimitReached, Limits
+from bot.policy import NO_LIMITS, LimitKind, LimitReached, Limits
 from bot.storage.counting import (
     BOT_WIDE,
     DMS,
@@ -50,6 +56,10 @@ def _cooldown(guild_id: int, user_id: int) -> Any:
     return (Cooldown.guild_id == guild_id) & (Cooldown.user_id == user_id)
 
 
+class _Rehearsed(Exception):
+    """Rolls back a reservation made only to see whether it would be admitted."""
+
+
 class Accounting(Sessions):
     """The accounting half of `Store`: quotas, budgets and cooldowns."""
 
@@ -76,6 +86,27 @@ class Accounting(Sessions):
                 session, guild_id, user_id, limits, estimate_micros, now, pictures=pictures
             )
 
+    async def check_admission(
+        self,
+        guild_id: int | None,
+        user_id: int,
+        limits: Limits,
+        estimate_micros: int,
+        now: datetime,
+        *,
+        pictures: int = 1,
+    ) -> None:
+        """Raise `LimitReached` as `reserve` would for the same request, changing nothing:
+        the reservation is made in a transaction that is then rolled back."""
+        try:
+            async with self._writing() as session:
+                await self._reserve(
+                    session, guild_id, user_id, limits, estimate_micros, now, pictures=pictures
+                )
+                raise _Rehearsed
+        except _Rehearsed:
+            return
+
     async def _reserve(
         self,
         session: AsyncSession,
@@ -89,10 +120,25 @@ class Accounting(Sessions):
     ) -> Reservation:
         """`reserve` inside the caller's transaction (a job row joins the same step)."""
         guild = DMS if guild_id is None else guild_id
-        periods = Periods.of(now)
         previous = await self._restart_cooldown(
             session, guild, user_id, limits.cooldown_seconds, now
         )
+        held = await self._hold(session, guild, user_id, limits, estimate_micros, now, pictures)
+        return dataclasses.replace(held, started_at=now, previous_start=previous)
+
+    async def _hold(
+        self,
+        session: AsyncSession,
+        guild: int,
+        user_id: int,
+        limits: Limits,
+        estimate_micros: int,
+        now: datetime,
+        pictures: int,
+    ) -> Reservation:
+        """Count `pictures` and hold `estimate_micros` on every counter whose limits allow
+        it, with a reserved ledger row; raise `LimitReached` at the first that does not."""
+        periods = Periods.of(now)
         for check in checks(user_id, limits, periods):
             where = guild if check.guild_id is None else check.guild_id
             if not await self._take(session, where, check, estimate_micros, pictures):
@@ -110,9 +156,7 @@ class Accounting(Sessions):
         )
         session.add(ledger)
         await session.flush()
-        return Reservation(
-            ledger.id, guild, user_id, periods, estimate_micros, now, previous, pictures
-        )
+        return Reservation(ledger.id, guild, user_id, periods, estimate_micros, pictures=pictures)
 
     async def _restart_cooldown(
         self, session: AsyncSession, guild_id: int, user_id: int, seconds: int, now: datetime
@@ -175,6 +219,18 @@ class Accounting(Sessions):
                 return LimitReached(check.pictures_kind, check.pictures, left=left, asked=pictures)
         assert check.micros is not None
         return LimitReached(check.micros_kind, check.micros)
+
+    async def charge(
+        self, guild_id: int | None, user_id: int, cost_micros: int, now: datetime
+    ) -> int:
+        """Book `cost_micros` already spent (a preview's chat and moderation calls) on the
+        day and month of `now`: a ledger row settled at once, counted as money on every
+        counter `reserve` counts on, without a picture or a cooldown. Returns the row's id."""
+        guild = DMS if guild_id is None else guild_id
+        async with self._writing() as session:
+            held = await self._hold(session, guild, user_id, NO_LIMITS, 0, now, pictures=0)
+            await self._close(session, held, SETTLED, cost_micros, None, now)
+            return held.id
 
     # --- settling ----------------------------------------------------------------------------
 

@@ -127,6 +127,11 @@ class NewJob:
     parent_id: int | None = None
     batch: str | None = None
     take: int | None = None
+    once: str | None = None  # a press that may come twice makes one job per key
+
+
+class AlreadyDone(Exception):
+    """A job with this `once` key exists already: the press came twice."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Secret
@@ -24,6 +25,7 @@ from bot.storage.accounting import Accounting
 from bot.storage.counting import RELEASED, SETTLED, Periods, Reservation
 from bot.storage.job_records import (
     LIVE,
+    AlreadyDone,
     Delivery,
     JobEnded,
     JobKind,
@@ -100,8 +102,9 @@ class Jobs(Accounting):
     ) -> JobRecord:
         """Admit `new` against every limit and record it as queued, in one transaction.
 
-        Raises `LimitReached` naming the limit (jobs in flight, quota, budget, cooldown);
-        then nothing is recorded or reserved.
+        Raises `LimitReached` naming the limit (jobs in flight, quota, budget, cooldown), or
+        `AlreadyDone` when a job with its `once` key exists; then nothing is recorded or
+        reserved.
         """
         async with self._writing() as session:
             await self._check_in_flight(session, new, limits)
@@ -137,9 +140,15 @@ class Jobs(Accounting):
                 cooldown_previous=reservation.previous_start,
                 attempts=0,
                 created_at=now,
+                once_key=new.once,
             )
             session.add(row)
-            await session.flush()
+            try:
+                await session.flush()
+            except IntegrityError as error:  # the whole admission rolls back with it
+                if new.once is not None and "once" in str(error.orig):
+                    raise AlreadyDone(new.once) from error
+                raise
             ledger = await session.get(Ledger, reservation.id)
             assert ledger is not None
             return _record(row, ledger)
@@ -254,16 +263,30 @@ class Jobs(Accounting):
         their buttons can carry their ids in the one message that posts them. Returns the
         ids, in order (the job's `picture_id` is the first).
 
+        Rows an earlier run of the job began and never saw posted (a crash mid-post) keep
+        their ids, so that a message Discord made then, and returns again for the job's
+        nonce, carries buttons of these very pictures.
+
         Raises `JobEnded` (and records nothing) if the job is no longer running (or posting:
         the same step tried again), or no longer held by the process that read it.
         """
         async with self._writing() as session:
-            await self._drop_pending_pictures(session, job.id)  # a crash mid-post: afresh
-            rows = [
-                Picture(**dataclasses.asdict(picture), job_id=job.id, created_at=now)
-                for picture in pictures
-            ]
-            session.add_all(rows)
+            pending = (Picture.job_id == job.id) & Picture.message_id.is_(None)
+            begun = list(
+                (await session.scalars(select(Picture).where(pending).order_by(Picture.id))).all()
+            )
+            if len(begun) == len(pictures):
+                rows = begun
+                for row, picture in zip(rows, pictures, strict=True):
+                    for name, value in dataclasses.asdict(picture).items():
+                        setattr(row, name, value)
+            else:
+                await self._drop_pending_pictures(session, job.id)
+                rows = [
+                    Picture(**dataclasses.asdict(picture), job_id=job.id, created_at=now)
+                    for picture in pictures
+                ]
+                session.add_all(rows)
             await session.flush()
             # Posting already: this very step, tried again after its answer was lost.
             posting = (JobState.RUNNING.value, JobState.POSTING.value)
@@ -309,10 +332,12 @@ class Jobs(Accounting):
         now: datetime,
         *,
         only_queued: bool = False,
+        cost_micros: int = 0,
     ) -> bool:
-        """End an unfinished job as failed or cancelled: its reservation is released and any
-        picture row it began is dropped, in one transaction. False if it had ended already
-        (or, with `only_queued`, if it had started)."""
+        """End an unfinished job as failed or cancelled: its reservation is released (but
+        `cost_micros`, what its prompt writing and checks cost, is charged) and any picture
+        row it began is dropped, in one transaction. False if it had ended already (or, with
+        `only_queued`, if it had started)."""
         assert state in (JobState.FAILED, JobState.CANCELLED)
         states = (JobState.QUEUED,) if only_queued else LIVE
         # A job still waiting may be cancelled whoever holds it; any other end is its
@@ -322,7 +347,7 @@ class Jobs(Accounting):
             ended = await self._end(session, which, state, outcome, now, states=states)
             if ended:
                 await self._drop_pending_pictures(session, job.id)
-                await self._close(session, job.reservation, RELEASED, 0, None, now)
+                await self._close(session, job.reservation, RELEASED, cost_micros, None, now)
             return ended
 
     async def _end(

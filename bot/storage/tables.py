@@ -76,6 +76,9 @@ class Picture(Base):
     cost_micros: Mapped[int] = mapped_column(default=0)
     image_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # The audit channel's line about it (one per job: on each picture of a set); its channel
+    # is the job's `spec.audit_channel_id`. /forget-me deletes it (it quotes the prompt).
+    audit_message_id: Mapped[int | None]
 
     __table_args__ = (
         Index("ix_pictures_requester", "requester_id", "created_at"),
@@ -189,6 +192,8 @@ class JobRow(Base):
     lease_until: Mapped[datetime | None]
     has_turn: Mapped[bool] = mapped_column(default=False)
     resumed: Mapped[bool] = mapped_column(default=False)  # lost its turn to a provider pause
+    # A press that may come twice (a preview's Paint) makes at most one job: its key.
+    once_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -199,4 +204,5 @@ class JobRow(Base):
         Index("ix_jobs_batch", "batch"),
         Index("ix_jobs_server_started", "guild_id", "started_at"),
         Index("ix_jobs_person_started", "guild_id", "user_id", "started_at"),
+        Index("ix_jobs_once", "once_key", unique=True),
     )

@@ -9,15 +9,15 @@ from cogs.account.help import Help
 from cogs.account.quota import Quota
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 
-async def setup(bot: Picasso) -> None:
+async def setup(bot: Services) -> None:
     bot.add_dynamic_items(ForgetButton)
     await bot.add_cog(Help(bot))
     await bot.add_cog(Quota(bot))
     await bot.add_cog(Forget(bot))
 
 
-async def teardown(bot: Picasso) -> None:
+async def teardown(bot: Services) -> None:
     bot.remove_dynamic_items(ForgetButton)

@@ -19,7 +19,7 @@ from cogs.common.answering import NO_MENTIONS
 from cogs.common.context import who_from_interaction
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def greeting_channel(guild: discord.Guild) -> discord.TextChannel | None:
 class Help(commands.Cog):
     """/help and the welcome on joining a server."""
 
-    def __init__(self, bot: Picasso) -> None:
+    def __init__(self, bot: Services) -> None:
         self.bot = bot
 
     @app_commands.command(name="help", description="What Picasso does, and your limits here")

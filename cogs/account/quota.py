@@ -13,13 +13,13 @@ from cogs.common.answering import NO_MENTIONS
 from cogs.common.context import who_from_interaction
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 
 class Quota(commands.Cog):
     """The /quota command."""
 
-    def __init__(self, bot: Picasso) -> None:
+    def __init__(self, bot: Services) -> None:
         self.bot = bot
 
     @app_commands.command(

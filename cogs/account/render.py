@@ -11,6 +11,7 @@ import discord
 from bot.formatting import duration, usd, zone_name
 from bot.i18n import N_, _, ngettext
 from bot.policy import next_midnight, until
+from bot.storage.repository import Forgotten
 from bot.studio import Standing
 from cogs.common.render import EMBED_COLOUR
 
@@ -91,9 +92,18 @@ WELCOME = N_(
     "`/imagine-admin`. Anyone can ask `/help`."
 )
 DATA = N_(
-    "I keep what you asked for (descriptions, prompts, changes) with each picture so you can "
-    "refine it and see its history; 🗑️ Delete erases a picture's words, `/forget-me` all of "
-    "yours in this server."
+    "I keep what you asked for (descriptions, prompts, changes) with each picture, so you can "
+    "refine it and see its history; where a server's admins chose an audit channel, a line "
+    "there quotes each picture's prompt. 🗑️ Delete removes a picture and erases its words. "
+    "`/forget-me` erases all your words in this server (with `everywhere`, or in our direct "
+    "messages: in every server), also where others rerolled, refined or varied your "
+    "pictures, and the audit lines about them."
+)
+FORGET_KEEPS = N_(
+    "What stays, without words: what each picture cost, how many you made, when and where, "
+    "with which settings, and which picture was made from which — so the books and limits "
+    "still add up. Your pictures stay posted on Discord: I don't delete posted pictures — "
+    "🗑️ Delete under a picture removes it."
 )
 
 
@@ -104,23 +114,56 @@ def help_embed(standing: Standing) -> discord.Embed:
         name=_("Your limits here"), value="\n".join(standing_lines(standing)), inline=False
     )
     embed.add_field(name=_("Your data"), value=_(DATA), inline=False)
+    embed.add_field(name=_("What /forget-me keeps"), value=_(FORGET_KEEPS), inline=False)
     return embed
 
 
 FORGET_ASK = N_(
-    "🗑️ Forget me? This erases the descriptions, prompts and changes you asked for in this "
-    "server from my records, for good. Your pictures stay posted (delete them with 🗑️ first "
-    "if you want them gone), and the amounts spent stay in the server's books, without words."
+    "🗑️ Forget me? In this server I erase, for good, the descriptions, prompts and changes you "
+    "asked for — also where others rerolled, refined or varied your pictures — and the audit "
+    "channel's lines about them."
+)
+FORGET_ASK_EVERYWHERE = N_(
+    "🗑️ Forget me everywhere? In every server and in our direct messages I erase, for good, "
+    "the descriptions, prompts and changes you asked for — also where others rerolled, "
+    "refined or varied your pictures — and the audit channels' lines about them."
 )
 KEPT = N_("Nothing was erased.")
 
 
-def forgotten_sentence(pictures: int) -> str:
-    """After /forget-me: what was erased."""
-    if not pictures:
-        return _("Done — I had no words of yours here; nothing else is kept about you but amounts.")
-    return ngettext(
-        "Done — I erased your words from {count} picture here. Amounts spent stay, without words.",
-        "Done — I erased your words from {count} pictures here. Amounts spent stay, without words.",
-        pictures,
-    ).format(count=pictures)
+def forget_question(everywhere: bool) -> str:
+    """/forget-me's question: what goes, here or everywhere, and what stays."""
+    ask = _(FORGET_ASK_EVERYWHERE) if everywhere else _(FORGET_ASK)
+    return f"{ask}\n\n{_(FORGET_KEEPS)}"
+
+
+def forgotten_sentence(forgotten: Forgotten, *, everywhere: bool) -> str:
+    """After /forget-me: what was erased (here or everywhere, copies, audit lines), and what
+    stays."""
+    count = forgotten.pictures
+    if everywhere:
+        done = ngettext(
+            "Done — I erased your words from {count} picture, in every server and in our "
+            "direct messages.",
+            "Done — I erased your words from {count} pictures, in every server and in our "
+            "direct messages.",
+            count,
+        )
+    else:
+        done = ngettext(
+            "Done — I erased your words from {count} picture in this server.",
+            "Done — I erased your words from {count} pictures in this server.",
+            count,
+        )
+    sentences = [done.format(count=count)]
+    if forgotten.copies:
+        sentences.append(
+            ngettext(
+                "They are gone from {count} picture others made from yours, too.",
+                "They are gone from {count} pictures others made from yours, too.",
+                forgotten.copies,
+            ).format(count=forgotten.copies)
+        )
+    if forgotten.audit_lines:
+        sentences.append(_("I'm taking them out of the audit channel as well."))
+    return f"{' '.join(sentences)}\n\n{_(FORGET_KEEPS)}"

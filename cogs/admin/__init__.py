@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from cogs.admin.commands import Admin
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 
-async def setup(bot: Picasso) -> None:
+async def setup(bot: Services) -> None:
     await bot.add_cog(Admin(bot))

@@ -34,11 +34,13 @@ from cogs.common.choices import (
     REMIX_WHO,
     SIZES,
     chosen,
+    chosen_quality,
+    chosen_size,
 )
 from cogs.common.context import Listable, is_server_admin
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ class Admin(
 ):
     """The /imagine-admin commands."""
 
-    def __init__(self, bot: Picasso) -> None:
+    def __init__(self, bot: Services) -> None:
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -288,10 +290,10 @@ class Admin(
             return controls.change_defaults(
                 settings,
                 known_models=known,
-                size=chosen(size),
-                quality=chosen(quality),
+                size=chosen_size(size),
+                quality=chosen_quality(quality),
                 max_size=cast("MaxSize | None", chosen(max_size)),
-                max_quality=chosen(max_quality),
+                max_quality=chosen_quality(max_quality),
                 styles=styles,
                 model=model,
                 expand=expand,

@@ -203,10 +203,10 @@ def _defaults_parts(settings: GuildSettings, bot_model: str) -> list[str]:
     # Sizes and qualities read as the words their command choices show.
     return [
         _("{size} pictures at {quality} quality by default").format(
-            size=_(settings.default_size), quality=_(settings.default_quality)
+            size=_(settings.default_size.label), quality=_(settings.default_quality.value)
         ),
         _("square pictures only") if settings.max_size == "square" else _("any shape"),
-        _("quality up to {quality}").format(quality=_(settings.max_quality)),
+        _("quality up to {quality}").format(quality=_(settings.max_quality.value)),
         ngettext(
             "up to {count} picture a request", "up to {count} pictures a request", count
         ).format(count=count),

@@ -40,3 +40,13 @@ CHANNEL_MODES: Final = choices_of(get_args(ChannelMode))
 def chosen(choice: app_commands.Choice[str] | None) -> str | None:
     """The value picked, or None when the option was left out."""
     return choice.value if choice is not None else None
+
+
+def chosen_size(choice: app_commands.Choice[str] | None) -> Size | None:
+    """The size picked (one of SIZES), or None when the option was left out."""
+    return Size.from_label(choice.value) if choice is not None else None
+
+
+def chosen_quality(choice: app_commands.Choice[str] | None) -> Quality | None:
+    """The quality picked (one of QUALITIES or QUALITY_CEILINGS), or None when left out."""
+    return Quality.from_value(choice.value) if choice is not None else None

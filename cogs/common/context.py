@@ -10,12 +10,12 @@ from discord import app_commands
 from bot.models import Who
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 
-def picasso(interaction: discord.Interaction) -> Picasso:
+def picasso(interaction: discord.Interaction) -> Services:
     """The bot an interaction reached: buttons and forms find the services through it."""
-    return cast("Picasso", interaction.client)
+    return cast("Services", interaction.client)
 
 
 def _roles(user: discord.abc.User) -> frozenset[int]:

@@ -1,5 +1,6 @@
-"""What every `custom_id` of ours starts with, how an id inside one is spelled, and the
-base of every button whose state lives in its custom_id.
+"""What every `custom_id` of ours starts with, how an id inside one is spelled, the base of
+every button whose state lives in its custom_id, and the nonces that make a job's channel
+messages once.
 
 Each feature defines its own templates next to its buttons; all stay ≤ 100 characters.
 """
@@ -34,3 +35,10 @@ class StatefulButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
         /,
     ) -> Self:
         return cls.from_match(match)
+
+
+def job_nonce(purpose: str, job_id: int) -> str:
+    """The nonce of the channel message a job makes for `purpose` (one letter: p the
+    picture, a the audit line): the same every time that message is sent for that job, so
+    Discord makes it once (`enforce_nonce`); at most 25 characters."""
+    return f"{purpose}{job_id}"[:25]

@@ -26,6 +26,7 @@ from discord.app_commands import TranslationContextLocation as Where
 from discord.ext import commands
 
 from bot.i18n import ENGLISH, NAME_CONTEXT, language_of, translate
+from cogs import EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +119,9 @@ class _Recorder(app_commands.Translator):
         return None
 
 
-async def command_strings(extensions: Collection[str] | None = None) -> list[CommandString]:
+async def command_strings(extensions: Collection[str] = EXTENSIONS) -> list[CommandString]:
     """Every string Discord shows of the bot's commands (with `extensions` loaded: the bot's
     own by default), as discord.py hands them to the translator."""
-    if extensions is None:
-        from bot.app import EXTENSIONS  # the wiring imports this module
-
-        extensions = EXTENSIONS
     bot = commands.Bot(
         command_prefix=commands.when_mentioned, intents=discord.Intents.none(), help_command=None
     )

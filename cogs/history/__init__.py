@@ -8,13 +8,13 @@ from cogs.history.commands import History
 from cogs.history.pages import HistoryPageButton
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 
-async def setup(bot: Picasso) -> None:
+async def setup(bot: Services) -> None:
     bot.add_dynamic_items(HistoryPageButton)
     await bot.add_cog(History(bot))
 
 
-async def teardown(bot: Picasso) -> None:
+async def teardown(bot: Services) -> None:
     bot.remove_dynamic_items(HistoryPageButton)

@@ -22,7 +22,7 @@ from cogs.history.pages import show_page
 from cogs.history.render import chain_embed
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ NOT_A_PICTURE: Final = N_("That message isn't one of my pictures.")
 class History(commands.Cog):
     """/history and the "Picture history" context menu."""
 
-    def __init__(self, bot: Picasso) -> None:
+    def __init__(self, bot: Services) -> None:
         self.bot = bot
         self.menu = app_commands.ContextMenu(name="Picture history", callback=self.chain_menu)
 

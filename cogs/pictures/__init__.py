@@ -15,12 +15,12 @@ from cogs.pictures.refine import RefineForms
 from cogs.pictures.replies import Replies
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 BUTTONS = (PictureButton, CancelButton, PreviewButton)
 
 
-async def setup(bot: Picasso) -> None:
+async def setup(bot: Services) -> None:
     bot.add_dynamic_items(*BUTTONS)
     previews = Previews(bot)
     await bot.add_cog(previews)
@@ -30,5 +30,5 @@ async def setup(bot: Picasso) -> None:
     await bot.add_cog(Queue(bot))
 
 
-async def teardown(bot: Picasso) -> None:
+async def teardown(bot: Services) -> None:
     bot.remove_dynamic_items(*BUTTONS)

@@ -24,7 +24,7 @@ from cogs.common.custom_ids import ID, PREFIX, StatefulButton
 from cogs.pictures import actions, refine
 
 
-class Action(StrEnum):
+class PictureAction(StrEnum):
     """What a button under a picture does."""
 
     REROLL = "reroll"
@@ -36,43 +36,43 @@ class Action(StrEnum):
 
 # Labels are msgids, translated when a button is made (in the language of the job or press).
 _LOOKS: Final = {
-    Action.REROLL: (N_("Reroll"), "🔁", discord.ButtonStyle.secondary),
-    Action.REFINE: (N_("Refine"), "✏️", discord.ButtonStyle.primary),
-    Action.VARY: (N_("Variations"), "🎲", discord.ButtonStyle.secondary),
-    Action.PROMPT: (N_("Prompt"), "📝", discord.ButtonStyle.secondary),
-    Action.DELETE: (N_("Delete"), "🗑️", discord.ButtonStyle.danger),
+    PictureAction.REROLL: (N_("Reroll"), "🔁", discord.ButtonStyle.secondary),
+    PictureAction.REFINE: (N_("Refine"), "✏️", discord.ButtonStyle.primary),
+    PictureAction.VARY: (N_("Variations"), "🎲", discord.ButtonStyle.secondary),
+    PictureAction.PROMPT: (N_("Prompt"), "📝", discord.ButtonStyle.secondary),
+    PictureAction.DELETE: (N_("Delete"), "🗑️", discord.ButtonStyle.danger),
 }
 
 PICTURE_TEMPLATE: Final = re.compile(
-    rf"^{PREFIX}:(?P<action>{'|'.join(a.value for a in Action)}):(?P<id>{ID})$"
+    rf"^{PREFIX}:(?P<action>{'|'.join(a.value for a in PictureAction)}):(?P<id>{ID})$"
 )
 CANCEL_TEMPLATE: Final = re.compile(rf"^{PREFIX}:cancel:(?P<id>{ID})$")
 MAX_BUTTONS: Final = 25  # Discord's 5 rows of 5
 
 _PRESSES: Final = {
-    Action.REROLL: actions.reroll,
-    Action.VARY: actions.vary,
-    Action.PROMPT: actions.show_prompt,
-    Action.DELETE: actions.delete,
-    Action.REFINE: refine.open_form,
+    PictureAction.REROLL: actions.reroll,
+    PictureAction.VARY: actions.vary,
+    PictureAction.PROMPT: actions.show_prompt,
+    PictureAction.DELETE: actions.delete,
+    PictureAction.REFINE: refine.open_form,
 }
 
 
-def picture_custom_id(action: Action, picture_id: int) -> str:
+def picture_custom_id(action: PictureAction, picture_id: int) -> str:
     """The custom_id of `action`'s button under picture `picture_id`."""
     return f"{PREFIX}:{action.value}:{picture_id}"
 
 
-def parse_picture_custom_id(custom_id: str) -> tuple[Action, int] | None:
+def parse_picture_custom_id(custom_id: str) -> tuple[PictureAction, int] | None:
     """(action, picture id) from a picture button's custom_id, or None if it is not one."""
     match = PICTURE_TEMPLATE.fullmatch(custom_id)
-    return (Action(match["action"]), int(match["id"])) if match else None
+    return (PictureAction(match["action"]), int(match["id"])) if match else None
 
 
 class PictureButton(StatefulButton, template=PICTURE_TEMPLATE):
     """One of the buttons under a picture."""
 
-    def __init__(self, action: Action, picture_id: int, number: int | None = None) -> None:
+    def __init__(self, action: PictureAction, picture_id: int, number: int | None = None) -> None:
         label, emoji, style = _LOOKS[action]
         super().__init__(
             discord.ui.Button(
@@ -88,7 +88,7 @@ class PictureButton(StatefulButton, template=PICTURE_TEMPLATE):
 
     @classmethod
     def from_match(cls, match: re.Match[str]) -> PictureButton:
-        return cls(Action(match["action"]), int(match["id"]))
+        return cls(PictureAction(match["action"]), int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await _PRESSES[self.action](interaction, self.picture_id)
@@ -138,6 +138,6 @@ def result_view(picture_ids: Sequence[int]) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     several = len(picture_ids) > 1
     for number, picture_id in enumerate(picture_ids, 1):
-        for action in Action:
+        for action in PictureAction:
             view.add_item(PictureButton(action, picture_id, number if several else None))
     return view

@@ -10,18 +10,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.models import MAX_COUNT, MAX_DESCRIPTION_CHARS, Quality, Size, Style, check_description
+from bot.models import MAX_COUNT, MAX_DESCRIPTION_CHARS, Style, check_description
 from bot.policy import default_request
 from bot.storage.job_records import JobKind
 from bot.studio import Order
 from cogs.common.answering import defer_private, defer_public
-from cogs.common.choices import QUALITIES, SIZES, STYLES
+from cogs.common.choices import QUALITIES, SIZES, STYLES, chosen_quality, chosen_size
 from cogs.common.context import who_from_interaction
 from cogs.pictures.orders import interaction_delivery, requester, upload_urls
 from cogs.pictures.preview import Previews
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 class Imagine(commands.Cog):
     """The /imagine command."""
 
-    def __init__(self, bot: Picasso, previews: Previews) -> None:
+    def __init__(self, bot: Services, previews: Previews) -> None:
         self.bot = bot
         self.previews = previews
 
@@ -69,8 +69,8 @@ class Imagine(commands.Cog):
         request = default_request(
             settings,
             description,
-            size=Size[size.value.upper()] if size else None,
-            quality=Quality(quality.value) if quality else None,
+            size=chosen_size(size),
+            quality=chosen_quality(quality),
             style=Style.from_label(style.value) if style else None,
             expand=expand,
             count=count,

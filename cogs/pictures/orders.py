@@ -14,6 +14,7 @@ from bot.config import Secret
 from bot.errors import PicassoError
 from bot.formatting import clip
 from bot.i18n import N_, _
+from bot.imaging.inputs import check_dimensions
 from bot.lineage import REMIX_REFUSAL, may_remix, picture_url
 from bot.models import (
     MAX_UPLOAD_BYTES,
@@ -147,7 +148,9 @@ MAX_UPLOADS: Final = 4  # pictures attached to one reply
 
 def upload_urls(attachments: Sequence[discord.Attachment]) -> tuple[str, ...]:
     """Where the attached pictures can be fetched; raises `PicassoError` for an attachment
-    that is not a PNG, JPEG or WebP picture of at most `MAX_UPLOAD_BYTES`, or too many."""
+    that is not a PNG, JPEG or WebP picture of at most `MAX_UPLOAD_BYTES`, or too many, and
+    `PictureRefused` for one too large to decode by what Discord says of its width and
+    height (before anything is reserved: the job checks the file's own header again)."""
     if len(attachments) > MAX_UPLOADS:
         raise PicassoError(N_("Attach at most {count} pictures."), count=MAX_UPLOADS)
     for attachment in attachments:
@@ -161,4 +164,5 @@ def upload_urls(attachments: Sequence[discord.Attachment]) -> tuple[str, ...]:
             raise PicassoError(
                 N_("That picture is too large — attach one of at most {limit} MB."), limit=limit
             )
+        check_dimensions(attachment.width, attachment.height, kind)
     return tuple(attachment.url for attachment in attachments)

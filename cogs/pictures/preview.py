@@ -1,12 +1,14 @@
 """Prompt preview: `/imagine … preview:true` (or the server's default) shows the expanded
 prompt and the estimated cost privately, with 🎨 Paint, ✏️ Edit prompt and ✖ Discard.
 
-Nothing is reserved until Paint, which submits the prompt as written (a PROMPT job) through
-the same limits and line as any picture, shown on the press's own public response. The
-preview message carries its state — the words and the prompt in its embed, the rest in the
-buttons' custom_ids — so it survives a restart. Discord lets the bot edit the preview for
-15 minutes: the cog's task marks it expired a little before, and a press on an older
-preview (a task lost in a restart) gets the same sentence.
+A preview is checked against the limits like a picture, but only its prompt writing is
+charged and nothing is reserved (`Studio.preview`) until Paint, which submits the prompt as
+written (a PROMPT job) through the same limits and line as any picture, shown on the
+press's own public response. The preview message carries its state — the words and the
+prompt in its embed, the rest in the buttons' custom_ids — so it survives a restart.
+Discord lets the bot edit the preview for 15 minutes: the cog's task marks it expired a
+little before, and a press on an older preview (a task lost in a restart) gets the same
+sentence.
 
 custom_id formats:
   picasso:preview:<paint|edit|discard>:<user id>:<size>:<quality>:<style index>
@@ -40,7 +42,7 @@ from bot.models import (
     Who,
     check_text,
 )
-from bot.storage.job_records import JobKind
+from bot.storage.job_records import AlreadyDone, JobKind
 from bot.studio import Order, Preview
 from cogs.common.answering import NO_MENTIONS, PUBLIC_DEFER, answering, defer_public
 from cogs.common.context import picasso, who_from_interaction
@@ -51,8 +53,8 @@ from cogs.pictures.orders import interaction_delivery, requester
 from cogs.pictures.refine import FORM_TTL
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
     from bot.models import GuildSettings
+    from cogs.common.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +65,15 @@ NOT_YOURS: Final = N_("Only the person who asked for this preview can use its bu
 DISCARDED: Final = N_("✖ Discarded — nothing was painted.")
 PAINTING: Final = N_("🎨 Painting it — the picture appears in the channel.")
 EMPTY_PROMPT: Final = N_("Write the prompt to paint — it can't be empty.")
+PAINTED_ALREADY: Final = N_(
+    "This preview was painted already — run /imagine again for another picture."
+)
 WORDS_FIELD: Final = N_("You asked for")  # only when the words don't fit in the title
 COST_FIELD: Final = N_("Estimated cost")
 STYLES: Final = tuple(Style)
 
 
-class Action(StrEnum):
+class PreviewAction(StrEnum):
     """What a button under a preview does."""
 
     PAINT = "paint"
@@ -77,9 +82,9 @@ class Action(StrEnum):
 
 
 _LOOKS: Final = {
-    Action.PAINT: (N_("Paint"), "🎨", discord.ButtonStyle.success),
-    Action.EDIT: (N_("Edit prompt"), "✏️", discord.ButtonStyle.primary),
-    Action.DISCARD: (N_("Discard"), "✖", discord.ButtonStyle.secondary),
+    PreviewAction.PAINT: (N_("Paint"), "🎨", discord.ButtonStyle.success),
+    PreviewAction.EDIT: (N_("Edit prompt"), "✏️", discord.ButtonStyle.primary),
+    PreviewAction.DISCARD: (N_("Discard"), "✖", discord.ButtonStyle.secondary),
 }
 _STATE: Final = (
     rf"(?P<user>{ID}):(?P<size>{'|'.join(s.label for s in Size)})"
@@ -89,13 +94,13 @@ _STATE: Final = (
     r"(?::(?P<words>w))?"  # the prompt is the person's words (not expanded); absent: expanded
 )
 BUTTON_TEMPLATE: Final = re.compile(
-    rf"^{PREFIX}:preview:(?P<action>{'|'.join(a.value for a in Action)}):{_STATE}$"
+    rf"^{PREFIX}:preview:(?P<action>{'|'.join(a.value for a in PreviewAction)}):{_STATE}$"
 )
 MODAL_TEMPLATE: Final = re.compile(rf"^{PREFIX}:preview-modal:{_STATE}$")
 
 
 @dataclass(frozen=True, slots=True)
-class Ticket:
+class PreviewState:
     """What a preview's buttons carry besides the embed: whose it is and the request's shape."""
 
     user_id: int
@@ -111,7 +116,7 @@ class Ticket:
         words = "" if self.expanded else ":w"
         return f"{self.user_id}:{self.size.label}:{self.quality.value}:{style}{count}{words}"
 
-    def custom_id(self, action: Action) -> str:
+    def custom_id(self, action: PreviewAction) -> str:
         """The custom_id of `action`'s button."""
         return f"{PREFIX}:preview:{action.value}:{self._state()}"
 
@@ -120,8 +125,8 @@ class Ticket:
         return f"{PREFIX}:preview-modal:{self._state()}"
 
     @classmethod
-    def from_match(cls, match: re.Match[str]) -> Ticket:
-        """The ticket in a matched custom_id."""
+    def from_match(cls, match: re.Match[str]) -> PreviewState:
+        """The state in a matched custom_id."""
         return cls(
             int(match["user"]),
             Size[match["size"].upper()],
@@ -132,16 +137,16 @@ class Ticket:
         )
 
 
-def parse_custom_id(custom_id: str) -> tuple[Action, Ticket] | None:
-    """(action, ticket) from a preview button's custom_id, or None if it is not one."""
+def parse_custom_id(custom_id: str) -> tuple[PreviewAction, PreviewState] | None:
+    """(action, state) from a preview button's custom_id, or None if it is not one."""
     match = BUTTON_TEMPLATE.fullmatch(custom_id)
-    return (Action(match["action"]), Ticket.from_match(match)) if match else None
+    return (PreviewAction(match["action"]), PreviewState.from_match(match)) if match else None
 
 
-def parse_modal_custom_id(custom_id: str) -> Ticket | None:
-    """The ticket from an Edit prompt form's custom_id, or None."""
+def parse_modal_custom_id(custom_id: str) -> PreviewState | None:
+    """The state from an Edit prompt form's custom_id, or None."""
     match = MODAL_TEMPLATE.fullmatch(custom_id)
-    return Ticket.from_match(match) if match else None
+    return PreviewState.from_match(match) if match else None
 
 
 def preview_embed(description: str, preview: Preview) -> discord.Embed:
@@ -157,16 +162,22 @@ def preview_embed(description: str, preview: Preview) -> discord.Embed:
     embed.add_field(name=_("Size · quality"), value=f"{request.size.value} · {quality}")
     if request.count > 1:
         embed.add_field(name=_("Pictures"), value=str(request.count))
-    footer = _("Nothing is painted or charged until you press 🎨 Paint.")
+    footer = (
+        _("Nothing is painted until you press 🎨 Paint; writing this prompt cost {amount}.").format(
+            amount=usd(preview.charged_micros)
+        )
+        if preview.charged_micros
+        else _("Nothing is painted or charged until you press 🎨 Paint.")
+    )
     embed.set_footer(text=f"{preview.note} {footer}" if preview.note else footer)
     return embed
 
 
-def preview_view(ticket: Ticket) -> discord.ui.View:
+def preview_view(state: PreviewState) -> discord.ui.View:
     """🎨 Paint · ✏️ Edit prompt · ✖ Discard."""
     view = discord.ui.View(timeout=None)
-    for action in Action:
-        view.add_item(PreviewButton(action, ticket))
+    for action in PreviewAction:
+        view.add_item(PreviewButton(action, state))
     return view
 
 
@@ -181,9 +192,9 @@ def _read(message: discord.Message | None) -> tuple[str, str]:
     return words or embed.title, embed.description
 
 
-def _pressable(interaction: discord.Interaction, ticket: Ticket) -> tuple[str, str]:
+def _pressable(interaction: discord.Interaction, state: PreviewState) -> tuple[str, str]:
     """(words, prompt) of the pressed preview — if it is the presser's and still fresh."""
-    if interaction.user.id != ticket.user_id:
+    if interaction.user.id != state.user_id:
         raise PicassoError(NOT_YOURS)
     message = interaction.message
     if message is None or discord.utils.utcnow() - message.created_at >= timedelta(
@@ -194,7 +205,7 @@ def _pressable(interaction: discord.Interaction, ticket: Ticket) -> tuple[str, s
 
 
 async def _paint(
-    interaction: discord.Interaction, ticket: Ticket, words: str, prompt: str, text: str | None
+    interaction: discord.Interaction, state: PreviewState, words: str, prompt: str, text: str | None
 ) -> None:
     """Submit `prompt`, painted as written, through the limits and the line: as the picture
     the preview showed (a new picture, its prompt by the chat model or the words), or with
@@ -204,11 +215,11 @@ async def _paint(
     settings = await bot.studio.settings_for(who.guild_id)
     request = ImageRequest(
         words,
-        size=ticket.size,
-        quality=ticket.quality,
-        style=ticket.style,
-        expand=ticket.expanded and text is None,
-        count=ticket.count,
+        size=state.size,
+        quality=state.quality,
+        style=state.style,
+        expand=state.expanded and text is None,
+        count=state.count,
     )
     order = Order(
         JobKind.IMAGINE if text is None else JobKind.PROMPT,
@@ -217,33 +228,38 @@ async def _paint(
         interaction_delivery(interaction, public=True),
         text=text,
         prompt=prompt,
+        # One job per preview, however often (or after however many restarts) it is pressed.
+        once=f"preview:{interaction.message.id}" if interaction.message else None,
         **requester(interaction.user),
     )
-    await bot.jobs.submit(order, settings)
+    try:
+        await bot.jobs.submit(order, settings)
+    except AlreadyDone:
+        raise PicassoError(PAINTED_ALREADY) from None
     previews = _previews(interaction)
     if previews is not None and interaction.message is not None:
         await previews.finish(interaction.message.id, _(PAINTING))
 
 
-async def paint(interaction: discord.Interaction, ticket: Ticket) -> None:
+async def paint(interaction: discord.Interaction, state: PreviewState) -> None:
     """🎨 Paint: the preview's prompt, as written, on this press's public response."""
     async with answering(interaction):
-        words, prompt = _pressable(interaction, ticket)  # local checks, before deferring
+        words, prompt = _pressable(interaction, state)  # local checks, before deferring
         await defer_public(interaction)
-        await _paint(interaction, ticket, words, prompt, text=None)
+        await _paint(interaction, state, words, prompt, text=None)
 
 
-async def edit(interaction: discord.Interaction, ticket: Ticket) -> None:
+async def edit(interaction: discord.Interaction, state: PreviewState) -> None:
     """✏️ Edit prompt: a form pre-filled with the prompt (the first answer: no deferring)."""
     async with answering(interaction):
-        _words, prompt = _pressable(interaction, ticket)
-        await interaction.response.send_modal(PreviewModal(ticket, prompt))
+        _words, prompt = _pressable(interaction, state)
+        await interaction.response.send_modal(PreviewModal(state, prompt))
 
 
-async def discard(interaction: discord.Interaction, ticket: Ticket) -> None:
+async def discard(interaction: discord.Interaction, state: PreviewState) -> None:
     """✖ Discard: the preview says so and loses its buttons."""
     async with answering(interaction):
-        if interaction.user.id != ticket.user_id:
+        if interaction.user.id != state.user_id:
             raise PicassoError(NOT_YOURS)
         await interaction.response.edit_message(
             content=_(DISCARDED), embed=None, view=None, allowed_mentions=NO_MENTIONS
@@ -253,36 +269,40 @@ async def discard(interaction: discord.Interaction, ticket: Ticket) -> None:
             await previews.finish(interaction.message.id, None)
 
 
-_PRESSES: Final = {Action.PAINT: paint, Action.EDIT: edit, Action.DISCARD: discard}
+_PRESSES: Final = {
+    PreviewAction.PAINT: paint,
+    PreviewAction.EDIT: edit,
+    PreviewAction.DISCARD: discard,
+}
 
 
 class PreviewButton(StatefulButton, template=BUTTON_TEMPLATE):
     """One of the buttons under a prompt preview."""
 
-    def __init__(self, action: Action, ticket: Ticket) -> None:
+    def __init__(self, action: PreviewAction, state: PreviewState) -> None:
         label, emoji, style = _LOOKS[action]
         super().__init__(
             discord.ui.Button(
-                label=_(label), emoji=emoji, style=style, custom_id=ticket.custom_id(action)
+                label=_(label), emoji=emoji, style=style, custom_id=state.custom_id(action)
             )
         )
         self.action = action
-        self.ticket = ticket
+        self.state = state
 
     @classmethod
     def from_match(cls, match: re.Match[str]) -> PreviewButton:
-        return cls(Action(match["action"]), Ticket.from_match(match))
+        return cls(PreviewAction(match["action"]), PreviewState.from_match(match))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _PRESSES[self.action](interaction, self.ticket)
+        await _PRESSES[self.action](interaction, self.state)
 
 
 class PreviewModal(discord.ui.Modal):
     """The Edit prompt form; what is submitted is painted as written."""
 
-    def __init__(self, ticket: Ticket, prompt: str) -> None:
+    def __init__(self, state: PreviewState, prompt: str) -> None:
         super().__init__(
-            title=_("Edit the prompt"), custom_id=ticket.modal_custom_id(), timeout=FORM_TTL
+            title=_("Edit the prompt"), custom_id=state.modal_custom_id(), timeout=FORM_TTL
         )
         self.add_item(
             discord.ui.TextInput(
@@ -303,7 +323,7 @@ def _previews(interaction: discord.Interaction) -> Previews | None:
 class Previews(commands.Cog):
     """Shows previews, expires them on time, and receives the Edit prompt forms."""
 
-    def __init__(self, bot: Picasso) -> None:
+    def __init__(self, bot: Services) -> None:
         self.bot = bot
         self._held: dict[int, tuple[discord.WebhookMessage, asyncio.Task[None]]] = {}
 
@@ -314,18 +334,20 @@ class Previews(commands.Cog):
         request: ImageRequest,
         settings: GuildSettings,
     ) -> None:
-        """Plan `request` (nothing painted, nothing reserved) and show it privately."""
+        """Plan `request` and show it privately: checked against every limit first (a
+        refusal is one sentence, before any model call), nothing painted or reserved, only
+        its prompt writing charged (`Studio.preview`)."""
         lasts = PREVIEW_TTL  # from the moment it was asked for
         preview = await self.bot.studio.preview(who, request, settings)
         shaped = preview.request
-        ticket = Ticket(
+        state = PreviewState(
             who.user_id, shaped.size, shaped.quality, shaped.style, shaped.count, preview.expanded
         )
         if interaction.extras.get(PUBLIC_DEFER):  # the server's default: not a public answer
             await interaction.delete_original_response()
         message = await interaction.followup.send(
             embed=preview_embed(request.description, preview),
-            view=preview_view(ticket),
+            view=preview_view(state),
             ephemeral=True,
             wait=True,
             allowed_mentions=NO_MENTIONS,
@@ -356,12 +378,12 @@ class Previews(commands.Cog):
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         form = submitted_form(interaction)
-        ticket = parse_modal_custom_id(form.custom_id) if form else None
-        if form is None or ticket is None:
+        state = parse_modal_custom_id(form.custom_id) if form else None
+        if form is None or state is None:
             return
         await defer_public(interaction)
         async with answering(interaction):
-            if interaction.user.id != ticket.user_id:
+            if interaction.user.id != state.user_id:
                 raise PicassoError(NOT_YOURS)
             prompt = form.values.get("prompt", "").strip()
             check_text(prompt)
@@ -371,7 +393,7 @@ class Previews(commands.Cog):
                 words, _prompt = _read(interaction.message)
             except PicassoError:  # the form outlived its preview: the prompt is the words
                 words = clip(prompt, MAX_DESCRIPTION_CHARS)
-            await _paint(interaction, ticket, words, prompt, text=prompt)
+            await _paint(interaction, state, words, prompt, text=prompt)
 
 
 async def _say(message: discord.WebhookMessage, text: str) -> None:

@@ -27,6 +27,7 @@ from bot.jobs.runner import Posted, Status
 from bot.models import Stage
 from bot.storage.job_records import JobKind, JobRecord
 from cogs.common.answering import NO_MENTIONS, forbidden
+from cogs.common.custom_ids import job_nonce
 from cogs.pictures.audit import audit
 from cogs.pictures.buttons import cancel_view, result_view
 from cogs.pictures.render import (
@@ -39,7 +40,7 @@ from cogs.pictures.render import (
 )
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class NowhereToShow(PicassoError):
 class DiscordPublisher:
     """Shows jobs on Discord for the runner."""
 
-    def __init__(self, bot: Picasso, reporter: Reporter) -> None:
+    def __init__(self, bot: Services, reporter: Reporter) -> None:
         self.bot = bot
         self.reporter = reporter
 
@@ -105,6 +106,9 @@ class DiscordPublisher:
             reference=reference,
             mention_author=False,
             allowed_mentions=NO_MENTIONS,
+            # Sent again for the same job (a restart after Discord made it, a lost answer),
+            # Discord returns the message it made rather than a second one.
+            nonce=job_nonce("p", job.id),
             **given,
         )
 

@@ -16,13 +16,13 @@ from cogs.pictures.buttons import cancels_view
 from cogs.pictures.render import NOTHING_HERE, NOTHING_OF_YOURS, QUEUE_SHOWN, queue_embed
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 
 class Queue(commands.Cog):
     """The /queue command."""
 
-    def __init__(self, bot: Picasso) -> None:
+    def __init__(self, bot: Services) -> None:
         self.bot = bot
 
     @app_commands.command(

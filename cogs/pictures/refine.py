@@ -38,7 +38,7 @@ from cogs.pictures.orders import (
 )
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,8 @@ async def _submit(
     edited = bool(prompt) and not _same_text(prompt, picture.prompt)
     if instruction:
         check_instruction(instruction)
-        kind, text, start = JobKind.REFINE, instruction, prompt if edited else picture.prompt
+        kind, start = JobKind.REFINE, prompt if edited else picture.prompt
+        text = f"{instruction}\n{prompt}" if edited else instruction  # all they typed
     elif edited:
         kind, text, start = JobKind.PROMPT, prompt, prompt  # painted exactly as written
     else:
@@ -142,7 +143,7 @@ async def _submit(
 class RefineForms(commands.Cog):
     """Receives submitted Refine forms (by custom_id, so they survive restarts)."""
 
-    def __init__(self, bot: Picasso) -> None:
+    def __init__(self, bot: Services) -> None:
         self.bot = bot
 
     @commands.Cog.listener()

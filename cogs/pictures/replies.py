@@ -35,7 +35,7 @@ from cogs.pictures.orders import (
 )
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def replied_to(message: discord.Message) -> int | None:
 class Replies(commands.Cog):
     """Listens for replies to the bot's pictures."""
 
-    def __init__(self, bot: Picasso) -> None:
+    def __init__(self, bot: Services) -> None:
         self.bot = bot
         self._hinted: dict[tuple[int, int], float] = {}
 

@@ -24,6 +24,7 @@ CHANNEL_ID = 5002
 OTHER_CHANNEL_ID = 5003
 ALICE = 7001
 BOB = 7002
+FREE_CHAT = '{"gpt-5.4-mini": {"input": 0, "output": 0}}'  # the default CHAT_MODEL, unpriced
 
 StartBot = Callable[..., Awaitable[Picasso]]
 # Bots started by `start_bot` and not yet closed: helpers wait for their jobs to end.
@@ -82,6 +83,10 @@ def bot_env(discord_fake: FakeDiscord, openai_fake: FakeOpenAI, tmp_path: Path) 
         "SHUTDOWN_GRACE": "10",
         # Tests set the limits they test; the operator's defaults have tests of their own.
         "DEFAULT_SERVER_LIMITS": "none",
+        "BOT_DAILY_BUDGET_USD": "none",
+        # Prompt writing is free unless a test prices it: the fake's chat usage follows the
+        # length of the prompts' text, and would move every amount a test checks with it.
+        "CHAT_PRICES": FREE_CHAT,
     }
 
 

@@ -104,6 +104,8 @@ class FakeDiscord(UserActions):
         self.guilds: dict[int, FakeGuild] = {}
         self.channels: dict[int, FakeChannel] = {}
         self.messages: dict[int, dict[str, Any]] = {}
+        # (channel, author, nonce) → (message id, when): enforce_nonce's memory
+        self.nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
         self.deleted_messages: dict[int, dict[str, Any]] = {}
         self.attachment_data: dict[int, tuple[str, str, bytes]] = {}
         self.commands_global: list[dict[str, Any]] = []
@@ -392,13 +394,18 @@ class FakeDiscord(UserActions):
         count: int = 1,
         retry_after: float | None = None,
         with_files: bool = False,
+        after: bool = False,
     ) -> None:
         """Answer the next ``count`` requests matching with this error.
 
         ``path_regex`` is ``re.search``-ed over the path after ``/api/v10``. A 429 gets a
         ``Via`` header and ``retry_after``/``global`` in its body, so discord.py retries it.
-        ``with_files`` limits the fault to requests that upload files.
+        ``with_files`` limits the fault to requests that upload files. ``after``: the request
+        takes effect (a message is created) and only then is answered with the error, as
+        when Discord's answer is lost on its way back.
         """
         self.rest.faults.append(
-            FailRule(method, path_regex, status, code, message, count, retry_after, with_files)
+            FailRule(
+                method, path_regex, status, code, message, count, retry_after, with_files, after
+            )
         )

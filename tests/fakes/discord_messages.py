@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import mimetypes
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _EDITABLE_FLAGS = 4 | FLAG_COMPONENTS_V2  # SUPPRESS_EMBEDS, IS_COMPONENTS_V2
+# enforce_nonce: a message with the same nonce from the same author within this many seconds
+# is returned instead of a new one ("a few minutes"); a nonce is at most 25 characters.
+NONCE_WINDOW = 5 * 60.0
+NONCE_CHARS = 25
 
 
 def _with_component_ids(components: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -92,6 +97,7 @@ class MessageStore:
     guilds: dict[int, FakeGuild]
     channels: dict[int, FakeChannel]
     messages: dict[int, dict[str, Any]]
+    nonces: dict[tuple[int, int, str], tuple[int, float]]
     deleted_messages: dict[int, dict[str, Any]]
     attachment_data: dict[int, tuple[str, str, bytes]]
     identify: dict[str, Any] | None
@@ -188,6 +194,21 @@ class MessageStore:
         msg["mention_roles"] = [p[5:] for p in sorted(pinged) if p.startswith("role:")]
         msg["mention_everyone"] = "everyone" in pinged or "here" in pinged
 
+    def message_with_nonce(
+        self, channel_id: int, author_id: int, payload: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """With `enforce_nonce`, the message `author_id` made in the channel with the same
+        nonce within the last few minutes (Discord returns it instead of making another)."""
+        nonce = payload.get("nonce")
+        if nonce is None or not payload.get("enforce_nonce"):
+            return None
+        if len(str(nonce)) > NONCE_CHARS:
+            raise DiscordError(400, error_body(50035, "Invalid Form Body"), "nonce too long")
+        made = self.nonces.get((channel_id, author_id, str(nonce)))
+        if made is None or time.monotonic() - made[1] > NONCE_WINDOW:
+            return None
+        return self.messages.get(made[0])
+
     def create_message(
         self,
         channel: FakeChannel,
@@ -232,6 +253,7 @@ class MessageStore:
         _link_attachments(msg)
         if payload.get("nonce") is not None:
             msg["nonce"] = payload["nonce"]
+            self.nonces[(channel.id, author_id, str(payload["nonce"]))] = (mid, time.monotonic())
         if payload.get("poll"):
             msg["poll"] = copy.deepcopy(payload["poll"])
         if channel.guild_id is not None:

@@ -275,7 +275,8 @@ def attachment_payload(
     url: str,
     description: str | None,
 ) -> dict[str, Any]:
-    """An attachment object (with width/height for images, as Discord reports them)."""
+    """An attachment object (with width/height for images, as Discord reports them: read
+    from the file's header, however large it says it is)."""
     out: dict[str, Any] = {
         "id": str(attachment_id),
         "filename": filename,
@@ -290,11 +291,14 @@ def attachment_payload(
     if content_type.startswith("image/"):
         try:
             import io
+            import warnings
 
             from PIL import Image
 
-            with Image.open(io.BytesIO(data)) as img:
-                out["width"], out["height"] = img.size
+            with warnings.catch_warnings():  # Pillow warns of huge ones: Discord just reports
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(data)) as img:
+                    out["width"], out["height"] = img.size
         except Exception:
             pass
     return out

@@ -106,6 +106,7 @@ class FailRule:
     count: int
     retry_after: float | None
     with_files: bool = False
+    after: bool = False  # the request takes effect first, then the answer is the error
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -223,10 +224,12 @@ class RestApi:
             if auth:
                 self._check_auth(call)
             fault = self._take_fault(call)
-            if fault is not None:
+            if fault is not None and not fault[3]:
                 return fault[0], fault[1], {**limits, **fault[2]}
             self._check_spec(call)
             status, body = await handler(call)
+            if fault is not None:  # it took effect; the answer is lost all the same
+                return fault[0], fault[1], {**limits, **fault[2]}
         except DiscordError as exc:
             exc.headers = {**limits, **exc.headers}
             raise
@@ -256,7 +259,7 @@ class RestApi:
                 f"bad Authorization header {header[:12]!r}...",
             )
 
-    def _take_fault(self, call: Call) -> tuple[int, Any, dict[str, str]] | None:
+    def _take_fault(self, call: Call) -> tuple[int, Any, dict[str, str], bool] | None:
         for rule in self.faults:
             if (
                 rule.count > 0
@@ -276,7 +279,7 @@ class RestApi:
                         "X-RateLimit-Scope": "user",
                     }
                 log.info("injecting %s into %s %s", rule.status, call.method, call.path)
-                return rule.status, body, headers
+                return rule.status, body, headers, rule.after
         return None
 
     def _check_spec(self, call: Call) -> None:

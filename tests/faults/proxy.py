@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import socket
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,9 +45,16 @@ async def _closed(writer: asyncio.StreamWriter) -> None:
 class FaultProxy:
     """Forwards every connection to 127.0.0.1:`port` on to (`target_host`, `target_port`)."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(
+        self,
+        target_host: str,
+        target_port: int,
+        *,
+        watch: Callable[[], Callable[[bytes], None]] | None = None,
+    ) -> None:
         self.target_host = target_host
         self.target_port = target_port
+        self._watch = watch  # per connection: a reader of the bytes its client sends
         self.host = "127.0.0.1"
         self.port = 0  # known once entered
         self.connections = 0  # connections accepted and forwarded (refused ones not counted)
@@ -178,8 +185,9 @@ class FaultProxy:
                 asyncio.open_connection(self.target_host, self.target_port), CONNECT_TIMEOUT
             )
             writers.append(target_writer)
+            seen = self._watch() if self._watch is not None else None
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._pump(client, target_writer))
+                group.create_task(self._pump(client, target_writer, seen))
                 group.create_task(self._pump(target, client_writer))
             for writer in writers:
                 writer.close()
@@ -193,10 +201,18 @@ class FaultProxy:
             for writer in writers:
                 await _closed(writer)
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Copy `reader` to `writer` (holding while frozen), then pass on the end of input."""
+    async def _pump(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        seen: Callable[[bytes], None] | None = None,
+    ) -> None:
+        """Copy `reader` to `writer` (holding while frozen; telling `seen` what passes), then
+        pass on the end of input."""
         while data := await reader.read(CHUNK):
             await self._flowing.wait()
+            if seen is not None:
+                seen(data)
             writer.write(data)
             await writer.drain()
         await self._flowing.wait()

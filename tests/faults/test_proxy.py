@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot.storage.database import make_engine
+from tests.faults.pg_wire import PgWire
 from tests.faults.proxy import FaultProxy
 from tests.services import POSTGRES_URL, postgres_or_skip, redis_database
 
@@ -294,3 +295,26 @@ async def test_redis_through_a_cut_and_a_restore() -> None:
                 assert await client.execute_command("PING")
             finally:
                 await client.aclose()
+
+
+async def test_the_wire_counter_sees_round_trips_and_prepared_statements() -> None:
+    await postgres_or_skip()
+    wire = PgWire()
+    url = make_url(POSTGRES_URL)
+    async with FaultProxy(
+        url.host or "127.0.0.1", url.port or 5432, watch=wire.connection
+    ) as proxy:
+        connection = await pg_connect(proxy)
+        try:
+            before = wire.snapshot()
+            await connection.execute("SELECT 1")  # a simple query: one round trip
+            statement = await connection.prepare("SELECT $1::int")  # Parse (+ Describe, Sync)
+            for value in range(3):
+                await statement.fetchval(value)  # Bind, Execute, Sync each: no Parse
+            counted = wire.snapshot() - before
+        finally:
+            await connection.close()
+    assert counted["Q"] == 1
+    assert counted["P"] == 1
+    assert (counted["H"], counted["S"]) == (1, 3)  # the preparation flushed, three executions
+    assert sum(counted[kind] for kind in "QHS") == 5  # what round_trips counts

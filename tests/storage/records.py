@@ -33,6 +33,8 @@ def new_job(
     batch: str | None = None,
     take: int | None = None,
     description: str = "a cat",
+    instruction: str | None = None,
+    audit_channel: int | None = None,
 ) -> NewJob:
     """A job shown on an interaction's response (with `token`) or as a reply in a channel."""
     delivery = (
@@ -44,7 +46,12 @@ def new_job(
         kind=kind,
         guild_id=guild,
         user_id=user,
-        spec=JobSpec(request=ImageRequest(description), requester_name="alice"),
+        spec=JobSpec(
+            request=ImageRequest(description),
+            instruction=instruction,
+            requester_name="alice",
+            audit_channel_id=audit_channel,
+        ),
         delivery=delivery,
         parent_id=parent,
         batch=batch,
@@ -59,17 +66,20 @@ def new_picture(
     guild: int | None = GUILD,
     cost: int = 900,
     parent: int | None = None,
+    kind: str | None = None,
+    instruction: str | None = None,
 ) -> NewPicture:
-    """The record of a picture to post as `message_id` (a refinement with a `parent`)."""
+    """The record of a picture to post as `message_id` (a refinement with a `parent`,
+    unless `kind` says otherwise)."""
     return NewPicture(
         guild_id=guild,
         channel_id=CHANNEL,
         requester_id=user,
         parent_id=parent,
-        kind="imagine" if parent is None else "refine",
+        kind=kind or ("imagine" if parent is None else "refine"),
         description=f"picture {message_id}",
         prompt="a prompt",
-        instruction=None,
+        instruction=instruction,
         size="square",
         quality="low",
         style="none",
@@ -87,11 +97,25 @@ async def post_picture(
     guild: int | None = GUILD,
     cost: int = 900,
     parent: int | None = None,
+    kind: str | None = None,
+    instruction: str | None = None,
+    audit_channel: int | None = None,
 ) -> int:
     """A job that ends in a picture posted as `message_id`, the way the runner does it."""
-    job = await store.submit_job(new_job(user, guild=guild, parent=parent), limits(), 1_000, now)
+    new = new_job(
+        user, guild=guild, parent=parent, instruction=instruction, audit_channel=audit_channel
+    )
+    job = await store.submit_job(new, limits(), 1_000, now)
     await store.start_job(job, now)
-    picture = new_picture(message_id, user=user, guild=guild, cost=cost, parent=parent)
+    picture = new_picture(
+        message_id,
+        user=user,
+        guild=guild,
+        cost=cost,
+        parent=parent,
+        kind=kind,
+        instruction=instruction,
+    )
     [picture_id] = await store.begin_posting(job, [picture], now)
     await store.complete_job(job, [PostedPicture(picture_id, None, cost)], message_id, now)
     return picture_id

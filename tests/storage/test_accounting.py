@@ -90,6 +90,54 @@ async def test_a_refusal_changes_nothing(store: Store) -> None:
     assert await store.cooldown_left(GUILD, ALICE, 60, NOW) == 0
 
 
+async def test_checking_an_admission_decides_as_reserving_and_holds_nothing(
+    store: Store,
+) -> None:
+    rules = limits(user_daily_pictures=2, user_daily_micros=3 * EST, cooldown_seconds=30)
+    await store.check_admission(GUILD, ALICE, rules, EST, NOW, pictures=2)
+    assert await store.usage(GUILD, ALICE, TODAY.day) == Usage()
+    assert await store.cooldown_left(GUILD, ALICE, 30, NOW) == 0  # no cooldown started
+    await reserve(store, rules)
+    later = NOW + timedelta(seconds=30)
+    for when, estimate, pictures, kind in (
+        (NOW + timedelta(seconds=29), EST, 1, LimitKind.COOLDOWN),
+        (later, EST, 2, LimitKind.USER_PICTURES),
+        (later, 2 * EST + 1, 1, LimitKind.USER_DAILY_BUDGET),
+    ):
+        with pytest.raises(LimitReached) as checked:
+            await store.check_admission(GUILD, ALICE, rules, estimate, when, pictures=pictures)
+        assert checked.value.kind is kind
+    await store.check_admission(GUILD, ALICE, rules, 2 * EST, later)  # exactly what fits
+    assert await store.usage(GUILD, ALICE, TODAY.day) == Usage(1, EST, 0)  # only the picture
+    await reserve(store, rules, now=later, estimate=2 * EST)  # and it is admitted
+
+
+async def test_a_charge_is_spent_money_without_a_picture_or_a_cooldown(store: Store) -> None:
+    rules = limits(user_daily_micros=EST, cooldown_seconds=30)
+    entry_id = await store.charge(GUILD, ALICE, 250, NOW)
+    entry = await store.ledger_entry(entry_id)
+    assert entry is not None
+    assert (entry.state, entry.pictures, entry.estimate_micros, entry.cost_micros) == (
+        "settled",
+        0,
+        0,
+        250,
+    )
+    for place, person, period in (
+        (GUILD, ALICE, TODAY.day),
+        (GUILD, GUILD_WIDE, TODAY.day),
+        (GUILD, GUILD_WIDE, TODAY.month),
+        (BOT_WIDE, GUILD_WIDE, TODAY.day),
+        (BOT_WIDE, GUILD_WIDE, TODAY.month),
+    ):
+        assert await store.usage(place, person, period) == Usage(0, 0, 250)
+    assert await store.cooldown_left(GUILD, ALICE, 30, NOW) == 0
+    refusal = await refused(store, rules)  # the budget counts it: 250 + EST > EST
+    assert refusal.kind is LimitKind.USER_DAILY_BUDGET
+    await store.charge(GUILD, ALICE, EST, NOW)  # money spent is spent: never refused
+    assert (await store.usage(GUILD, ALICE, TODAY.day)).spent_micros == EST + 250
+
+
 async def test_budget_admits_exactly_what_fits(store: Store) -> None:
     rules = limits(user_daily_micros=3 * EST)
     for _ in range(3):  # 3 × EST == the cap: the last one still fits exactly

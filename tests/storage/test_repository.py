@@ -19,16 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from bot.errors import PicassoError
-from bot.models import ERASED, GuildSettings
+from bot.models import ERASED, GuildSettings, Quality, Size
 from bot.storage.database import HEAD_REVISION, MIGRATIONS, make_engine, migrate, schema_revision
-from bot.storage.job_records import JobRecord
-from bot.storage.repository import Store
+from bot.storage.job_records import JobRecord, JobState
+from bot.storage.repository import AuditLine, Forgotten, Store, Unfinished
 from bot.storage.tables import Base, JobRow
 from tests.storage.records import GUILD, limits, new_job, post_picture
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 OTHER = 4343
-ALICE, BOB = 1001, 1002
+ALICE, BOB, CAROL = 1001, 1002, 1003
+AUDIT = 4444  # the audit channel
 
 
 async def add(
@@ -39,10 +40,24 @@ async def add(
     guild: int | None = GUILD,
     parent: int | None = None,
     minutes: int = 0,
+    kind: str | None = None,
+    instruction: str | None = None,
+    audit: int | None = None,
 ) -> int:
-    """One picture posted as `message_id`; returns its id."""
+    """One picture posted as `message_id` (its job logged to the `audit` channel); returns
+    its id."""
     now = NOW + timedelta(minutes=minutes)
-    return await post_picture(store, message_id, now, user=user, guild=guild, parent=parent)
+    return await post_picture(
+        store,
+        message_id,
+        now,
+        user=user,
+        guild=guild,
+        parent=parent,
+        kind=kind,
+        instruction=instruction,
+        audit_channel=audit,
+    )
 
 
 async def job_of(store: Store, picture_id: int) -> JobRecord:
@@ -98,23 +113,94 @@ async def test_an_erased_picture_keeps_its_lineage_and_cost_but_not_its_words(
 async def test_forgetting_a_person_erases_their_words_in_one_server_only(store: Store) -> None:
     mine = await add(store, 1)
     elsewhere = await add(store, 2, guild=OTHER)
+    in_dms = await add(store, 4, guild=None)
     theirs = await add(store, 3, user=BOB)
-    assert await store.forget_person(GUILD, ALICE) == 1
-    words = {
-        p: getattr(await store.picture(p), "description", None) for p in (mine, elsewhere, theirs)
-    }
-    assert words == {mine: ERASED, elsewhere: "picture 2", theirs: "picture 3"}
-    assert (await job_of(store, mine)).spec.request.description == ERASED
+    assert await store.forget_person(GUILD, ALICE) == Forgotten(pictures=1, copies=0)
+    assert await descriptions(store, mine, elsewhere, in_dms, theirs) == [
+        ERASED,
+        "picture 2",
+        "picture 4",
+        "picture 3",
+    ]
+    job = await job_of(store, mine)
+    assert (job.spec.request.description, job.spec.requester_name, job.prompt) == (ERASED, "", None)
     ledger = await store.usage(GUILD, ALICE, NOW.strftime("%Y-%m-%d"))
     assert ledger.spent_micros == 900  # the amounts stay
+    kept = await store.picture(mine)
+    assert kept is not None and (kept.message_id, kept.cost_micros) == (1, 900)  # 🗑️ finds it
+
+
+async def test_forgetting_everywhere_erases_every_server_and_the_dms(store: Store) -> None:
+    mine = [await add(store, 1), await add(store, 2, guild=OTHER), await add(store, 3, guild=None)]
+    theirs = await add(store, 4, user=BOB, guild=OTHER)
+    assert await store.forget_person(None, ALICE) == Forgotten(pictures=3, copies=0)
+    assert await descriptions(store, *mine, theirs) == [ERASED, ERASED, ERASED, "picture 4"]
+    for picture in mine:
+        assert (await job_of(store, picture)).spec.request.description == ERASED
+
+
+async def test_forgetting_erases_every_copy_others_made_of_their_words(store: Store) -> None:
+    """alice's picture → bob's reroll of it → carol's refinement of bob's reroll: all three
+    lose their words, carol keeps her own change; bob's own picture is untouched; the chain
+    and the costs stay."""
+    alices = await add(store, 1)
+    bobs_reroll = await add(store, 2, user=BOB, parent=alices, kind="reroll")
+    carols_refine = await add(store, 3, user=CAROL, parent=bobs_reroll, instruction="make it night")
+    bobs_own = await add(store, 4, user=BOB)
+    failed = await store.submit_job(new_job(CAROL, parent=alices), limits(), 1_000, NOW)
+    await store.end_job(failed, JobState.FAILED, "no", NOW)  # a copy that was never painted
+
+    assert await store.forget_person(GUILD, ALICE) == Forgotten(pictures=1, copies=2)
+
+    chain = await store.ancestry(carols_refine)
+    assert [p.id for p in chain] == [carols_refine, bobs_reroll, alices]  # the lineage stays
+    assert [(p.description, p.prompt) for p in chain] == [(ERASED, ERASED)] * 3
+    assert [p.instruction for p in chain] == ["make it night", None, None]
+    assert [p.cost_micros for p in chain] == [900] * 3
+    assert await descriptions(store, bobs_own) == ["picture 4"]
+    for copy in (bobs_reroll, carols_refine):
+        job = await job_of(store, copy)
+        assert (job.spec.request.description, job.prompt) == (ERASED, None)
+        assert job.spec.requester_name == "alice"  # the copier's own (as records.py names it)
+    assert (await job_of(store, carols_refine)).spec.instruction == "make it night"
+    ended = await store.job(failed.id)
+    assert ended is not None and ended.spec.request.description == ERASED
+    assert (await job_of(store, bobs_own)).spec.request.description == "a cat"
 
 
 async def test_forgetting_waits_for_a_job_under_way_and_erases_nothing(store: Store) -> None:
     mine = await add(store, 1)
     await store.submit_job(new_job(ALICE), limits(), 1_000, NOW)  # queued, still needs words
-    assert await store.forget_person(GUILD, ALICE) is None
-    kept = await store.picture(mine)
-    assert kept is not None and kept.description == "picture 1"
+    assert await store.forget_person(GUILD, ALICE) is Unfinished.THEIRS
+    assert await descriptions(store, mine) == ["picture 1"]
+
+
+async def test_forgetting_waits_for_a_copy_under_way_and_erases_nothing(store: Store) -> None:
+    mine = await add(store, 1)
+    await store.submit_job(new_job(BOB, parent=mine), limits(), 1_000, NOW)  # bob's reroll
+    assert await store.forget_person(GUILD, ALICE) is Unfinished.COPY
+    assert await descriptions(store, mine) == ["picture 1"]
+
+
+async def test_forgetting_returns_the_audit_lines_to_delete_or_clear(store: Store) -> None:
+    mine = await add(store, 1, audit=AUDIT)
+    copy = await add(store, 2, user=BOB, parent=mine, kind="reroll", audit=AUDIT)
+    unrelated = await add(store, 3, user=BOB, audit=AUDIT)
+    for picture, line in ((mine, 501), (copy, 502), (unrelated, 503)):
+        assert await store.record_audit_line((await job_of(store, picture)).id, line)
+    forgotten = await store.forget_person(GUILD, ALICE)
+    assert isinstance(forgotten, Forgotten)
+    assert sorted(forgotten.audit_lines, key=lambda line: line.message_id) == [
+        AuditLine(AUDIT, 501, copy=False),
+        AuditLine(AUDIT, 502, copy=True),
+    ]
+    # A line posted after its picture was erased: to delete at once.
+    assert not await store.record_audit_line((await job_of(store, mine)).id, 504)
+
+
+async def descriptions(store: Store, *pictures: int) -> list[str | None]:
+    """The descriptions stored for `pictures`, in order."""
+    return [getattr(await store.picture(p), "description", None) for p in pictures]
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -174,10 +260,10 @@ def everything_changed() -> GuildSettings:
         allowed_role_ids=(21,),
         exempt_role_ids=(22, 23),
         moderation=False,
-        default_size="landscape",
+        default_size=Size.LANDSCAPE,
         max_size="square",
-        default_quality="low",
-        max_quality="medium",
+        default_quality=Quality.LOW,
+        max_quality=Quality.MEDIUM,
         allowed_styles=("anime", "pixel art"),
         model="gpt-image-1.5",
         expand_default=False,

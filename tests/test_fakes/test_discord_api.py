@@ -310,3 +310,21 @@ async def test_rest_rules_without_a_bot() -> None:
     assert body["errors"]["0"]["name"]["_errors"][0]["code"] == "APPLICATION_COMMAND_INVALID_NAME"
     assert "required" in body["errors"]["0"]["options"]["1"]
     assert len(fake.violations) == 3
+
+
+async def test_a_nonce_enforced_twice_makes_one_message(
+    fake: FakeDiscord, bot: PicassoLike
+) -> None:
+    """Discord de-duplicates `enforce_nonce` sends: the second gets the first's message. A
+    message created before its answer was lost (`after=True`) is found again that way."""
+    channel = channel_of(bot)
+    first = await channel.send("hello", nonce="p42")
+    again = await channel.send("hello again", nonce="p42")
+    other = await channel.send("another", nonce="p43")
+    assert again.id == first.id and other.id != first.id
+    fake.fail_next("POST", r"/messages$", status=500, code=0, message="lost", after=True)
+    sent = await channel.send("lost answer", nonce="p44")  # made, its answer lost, tried again
+    made = [m for m in fake.messages.values() if m.get("nonce") == "p44"]
+    assert [int(m["id"]) for m in made] == [sent.id]  # the retry got the same message back
+    with pytest.raises(discord.HTTPException):
+        await channel.send("too long", nonce="x" * 26)

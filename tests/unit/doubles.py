@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from bot.errors import PicassoError
 from bot.imaging.pipeline import ImageResult
-from bot.imaging.pricing import Usage
+from bot.imaging.pricing import ChatTokens, TokenUsage, meter_call
 from bot.imaging.prompts import ChatMessages
 from bot.imaging.providers import GeneratedImage, PreviewCallback
 from bot.jobs.runner import Posted, Status
@@ -18,19 +18,31 @@ from bot.storage.job_records import JobRecord
 
 
 class ScriptedChat:
-    """Answers every request with `answer` (or raises `error`) and keeps what it was asked."""
+    """Answers every request with `answer` (or raises `error`) and keeps what it was asked;
+    with `tokens`, each answer is metered as a call of `model` billed that many."""
+
+    model = "gpt-5.4-mini"
 
     def __init__(
-        self, answer: str | None = "A detailed prompt.", *, error: Exception | None = None
+        self,
+        answer: str | None = "A detailed prompt.",
+        *,
+        error: Exception | None = None,
+        tokens: ChatTokens | None = None,
     ) -> None:
         self.answer = answer
         self.error = error
+        self.tokens = tokens
         self.asked: list[ChatMessages] = []
+        self.safety_ids: list[str | None] = []  # who each request named
 
-    async def complete(self, messages: ChatMessages) -> str | None:
+    async def complete(self, messages: ChatMessages, *, safety_id: str | None = None) -> str | None:
         self.asked.append(messages)
+        self.safety_ids.append(safety_id)
         if self.error is not None:
             raise self.error
+        if self.tokens is not None:
+            meter_call("chat", self.model, self.tokens)
         return self.answer
 
 
@@ -39,10 +51,11 @@ class RecordingImages:
 
     model = "gpt-image-2"
 
-    def __init__(self, usage: Usage | None = None) -> None:
-        self.usage = Usage(1, 0, 1) if usage is None else usage
+    def __init__(self, usage: TokenUsage | None = None) -> None:
+        self.usage = TokenUsage(1, 0, 1) if usage is None else usage
         self.calls: list[tuple[str, bytes | None]] = []
         self.more: list[tuple[bytes, ...]] = []  # each edit's further input pictures
+        self.safety_ids: list[str | None] = []  # who each call named
         self.hold: asyncio.Event | None = None
 
     async def _made(
@@ -64,7 +77,9 @@ class RecordingImages:
         model: str | None = None,
         on_preview: PreviewCallback | None = None,
         n: int = 1,
+        safety_id: str | None = None,
     ) -> GeneratedImage:
+        self.safety_ids.append(safety_id)
         return await self._made(prompt, None, model, n)
 
     async def edit(
@@ -78,15 +93,17 @@ class RecordingImages:
         on_preview: PreviewCallback | None = None,
         more: Sequence[bytes] = (),
         n: int = 1,
+        safety_id: str | None = None,
     ) -> GeneratedImage:
         self.more.append(tuple(more))
+        self.safety_ids.append(safety_id)
         return await self._made(prompt, image, model, n)
 
 
 class ScriptedImages(RecordingImages):
     """RecordingImages that raises `errors[n]` on its n-th call (0-based), after any `hold`."""
 
-    def __init__(self, errors: dict[int, Exception] | None = None, usage: Usage | None = None):
+    def __init__(self, errors: dict[int, Exception] | None = None, usage: TokenUsage | None = None):
         super().__init__(usage)
         self.errors = dict(errors or {})
 

@@ -30,7 +30,7 @@ from cogs.history.commands import NOT_FOUND, History
 from cogs.pictures import actions, refine
 from cogs.pictures.buttons import (
     CANCEL_TEMPLATE,
-    Action,
+    PictureAction,
     parse_picture_custom_id,
     picture_custom_id,
 )
@@ -68,7 +68,7 @@ PARSERS: list[tuple[Callable[[str], Any], Callable[[Any], tuple[str, ...]]]] = [
     ),
     (refine.parse_modal_custom_id, lambda picture_id: (refine.modal_custom_id(picture_id),)),
 ]
-HEADS = [f"picasso:{action.value}:" for action in Action] + [
+HEADS = [f"picasso:{action.value}:" for action in PictureAction] + [
     "picasso:cancel:",
     "picasso:refine-modal:",
     "picasso:history:1:",
@@ -87,8 +87,10 @@ templates = st.sampled_from(
 
 
 @QUICK
-@given(action=st.sampled_from(Action), ident=SNOWFLAKE, page=st.integers(0, 999_999))
-def test_our_custom_ids_round_trip_and_fit_discord(action: Action, ident: int, page: int) -> None:
+@given(action=st.sampled_from(PictureAction), ident=SNOWFLAKE, page=st.integers(0, 999_999))
+def test_our_custom_ids_round_trip_and_fit_discord(
+    action: PictureAction, ident: int, page: int
+) -> None:
     assert parse_picture_custom_id(picture_custom_id(action, ident)) == (action, ident)
     assert parse_cancel(f"picasso:cancel:{ident}") == ident
     assert refine.parse_modal_custom_id(refine.modal_custom_id(ident)) == ident

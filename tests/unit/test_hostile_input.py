@@ -19,10 +19,16 @@ from hypothesis import strategies as st
 from bot import controls, lineage
 from bot.errors import PicassoError
 from bot.imaging.pipeline import EXPANSION_FALLBACK_NOTE, ImageResult
-from bot.imaging.pricing import DEFAULT_PRICES, Usage
+from bot.imaging.pricing import DEFAULT_PRICES, TokenUsage
 from bot.imaging.providers import GeneratedImage
 from bot.models import GuildSettings, ImageRequest, Style, Who, check_description
-from bot.policy import STYLE_GUIDE_MAX, Refused, check_access, default_request
+from bot.policy import (
+    BLOCKED_WORD,
+    STYLE_GUIDE_MAX,
+    Refused,
+    check_access,
+    default_request,
+)
 from bot.storage.counting import Usage as Spent
 from bot.storage.job_records import JobKind
 from cogs.admin.render import blocked_words_list, settings_embed, style_guide_sentence
@@ -34,6 +40,7 @@ from cogs.pictures.orders import MAX_INSTRUCTION_CHARS, check_instruction, promp
 from cogs.pictures.refine import NOTHING_CHANGED, _submit
 from cogs.pictures.render import Origin, result_embed
 from cogs.pictures.replies import instruction_from
+from tests.lookalikes import spelt_differently
 from tests.storage.records import picture_record
 from tests.unit.hostile import (
     HOSTILE_EXAMPLES,
@@ -116,6 +123,23 @@ def test_a_blocked_word_with_invisible_characters_inside_is_refused(hidden: str)
 
 
 @QUICK
+@given(spelt=spelt_differently("dragon"), before=hostile_text, after=hostile_text)
+def test_a_blocked_word_spelt_with_look_alikes_is_refused_with_its_sentence(
+    spelt: str, before: str, after: str
+) -> None:
+    """Fullwidth, mathematical, Cyrillic or Greek letters, invisibles and marks inside, any
+    case (`tests.lookalikes`): the same refusal as the plain word, whatever is around it."""
+    blocked = GuildSettings(blocked_words=("dragon",))
+    for who in (PERSON, Who(7, 5001, 5002, is_admin=True)):
+        with pytest.raises(Refused) as refused:
+            check_access(blocked, who, f"{before} {spelt} {after}")
+        assert refused.value.msgid == BLOCKED_WORD
+    with pytest.raises(PicassoError) as refused_guide:
+        controls.change_style_guide(blocked, f"muted colours, {spelt}")
+    assert refused_guide.value.msgid == controls.STYLE_GUIDE_BLOCKED
+
+
+@QUICK
 @given(hostile_text)
 def test_an_admins_words_are_applied_or_refused_with_a_sentence(text: str) -> None:
     words = controls.split_words(text)
@@ -192,6 +216,29 @@ async def test_the_refine_form_becomes_a_refinement_a_prompt_or_one_sentence(
     )
 
 
+@QUICK
+@given(instruction=hostile_text, spelt=spelt_differently("dragon"))
+async def test_the_refine_forms_two_fields_are_both_checked_for_blocked_words(
+    instruction: str, spelt: str
+) -> None:
+    """A change beside an edited prompt: what admission checks holds both, so a blocked word
+    in either is refused (the prompt field went unchecked once)."""
+    settings_ = GuildSettings(blocked_words=("dragon",))
+    studio = SimpleNamespace(
+        picture=AsyncMock(return_value=PICTURE), settings_for=AsyncMock(return_value=settings_)
+    )
+    bot = SimpleNamespace(studio=studio, jobs=SimpleNamespace(submit=AsyncMock()))
+    interaction = interaction_double(user_id=PICTURE.requester_id, client=bot)
+    interaction.created_at = datetime(2026, 11, 26, tzinfo=UTC)
+    change = storable(instruction)[:MAX_INSTRUCTION_CHARS].strip() or "make it night"
+    prompt = f"{PICTURE.prompt} A {spelt} circles overhead."
+    await _submit(interaction, PICTURE.id, {"instruction": change, "prompt": prompt})
+    order = bot.jobs.submit.await_args.args[0]
+    assert order.kind is JobKind.REFINE and order.prompt == prompt
+    with pytest.raises(Refused):
+        check_access(settings_, PERSON, order.text)
+
+
 # --- 3. what echoes text never pings, and always fits -------------------------------------
 
 
@@ -212,7 +259,7 @@ kinds = st.sampled_from([None, *lineage.KIND_LABELS])
 def test_a_result_embed_fits_discord_whatever_was_typed(
     description: str, prompt: str, requester: str, change: str, kind: str | None, note: str | None
 ) -> None:
-    image = GeneratedImage(b"png", Usage(1, 0, 1), "gpt-image-2")
+    image = GeneratedImage(b"png", TokenUsage(1, 0, 1), "gpt-image-2")
     request = ImageRequest(description, style=Style.WATERCOLOR)
     result = ImageResult(request, prompt, True, note, image, 1, change.strip()[:120])
     origin = Origin(kind, "https://discord.com/channels/1/2/3", "2 of 3") if kind else None

@@ -1,5 +1,6 @@
 """The walls of DESIGN.md: the domain never imports Discord nor opens shared clients itself;
-the cogs never touch ORM rows, never make pictures and never settle money."""
+the cogs never touch ORM rows, never make pictures, never settle money and never import the
+wiring (`bot.app`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from bot.app import Picasso
+    from cogs.common.services import Services
 
 ROOT = Path(__file__).resolve().parents[2]
 # Only these put the Discord side and the domain together (and may import both).
@@ -92,6 +98,38 @@ def test_the_cogs_neither_make_pictures_nor_settle_money(path: Path) -> None:
 def test_the_cogs_never_see_orm_rows(path: Path) -> None:
     modules = imported_modules(ast.parse(path.read_text(), str(path)))
     assert "bot.storage.tables" not in modules, f"{path.name}: use the records in bot.models"
+
+
+def imports_the_wiring(tree: ast.AST) -> bool:
+    """Whether `tree` imports `bot.app` (`import bot.app`, `from bot.app import …`,
+    `from bot import app`), even only for type checking."""
+    modules = imported_modules(tree)
+    spelled = any(module == "bot.app" or module.startswith("bot.app.") for module in modules)
+    return spelled or any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "bot"
+        and any(alias.name == "app" for alias in node.names)
+        for node in ast.walk(tree)
+    )
+
+
+@pytest.mark.parametrize("path", COGS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_the_cogs_never_import_the_wiring(path: Path) -> None:
+    tree = ast.parse(path.read_text(), str(path))
+    assert not imports_the_wiring(tree), (
+        f"{path.name} imports bot.app: type the bot as cogs.common.services.Services"
+    )
+
+
+def _the_bot_serves_the_cogs(bot: Picasso) -> Services:
+    """Never called: mypy checks that the bot has every member the cogs use of it."""
+    return bot
+
+
+def test_the_wiring_wall_sees_every_spelling() -> None:
+    for source in ("import bot.app", "from bot.app import Picasso", "from bot import app"):
+        assert imports_the_wiring(ast.parse(source)), source
+    assert not imports_the_wiring(ast.parse("from bot import appearance\nimport bot.apps"))
 
 
 # Reading the ledger, the settings or a policy needs none of the clients' libraries.

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from bot.app import Picasso
-from cogs.account.render import WELCOME
+from cogs.account.render import FORGET_KEEPS, WELCOME
 from tests.e2e.admin_kit import admin_says
 from tests.e2e.conftest import ALICE, CHANNEL_ID, GUILD_ID, StartBot
 from tests.e2e.picture_kit import is_private
@@ -79,4 +79,6 @@ async def test_help_tells_what_the_bot_does_and_the_askers_limits(
     assert embed["description"] == WELCOME
     fields = {field["name"]: field["value"] for field in embed["fields"]}
     assert fields["Your limits here"].startswith("Your pictures today: 3 of 3 left")
-    assert "/forget-me" in fields["Your data"]
+    assert "/forget-me" in fields["Your data"] and "audit channel" in fields["Your data"]
+    assert fields["What /forget-me keeps"] == FORGET_KEEPS
+    assert "I don't delete posted pictures" in FORGET_KEEPS and "🗑️ Delete" in FORGET_KEEPS

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pytest
+from sqlalchemy import select
 
-from bot.models import GuildSettings
+from bot.models import GuildSettings, Quality, Size
+from bot.storage.tables import Picture
 from tests.e2e.admin_kit import (
     EXACT_PRICES,
     NOT_ADMIN,
@@ -184,10 +186,10 @@ async def test_every_change_says_what_is_in_force_and_is_stored(
     assert (saved.channel_mode, saved.channel_ids) == ("allow", (OTHER_CHANNEL_ID,))
     assert saved.allowed_styles == ("anime", "pixel art")
     assert (saved.default_size, saved.default_quality, saved.max_size, saved.max_quality) == (
-        "landscape",
-        "medium",
+        Size.LANDSCAPE,
+        Quality.MEDIUM,
         "square",
-        "medium",
+        Quality.MEDIUM,
     )
     assert (saved.model, saved.expand_default, saved.refine_mode, saved.remix) == (
         "gpt-image-1.5",
@@ -333,6 +335,9 @@ async def test_the_audit_channel_gets_one_line_per_picture(
     (line,) = discord_fake.channel_messages(OTHER_CHANNEL_ID)
     assert f"<@{ALICE}>" in line["content"] and f"<#{CHANNEL_ID}>" in line["content"]
     assert line["_pinged"] == set()
+    async with bot.studio.store._sessions() as session:  # kept for /forget-me to delete
+        recorded = (await session.scalars(select(Picture.audit_message_id))).all()
+    assert recorded == [int(line["id"])]
 
     discord_fake.forbid_bot(OTHER_CHANNEL_ID)  # the bot may no longer post there
     assert await draw(discord_fake) == PICTURE  # the picture does not depend on the audit

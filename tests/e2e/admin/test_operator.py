@@ -47,3 +47,15 @@ async def test_the_bots_budget_stops_everyone_and_no_admin_can_lift_it(
     await admin_says(discord_fake, "budget", remove="all")  # a server's caps are not the bot's
     assert await draw(discord_fake, user_id=BOB) == USED_UP
     assert openai_fake.count("images") == 2
+
+
+async def test_a_bot_whose_operator_set_no_budget_stops_at_ten_dollars_a_day(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    """BOT_DAILY_BUDGET_USD unset: $10 a day. At $3.40 a picture (272 output tokens at
+    $12,500 a million), two pass and the third, which would make $10.20, is refused."""
+    prices = '{"gpt-image-2": {"text_in": 0, "image_in": 0, "image_out": 12500}}'
+    await start_bot(BOT_DAILY_BUDGET_USD="", IMAGE_PRICES=prices, PARTIAL_IMAGES="0")
+    outcomes = [await draw(discord_fake, user_id=who) for who in (ALICE, BOB, ALICE)]
+    assert outcomes == [PICTURE, PICTURE, USED_UP]
+    assert openai_fake.count("images") == 2

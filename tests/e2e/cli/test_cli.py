@@ -18,7 +18,7 @@ from tests.e2e.conftest import DISCORD_TOKEN, GUILD_ID
 from tests.e2e.process import REPO, SETTINGS, BotProcess
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
-from tests.storage.records import limits, post_picture
+from tests.storage.records import limits, new_job, post_picture
 
 
 async def run_cli(cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:
@@ -144,17 +144,18 @@ async def test_check_reports_each_part(tmp_path: Path) -> None:
         status, out, err = await run_cli(tmp_path, "check", OPENAI_API_KEY=key, **env)
         assert status == 0, out + err
         lines = out.splitlines()
-        assert [line[0] for line in lines] == ["✓"] * 13, out
+        assert [line[0] for line in lines] == ["✓"] * 14, out
         assert lines[0] == "✓ settings"
-        assert [line.split()[1] for line in lines[2:5]] == [
+        assert lines[1] == "✓ bot-wide caps: $10.00 a day, no monthly cap"  # the default
+        assert [line.split()[1] for line in lines[3:6]] == [
             "CHAT_MODEL",
             "IMAGE_MODEL",
             "MODERATION_MODEL",
         ]
-        assert f"migrated ({HEAD_REVISION})" in lines[5]
-        assert [line.split()[2] for line in lines[6:11]] == ["en:", "de:", "fr:", "es:", "ja:"]
-        assert lines[11].startswith("✓ chart font IPAexGothic")
-        assert lines[12].startswith("✓ Discord login as")
+        assert f"migrated ({HEAD_REVISION})" in lines[6]
+        assert [line.split()[2] for line in lines[7:12]] == ["en:", "de:", "fr:", "es:", "ja:"]
+        assert lines[12].startswith("✓ chart font IPAexGothic")
+        assert lines[13].startswith("✓ Discord login as")
         assert discord_fake.bot_token == DISCORD_TOKEN
         retrieved = [r.path for r in openai_fake.requests if r.path.startswith("/v1/models/")]
         assert retrieved == [
@@ -165,8 +166,8 @@ async def test_check_reports_each_part(tmp_path: Path) -> None:
 
         status, out, _ = await run_cli(tmp_path, "check", OPENAI_API_KEY="sk-wrong-123456", **env)
         assert status == 1
-        assert out.splitlines()[1].startswith("✗ OpenAI-compatible endpoint: AuthenticationError")
-        assert "OPENAI_API_KEY" in out.splitlines()[1]
+        assert out.splitlines()[2].startswith("✗ OpenAI-compatible endpoint: AuthenticationError")
+        assert "OPENAI_API_KEY" in out.splitlines()[2]
         assert "sk-wrong-123456" not in out
         assert openai_fake.violations == []
     for secret in (key, DISCORD_TOKEN):
@@ -191,13 +192,14 @@ async def test_check_goes_on_past_a_missing_token(tmp_path: Path) -> None:
     lines = out.splitlines()
     assert lines[0].startswith("✗ DISCORD_TOKEN: is required")
     assert lines[1].startswith("✗ IMAGE_TIMEOUT: must be a number")
-    assert lines[2].startswith("✓ OpenAI-compatible endpoint answered")
-    assert lines[3].startswith("✗ CHAT_MODEL gpt-no-such-model: the endpoint has no such model")
-    assert lines[4].startswith("✓ IMAGE_MODEL gpt-image-2")
-    assert lines[5].startswith("✓ MODERATION_MODEL omni-moderation-latest")
-    assert lines[6].endswith("no such file yet: run python -m bot migrate")
-    assert [line[0] for line in lines[7:]] == ["✓"] * 6  # the catalogs and the font
-    assert len(lines) == 13  # no Discord login without a token
+    assert lines[2] == "✓ bot-wide caps: $10.00 a day, no monthly cap"
+    assert lines[3].startswith("✓ OpenAI-compatible endpoint answered")
+    assert lines[4].startswith("✗ CHAT_MODEL gpt-no-such-model: the endpoint has no such model")
+    assert lines[5].startswith("✓ IMAGE_MODEL gpt-image-2")
+    assert lines[6].startswith("✓ MODERATION_MODEL omni-moderation-latest")
+    assert lines[7].endswith("no such file yet: run python -m bot migrate")
+    assert [line[0] for line in lines[8:]] == ["✓"] * 6  # the catalogs and the font
+    assert len(lines) == 14  # no Discord login without a token
     assert openai_fake.api_key not in out + err
     assert not (tmp_path / "data").exists()  # check never creates the database
 
@@ -217,11 +219,11 @@ async def test_check_says_an_old_database_needs_migrating(tmp_path: Path) -> Non
             DATABASE_URL=f"sqlite:///{database}",
         )
     assert status == 1
-    assert out.splitlines()[5] == (
+    assert out.splitlines()[6] == (
         f"✗ database sqlite+aiosqlite:///{database}: "
         f"not migrated (at 0001, this version needs {HEAD_REVISION}): run python -m bot migrate"
     )
-    assert [line[0] for line in out.splitlines()] == ["✗"] + ["✓"] * 4 + ["✗"] + ["✓"] * 6
+    assert [line[0] for line in out.splitlines()] == ["✗"] + ["✓"] * 5 + ["✗"] + ["✓"] * 6
 
 
 async def test_check_offline_needs_no_network(tmp_path: Path) -> None:
@@ -236,15 +238,16 @@ async def test_check_offline_needs_no_network(tmp_path: Path) -> None:
         }
         status, out, err = await run_cli(tmp_path, "check", "--offline", **env)
         assert status == 1  # no database yet
-        assert out.splitlines()[1].endswith("no such file yet: run python -m bot migrate")
+        assert out.splitlines()[2].endswith("no such file yet: run python -m bot migrate")
         assert (await run_cli(tmp_path, "migrate"))[0] == 0
         status, out, err = await run_cli(tmp_path, "check", "--offline", **env)
         assert openai_fake.requests == [] and discord_fake.requests == []
     assert status == 0, out + err
     lines = out.splitlines()
     assert lines[0] == "✓ settings"
-    assert f"migrated ({HEAD_REVISION})" in lines[1]
-    assert lines[2:7] == [
+    assert lines[1] == "✓ bot-wide caps: $10.00 a day, no monthly cap"
+    assert f"migrated ({HEAD_REVISION})" in lines[2]
+    assert lines[3:8] == [
         "✓ catalog en: Sorry — something went wrong on our side. It has been logged; please "
         "try again.",
         "✓ catalog de: Entschuldigung – bei uns ist etwas schiefgegangen. Es wurde "
@@ -256,7 +259,7 @@ async def test_check_offline_needs_no_network(tmp_path: Path) -> None:
         "✓ catalog ja: 申し訳ありません。こちら側で問題が発生しました。記録済みですので、"
         "もう一度お試しください。",
     ]
-    assert lines[7].startswith("✓ chart font IPAexGothic") and len(lines) == 8
+    assert lines[8].startswith("✓ chart font IPAexGothic") and len(lines) == 9
 
 
 async def test_migrate_needs_only_the_database(tmp_path: Path) -> None:
@@ -322,6 +325,46 @@ async def test_sync_registers_commands_to_the_dev_guild(tmp_path: Path) -> None:
         assert out.startswith(f"synced {len(names)} commands to guild {GUILD_ID}")
         assert {"imagine", "history", "Picture history"} <= set(names)
         assert discord_fake.violations == []
+
+
+async def test_sync_only_syncs(tmp_path: Path) -> None:
+    """`sync` needs only DISCORD_TOKEN, never opens the database and never runs a job: a
+    job a crash left unfinished is neither painted nor touched, however full the env."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    await migrate(engine)
+    store = Store(engine)
+    left = await store.submit_job(new_job(7001), limits(), 50_000, datetime.now(UTC))
+    async with FakeOpenAI() as openai_fake, FakeDiscord() as discord_fake:
+        discord_fake.add_guild(GUILD_ID)
+        only_discord = {
+            "DISCORD_TOKEN": DISCORD_TOKEN,
+            "DISCORD_API_BASE_URL": discord_fake.api_base,
+            "DEV_GUILD_ID": str(GUILD_ID),
+        }
+        everything = only_discord | {
+            "OPENAI_API_KEY": openai_fake.api_key,
+            "OPENAI_BASE_URL": openai_fake.base_url,
+            "DATABASE_URL": "sqlite:///p.db",
+            "SHUTDOWN_GRACE": "30",
+        }
+        for env in (only_discord, everything):
+            status, out, err = await run_cli(tmp_path, "sync", **env)
+            assert status == 0, err
+            assert out.startswith("synced ") and out.endswith(f" to guild {GUILD_ID}\n")
+        # Globally, with a database that can't even be reached: it is never opened.
+        nowhere = {k: v for k, v in only_discord.items() if k != "DEV_GUILD_ID"}
+        nowhere["DATABASE_URL"] = "postgresql://nobody:pw@127.0.0.1:1/x"
+        status, out, err = await run_cli(tmp_path, "sync", **nowhere)
+        assert status == 0, err
+        assert out.startswith("synced ") and out.endswith(" commands globally\n")
+        assert openai_fake.requests == []
+        assert discord_fake.violations == []
+        puts = [r.path for r in discord_fake.requests if r.method == "PUT"]
+        to_guild = [path.endswith(f"/guilds/{GUILD_ID}/commands") for path in puts]
+        assert to_guild == [True, True, False]
+    assert await store.job(left.id) == left  # still queued, never started or touched
+    await engine.dispose()
+    assert not (tmp_path / "data").exists()  # nor was the default database made
 
 
 async def test_sync_refused_by_discord_is_one_line(tmp_path: Path) -> None:

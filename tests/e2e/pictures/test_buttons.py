@@ -8,10 +8,19 @@ from typing import Any, cast
 
 import pytest
 
+from bot.errors import StorageUnavailable
 from bot.lineage import DELETE_REFUSAL, REMIX_REFUSAL
 from cogs.common.answering import CANNOT_POST
 from cogs.pictures.refine import FORM_BUSY
-from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot, jobs_ended
+from tests.e2e.conftest import (
+    ALICE,
+    BOB,
+    CHANNEL_ID,
+    GUILD_ID,
+    StartBot,
+    jobs_ended,
+    stop_bot,
+)
 from tests.e2e.picture_kit import (
     ADMIN_PERMISSIONS,
     button_ids,
@@ -347,3 +356,46 @@ async def test_variations_that_discord_refuses_to_post_end_in_one_reason(
     assert interaction.original is not None
     assert interaction.original["content"].endswith(f": takes 1, 2 and 3: {CANNOT_POST}")
     assert len(await bot.studio.store.history(ALICE, GUILD_ID, limit=10)) == 1  # none charged
+
+
+async def test_a_take_cut_short_while_posting_is_posted_once_after_a_restart(
+    start_bot: StartBot,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A take whose message Discord made, but whose bot stopped before recording it, is
+    painted again by the next start (the provider can't say it was billed) and sent again:
+    with the same nonce, Discord returns the message it made, so the channel shows it once."""
+    openai_fake.chat_reply = scripted_chat
+    before = await start_bot(SHUTDOWN_GRACE="1")
+    source = await imagine_picture(discord_fake, "a red barn")
+    settle = before.studio.store.complete_job
+
+    async def never_recorded(job: Any, *args: Any, **kwargs: Any) -> None:
+        if job.kind.value == "variation":
+            raise StorageUnavailable(detail="away for as long as this bot runs")
+        await settle(job, *args, **kwargs)
+
+    monkeypatch.setattr(before.studio.store, "complete_job", never_recorded)
+    await click(discord_fake, source, "vary")
+
+    def takes() -> list[dict[str, Any]]:
+        return [
+            m
+            for m in discord_fake.channel_messages(CHANNEL_ID)
+            if (m.get("message_reference") or {}).get("message_id") == source["id"]
+        ]
+
+    await discord_fake.wait_for(lambda: len(takes()) == 3, what="three takes posted")
+    await stop_bot(before)  # painted and posted, never recorded: left posting
+    assert openai_fake.count("images") == 4
+    after = await start_bot()  # the next start runs them again
+    await discord_fake.wait_for(lambda: openai_fake.count("images") == 7, what="repainted")
+    await jobs_ended()
+    assert len(takes()) == 3  # each take's message made once: sent again, returned again
+    nonces = sorted(str(take.get("nonce")) for take in takes())
+    assert len(set(nonces)) == 3 and all(nonce.startswith("p") for nonce in nonces)
+    for take in takes():  # its buttons are of the pictures recorded for it
+        row = await after.studio.store.picture(picture_id(take))
+        assert row is not None and row.message_id == int(take["id"])

@@ -1,22 +1,28 @@
 """Prompt preview end to end: `/imagine preview:true` (or the server's default) shows the
 prompt and its cost privately, paints nothing and holds nothing until 🎨 Paint; ✏️ Edit
-prompt paints the edited text as written; ✖ Discard and time end a preview."""
+prompt paints the edited text as written; ✖ Discard and time end a preview. A preview is
+refused as the picture would be, before any model call, and only its prompt writing is
+charged (free here unless a test prices the chat model: see conftest's CHAT_PRICES)."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import Any, cast
 
 import pytest
 
 from bot.app import Picasso
-from cogs.pictures.preview import DISCARDED, EXPIRED, NOT_YOURS, PAINTING
-from tests.e2e.conftest import ALICE, BOB, GUILD_ID, StartBot, jobs_ended
+from bot.formatting import usd
+from cogs.pictures.preview import DISCARDED, EXPIRED, NOT_YOURS, PAINTED_ALREADY, PAINTING
+from tests.e2e.admin_kit import PICTURE, admin_says, draw, outcome
+from tests.e2e.conftest import ALICE, BOB, CHANNEL_ID, GUILD_ID, StartBot, jobs_ended, stop_bot
 from tests.e2e.picture_kit import (
     button_ids,
     imagine,
     is_picture,
     is_private,
+    is_sentence,
     settled,
     use_settings,
 )
@@ -246,3 +252,139 @@ async def test_a_press_on_an_old_preview_answers_that_it_expired(
     assert private_answer(painting)["content"] == EXPIRED
     await jobs_ended()
     assert openai_fake.count("images") == 0
+
+
+def said(interaction: FakeInteraction) -> str:
+    """The sentence a press ended with (its response, or the follow-up replacing it)."""
+    shown = interaction.shown
+    assert shown is not None
+    return str(shown.get("content") or "")
+
+
+async def test_paint_pressed_twice_makes_one_picture_and_one_charge(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    """Measured before: two image requests, two pictures, both charged."""
+    bot = await start_bot()
+    message = await ask_preview(discord_fake, "a beach sunset", preview=True)
+    first, second = await asyncio.gather(
+        press(discord_fake, message, "paint"), press(discord_fake, message, "paint")
+    )
+    shown = [await settled(first), await settled(second)]
+    assert sorted(is_picture(message) for message in shown) == [False, True]
+    refused = first if not is_picture(shown[0]) else second
+    assert said(refused) == PAINTED_ALREADY
+    assert openai_fake.count("images") == 1
+    assert (await bot.studio.server_usage(GUILD_ID))[0].pictures == 1
+
+
+async def test_a_preview_painted_after_a_restart_paints_once(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    """The preview's state is in the database: a bot that restarted since it showed the
+    preview (and so can no longer take its buttons away) still paints it once."""
+    before = await start_bot()
+    message = await ask_preview(discord_fake, "a beach sunset", preview=True)
+    await stop_bot(before)
+    after = await start_bot()
+    assert is_picture(await settled(await press(discord_fake, message, "paint")))
+    assert button_ids(discord_fake.messages[int(message["id"])])  # it could not take them away
+    again = await press(discord_fake, message, "paint")
+    await settled(again)
+    assert said(again) == PAINTED_ALREADY
+    assert openai_fake.count("images") == 1
+    assert (await after.studio.server_usage(GUILD_ID))[0].pictures == 1
+
+
+# --- what a preview is checked against and charged ---------------------------------------------
+
+PRICED_CHAT = '{"gpt-5.4-mini": {"input": 100, "output": 100}}'  # a cent a preview, or so
+
+
+async def preview_or_refusal(discord_fake: FakeDiscord, description: str) -> FakeInteraction:
+    """Ask for a preview; return once it is shown (with its buttons) or refused."""
+    interaction = await imagine(discord_fake, description, wait=False, preview=True)
+    await interaction.wait_done(
+        lambda i: bool(i.shown and (button_ids(i.shown) or is_sentence(i.shown)))
+    )
+    await jobs_ended()
+    return interaction
+
+
+def model_calls(openai_fake: FakeOpenAI) -> tuple[int, int]:
+    """The chat and moderation requests the fake OpenAI received."""
+    return openai_fake.count("chat"), openai_fake.count("moderations")
+
+
+async def test_a_preview_at_the_daily_limit_is_refused_before_any_model_call(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    """Measured before: the chat and moderation calls were made and a preview was shown."""
+    await start_bot(PARTIAL_IMAGES="0")
+    await admin_says(discord_fake, "limits", user_daily_pictures=1)
+    assert await draw(discord_fake) == PICTURE
+    asked = model_calls(openai_fake)
+    assert asked >= (1, 1)
+
+    refused = await preview_or_refusal(discord_fake, "a beach sunset")
+
+    assert refused.shown is not None and is_private(refused.shown)
+    assert not refused.shown.get("embeds") and not button_ids(refused.shown)
+    said = outcome(refused)
+    assert said.startswith("You've reached your daily limit of 1 picture — it resets in "), said
+    assert said.endswith(", at midnight UTC.")  # /imagine's sentence, word for word
+    assert model_calls(openai_fake) == asked  # no chat and no moderation request
+
+
+async def test_paint_right_after_a_preview_is_not_refused_by_a_cooldown(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    bot = await start_bot(PARTIAL_IMAGES="0", CHAT_PRICES=PRICED_CHAT)
+    await admin_says(discord_fake, "limits", cooldown_seconds=600)
+    message = await ask_preview(discord_fake, "a beach sunset", preview=True)
+
+    result = await settled(await press(discord_fake, message, "paint"))
+
+    assert is_picture(result), result  # the preview started no cooldown
+    assert (await bot.studio.server_usage(GUILD_ID))[0].pictures == 1
+    asked = model_calls(openai_fake)
+    refused = await preview_or_refusal(discord_fake, "a quiet harbour")  # the picture did
+    assert outcome(refused).startswith("Slow down — you can make another picture in ")
+    assert model_calls(openai_fake) == asked
+
+
+async def test_a_loop_of_previews_is_charged_until_the_budget_refuses_it(
+    start_bot: StartBot, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    """Measured before: previews were free, so a loop of them was unbounded spend."""
+    bot = await start_bot(PARTIAL_IMAGES="0", CHAT_PRICES=PRICED_CHAT)
+    await admin_says(discord_fake, "budget", user_daily_usd=0.2)
+    store, day = bot.studio.store, bot.studio.periods().day
+    spent = [0]
+    for _ in range(20):
+        shown = await preview_or_refusal(discord_fake, "a beach sunset")
+        if not button_ids(shown.shown or {}):
+            break
+        footer = (shown.shown or {})["embeds"][0]["footer"]["text"]
+        assert footer.startswith("Nothing is painted until you press 🎨 Paint; writing this")
+        used = await store.usage(GUILD_ID, ALICE, day)
+        assert used.pictures == 0 and used.reserved_micros == 0
+        assert used.spent_micros > spent[-1]  # every preview's prompt writing is charged
+        spent.append(used.spent_micros)
+    else:
+        raise AssertionError("twenty previews were never refused")
+
+    assert len(spent) > 2  # several previews, each charged, before the budget said no
+    assert outcome(shown).startswith("Your daily spending limit of $0.20 has too little left")
+    asked = model_calls(openai_fake)
+    assert (await preview_or_refusal(discord_fake, "a beach sunset")).shown is not None
+    assert model_calls(openai_fake) == asked  # refused ones cost nothing
+    assert openai_fake.count("images") == 0
+    quota = await discord_fake.invoke(
+        "quota", {}, user_id=ALICE, guild_id=GUILD_ID, channel_id=CHANNEL_ID
+    )
+    await quota.wait_done()
+    assert quota.original is not None
+    lines = quota.original["embeds"][0]["description"].split("\n")
+    assert f"Your money today: {usd(200_000 - spent[-1])} of $0.20 left" in lines
+    assert "Your pictures today: no limit" in lines

@@ -9,7 +9,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from tests.e2e.conftest import CHANNEL_ID, GUILD_ID, bot_env
+from tests.e2e.conftest import CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID, bot_env
 from tests.e2e.scale.cluster_kit import BOT_LIMIT, HEARTBEAT, PEOPLE, PROVIDER_LIMIT, Cluster
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
@@ -23,7 +23,12 @@ async def discord_fake() -> AsyncIterator[FakeDiscord]:
     async with FakeDiscord() as fake:
         for person in PEOPLE:
             fake.add_user(person, f"person{person}")
-        fake.add_guild(GUILD_ID, channel_ids=[CHANNEL_ID], owner_id=PEOPLE[0], members=PEOPLE)
+        fake.add_guild(
+            GUILD_ID,
+            channel_ids=[CHANNEL_ID, OTHER_CHANNEL_ID],
+            owner_id=PEOPLE[0],
+            members=PEOPLE,
+        )
         yield fake
     discord.http.Route.BASE = original_base
 

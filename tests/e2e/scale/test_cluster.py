@@ -13,6 +13,8 @@ import socket
 
 import aiohttp
 
+from tests.e2e.admin_kit import admin_says
+from tests.e2e.conftest import OTHER_CHANNEL_ID
 from tests.e2e.faults.kit import query
 from tests.e2e.picture_kit import imagine, is_picture, settled
 from tests.e2e.pictures.test_queue import in_line, press_cancel
@@ -175,3 +177,22 @@ async def test_a_painting_longer_than_a_lease_keeps_its_slot(
     await all_done(database, 2)
     one, two = [r.at for r in openai_fake.requests if r.endpoint == "images"]
     assert two - one >= LEASE + 2  # the second call was sent only after the first one's answer
+
+
+async def test_the_audit_line_is_posted_by_the_worker_that_settles_the_picture(
+    cluster: tuple[Cluster, str], discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    """A worker has no gateway cache of channels: it posts the audit line over REST by the
+    channel's id (before, every audit line was dropped with a warning in scale-out)."""
+    running, database = cluster
+    await running.start(workers=1)
+    await admin_says(discord_fake, "audit-channel", user_id=PEOPLE[0], channel=OTHER_CHANNEL_ID)
+    shown = await settled(await imagine(discord_fake, "a lighthouse", user_id=PEOPLE[1]))
+    assert is_picture(shown)
+    await all_done(database, 1)
+    await discord_fake.wait_for(
+        lambda: len(discord_fake.channel_messages(OTHER_CHANNEL_ID)) == 1, what="the audit line"
+    )
+    [line] = discord_fake.channel_messages(OTHER_CHANNEL_ID)
+    assert f"<@{PEOPLE[1]}>" in line["content"] and line["_pinged"] == set()
+    assert line["nonce"] == "a1"  # sent once per job, whoever settles it

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot import checks, i18n
+from bot.config import read_settings
 
 
 @pytest.fixture
@@ -46,3 +47,27 @@ def test_a_catalog_that_translates_nothing_is_a_cross(locales: Path) -> None:
 def test_the_chart_font_is_there() -> None:
     line = checks.font_line()
     assert line.ok and "ipaexg.ttf" in line.text
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({}, "✓ bot-wide caps: $10.00 a day, no monthly cap"),
+        ({"BOT_DAILY_BUDGET_USD": "none"}, "✓ bot-wide caps: no caps (BOT_DAILY_BUDGET_USD=none)"),
+        (
+            {"BOT_DAILY_BUDGET_USD": "2.5", "BOT_MONTHLY_BUDGET_USD": "300"},
+            "✓ bot-wide caps: $2.50 a day, $300.00 a month",
+        ),
+        (
+            {"BOT_DAILY_BUDGET_USD": "NONE", "BOT_MONTHLY_BUDGET_USD": "40"},
+            "✓ bot-wide caps: no daily cap, $40.00 a month",
+        ),
+        (
+            {"BOT_DAILY_BUDGET_USD": "lots"},
+            "✗ bot-wide caps: not checked until BOT_DAILY_BUDGET_USD is fixed",
+        ),
+    ],
+)
+def test_the_caps_line_says_what_the_whole_bot_may_spend(env: dict[str, str], line: str) -> None:
+    settings, problems = read_settings(env, need_discord=False, need_openai=False)
+    assert str(checks.caps_line(settings, {p.variable for p in problems})) == line

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.config import ConfigError, load_settings, read_settings
+from bot.imaging.pricing import ChatPrice, chat_price_for
 
 BASE = {"DISCORD_TOKEN": "discord-token-abcdef", "OPENAI_API_KEY": "sk-secret-123456"}
 
@@ -43,6 +44,10 @@ def test_imagine_command_does_not_need_a_discord_token() -> None:
         ("PARTIAL_IMAGES", "9"),
         ("DATABASE_URL", "mysql://x"),
         ("IMAGE_PRICES", "{not json"),
+        ("CHAT_PRICES", "{not json"),
+        ("CHAT_PRICES", '{"gpt-5.4-mini": {"input": 1}}'),
+        ("CHAT_PRICES", '{"gpt-5.4-mini": {"input": -1, "output": 1}}'),
+        ("CHAT_PRICES", '{"gpt-5.4-mini": {"input": 1, "output": 1, "cached": 1}}'),
         ("IMAGE_RATE_LIMIT", "fast please"),
         ("IMAGE_RATE_LIMIT", "0 per hour"),
         ("SHUTDOWN_GRACE", "-1"),
@@ -73,6 +78,17 @@ def test_price_override_merges_into_the_table() -> None:
     )
     assert settings.prices["my-model"].image_out == 3
     assert "gpt-image-2" in settings.prices
+
+
+def test_chat_prices_merge_into_the_table_and_moderation_is_free_unless_listed() -> None:
+    assert load_settings(BASE).chat_prices["gpt-5.4-mini"] == ChatPrice(0.75, 4.5)
+    table = '{"my-chat": {"input": 1, "output": 2}, "omni-moderation": {"input": 0.5, "output": 0}}'
+    settings = load_settings({**BASE, "CHAT_PRICES": table})
+    assert settings.chat_prices["my-chat"] == ChatPrice(1, 2)
+    assert "gpt-5.4-mini" in settings.chat_prices
+    moderation = chat_price_for("omni-moderation-latest", settings.chat_prices, kind="moderation")
+    assert moderation.input == 0.5
+    assert chat_price_for("omni-moderation-latest", kind="moderation") == ChatPrice(0, 0)
 
 
 def test_secrets_never_show_in_repr_or_str() -> None:
@@ -115,14 +131,23 @@ def test_bad_default_server_limits_name_the_variable(value: str) -> None:
     assert caught.value.variable == "DEFAULT_SERVER_LIMITS"
 
 
-def test_the_bots_budgets_are_dollars_or_unset() -> None:
-    assert load_settings(BASE).bot_daily_budget_usd is None
+def test_the_bots_budgets_are_dollars_or_none() -> None:
+    unset = load_settings(BASE)
+    assert (unset.bot_daily_budget_usd, unset.bot_monthly_budget_usd) == (10.0, None)
     settings = load_settings(
         {**BASE, "BOT_DAILY_BUDGET_USD": "20", "BOT_MONTHLY_BUDGET_USD": "300.5"}
     )
     assert (settings.bot_daily_budget_usd, settings.bot_monthly_budget_usd) == (20.0, 300.5)
-    with pytest.raises(ConfigError, match="BOT_DAILY_BUDGET_USD"):
-        load_settings({**BASE, "BOT_DAILY_BUDGET_USD": "lots"})
+    for none in ("none", "None", " NONE "):
+        lifted = load_settings(
+            {**BASE, "BOT_DAILY_BUDGET_USD": none, "BOT_MONTHLY_BUDGET_USD": none}
+        )
+        assert (lifted.bot_daily_budget_usd, lifted.bot_monthly_budget_usd) == (None, None)
+    assert load_settings({**BASE, "BOT_DAILY_BUDGET_USD": "0"}).bot_daily_budget_usd == 0.0
+    for bad in ("lots", "-1", "1e9", "nan"):
+        with pytest.raises(ConfigError, match="BOT_DAILY_BUDGET_USD") as caught:
+            load_settings({**BASE, "BOT_DAILY_BUDGET_USD": bad})
+        assert "or none" in str(caught.value)
 
 
 @pytest.fixture
@@ -252,3 +277,15 @@ def test_bad_scale_out_settings_name_the_variable(
     with pytest.raises(ConfigError, match=variable) as caught:
         load_settings(BASE | env)
     assert problem in str(caught.value)
+
+
+def test_the_safety_id_key_is_an_optional_secret() -> None:
+    assert load_settings(BASE).safety_id_key is None
+    key = "an-operators-key-0123456789"
+    settings = load_settings({**BASE, "SAFETY_ID_KEY": key})
+    assert settings.safety_id_key is not None and settings.safety_id_key.get() == key
+    assert key not in repr(settings) and key not in str(settings)
+    for bad in ("short", "has a space in it somewhere"):
+        with pytest.raises(ConfigError) as caught:
+            load_settings({**BASE, "SAFETY_ID_KEY": bad})
+        assert caught.value.variable == "SAFETY_ID_KEY" and bad not in str(caught.value)

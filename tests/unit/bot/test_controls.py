@@ -6,7 +6,7 @@ import pytest
 
 from bot import controls
 from bot.controls import BadSetting
-from bot.models import GuildSettings
+from bot.models import GuildSettings, Size
 from bot.policy import BLOCKED_WORDS_MAX, STYLE_GUIDE_MAX
 
 BASE = GuildSettings()
@@ -88,11 +88,11 @@ def test_unknown_styles_are_refused(text: str) -> None:
 def test_defaults_and_model_validation() -> None:
     known = {"gpt-image-2", "gpt-image-1.5"}
     changed = controls.change_defaults(
-        BASE, known_models=known, model="gpt-image-1.5", size="portrait", remix="requester"
+        BASE, known_models=known, model="gpt-image-1.5", size=Size.PORTRAIT, remix="requester"
     )
     assert (changed.model, changed.default_size, changed.remix) == (
         "gpt-image-1.5",
-        "portrait",
+        Size.PORTRAIT,
         "requester",
     )
     assert controls.change_defaults(changed, known_models=known, model="Default").model is None
@@ -110,6 +110,24 @@ def test_style_guide() -> None:
         controls.change_style_guide(BASE, "x" * (STYLE_GUIDE_MAX + 1))
     with pytest.raises(BadSetting):
         controls.change_style_guide(BASE, "x", clear=True)
+
+
+def test_the_style_guide_holds_no_blocked_word() -> None:
+    """It goes into every prompt: a blocked word in it (in any spelling) is refused, and a
+    word it uses can't be blocked until it is changed."""
+    blocked = BASE.replace(blocked_words=("gore",))
+    for guide in ("muted colours, gore", "GORE everywhere", "ｇｏｒｅ", "g\u200bor\u0435"):
+        with pytest.raises(BadSetting) as refused:
+            controls.change_style_guide(blocked, guide)
+        assert refused.value.msgid == controls.STYLE_GUIDE_BLOCKED
+    assert controls.change_style_guide(blocked, "gory, gored").style_guide == "gory, gored"
+    guided = BASE.replace(style_guide="muted colours, no 𝐝𝐫𝐚𝐠𝐨𝐧𝐬")
+    with pytest.raises(BadSetting) as refused:
+        controls.change_blocked_words(guided, add=["gore", "Dragons"])
+    assert refused.value.user_message == (
+        "The style guide uses “Dragons” — change the style guide first, then block it."
+    )
+    assert controls.change_blocked_words(guided, add=["dragon"]).blocked_words == ("dragon",)
 
 
 def test_blocked_words() -> None:
@@ -140,5 +158,5 @@ def test_prompt_previews_are_off_until_an_admin_turns_them_on() -> None:
     assert not BASE.preview
     turned_on = controls.change_defaults(BASE, known_models=set(), preview=True)
     assert turned_on.preview
-    assert controls.change_defaults(turned_on, known_models=set(), size="square").preview
+    assert controls.change_defaults(turned_on, known_models=set(), size=Size.SQUARE).preview
     assert not controls.change_defaults(turned_on, known_models=set(), preview=False).preview

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.config import Secret, load_settings
-from bot.logs import RedactSecrets, about_job, make_handler
+from bot.logs import MASK, RedactSecrets, about_job, make_handler
 
 SECRETS = {"DISCORD_TOKEN": "discord-token-abcdef", "OPENAI_API_KEY": "sk-secret-123456"}
 
@@ -113,3 +113,89 @@ def test_text_logs_stay_in_discord_pys_layout() -> None:
     finally:
         logger.removeHandler(handler)
     assert stream.getvalue().endswith("] [WARNING ] test.text: plain ********\n")
+
+
+INTERACTION = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OTp" + "Zm9vYmFyX3F1dXgtMTIzNDU" * 6
+WEBHOOK = "Xy9" + "aBcD3fGh1jKl_-" * 5  # a webhook token: 73 characters of token alphabet
+
+
+def masked(caplog: pytest.LogCaptureFixture, *args: Any, **kwargs: Any) -> str:
+    """What the bot's filter leaves of one record logged with `args` (message, traceback
+    and stack), formatted in full."""
+    caplog.handler.addFilter(RedactSecrets([]))
+    logging.getLogger("test.redact").warning(*args, **kwargs)
+    (record,) = caplog.records
+    return logging.Formatter().format(record)
+
+
+def test_a_webhook_url_in_a_traceback_is_masked(caplog: pytest.LogCaptureFixture) -> None:
+    url = f"https://discord.com/api/v10/webhooks/123456789/{INTERACTION}/messages/@original"
+    try:
+        raise RuntimeError(f"404, message='Not Found', url=URL('{url}')")
+    except RuntimeError:
+        text = masked(caplog, "the edit failed", exc_info=True)
+    assert INTERACTION not in text
+    assert "webhooks/123456789/********/messages/@original" in text
+    assert "RuntimeError: 404" in text  # the rest of the traceback stays
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'interaction create {{"id": "1", "token": "{INTERACTION}", "type": 2}}',
+        f"POST /api/v10/interactions/99/{WEBHOOK}/callback",
+        f"https%3A%2F%2Fdiscord.com%2Fapi%2Fv10%2Fwebhooks%2F123%2F{WEBHOOK}%2Fmessages",
+        f"webhook {WEBHOOK} refused",
+        "bot token MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL seen",
+    ],
+)
+def test_token_shaped_strings_are_masked_wherever_they_stand(
+    caplog: pytest.LogCaptureFixture, line: str
+) -> None:
+    text = masked(caplog, "%s", line)
+    assert INTERACTION not in text and WEBHOOK not in text and "GaBcDe" not in text
+    assert MASK in text
+
+
+def test_a_stack_and_a_traceback_formatted_earlier_are_masked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def log_from(token: str) -> None:
+        try:
+            raise ValueError(f"webhook {token}")
+        except ValueError as error:
+            record = logging.LogRecord("t", logging.ERROR, __file__, 1, "x", None, None)
+            record.exc_info = (type(error), error, error.__traceback__)
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.stack_info = f"Stack (most recent call last):\n  token={token}"
+            RedactSecrets([]).filter(record)
+            text = logging.Formatter().format(record)
+            assert token not in text and text.count(MASK) == 2
+
+    log_from(WEBHOOK)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "in test_a_bot_whose_operator_set_no_budget_stops_at_ten_dollars_a_day_and_more_so",
+        "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "made 1234 bytes with gpt-image-2 (1024x1024, low), cost $0.0272",
+        "job 12 (imagine) submitted by user 7001",
+    ],
+)
+def test_ordinary_lines_are_left_alone(caplog: pytest.LogCaptureFixture, line: str) -> None:
+    assert masked(caplog, "%s", line).endswith(line)
+
+
+def test_the_safety_id_key_is_masked_like_every_secret() -> None:
+    key = "an-operators-key-0123456789"
+    stream = io.StringIO()
+    handler = make_handler(load_settings({**SECRETS, "SAFETY_ID_KEY": key}), stream)
+    logger = logging.getLogger("test.safety-key")
+    logger.addHandler(handler)
+    try:
+        logger.warning("the key is %s", key)
+    finally:
+        logger.removeHandler(handler)
+    assert key not in stream.getvalue() and MASK in stream.getvalue()

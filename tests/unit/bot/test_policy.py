@@ -137,7 +137,7 @@ def test_exempt_people_skip_per_person_limits_only() -> None:
 
 
 def test_ceilings_lower_a_request_and_say_so() -> None:
-    settings = GuildSettings(max_size="square", max_quality="medium")
+    settings = GuildSettings(max_size="square", max_quality=Quality.MEDIUM)
     shaped, note = shape_request(
         settings, ImageRequest("a cat", size=Size.PORTRAIT, quality=Quality.HIGH)
     )
@@ -148,10 +148,10 @@ def test_ceilings_lower_a_request_and_say_so() -> None:
 
 
 def test_auto_quality_is_lowered_to_the_ceiling_and_lower_ones_pass() -> None:
-    settings = GuildSettings(max_quality="low")
+    settings = GuildSettings(max_quality=Quality.LOW)
     assert shape_request(settings, ImageRequest("a"))[0].quality is Quality.LOW
     same, note = shape_request(
-        GuildSettings(max_quality="medium"), ImageRequest("a", quality=Quality.LOW)
+        GuildSettings(max_quality=Quality.MEDIUM), ImageRequest("a", quality=Quality.LOW)
     )
     assert same.quality is Quality.LOW and note is None
 
@@ -165,7 +165,9 @@ def test_allowed_styles_but_no_style_is_always_fine() -> None:
 
 
 def test_server_defaults_fill_what_the_person_left_out() -> None:
-    settings = GuildSettings(default_size="landscape", default_quality="low", expand_default=False)
+    settings = GuildSettings(
+        default_size=Size.LANDSCAPE, default_quality=Quality.LOW, expand_default=False
+    )
     request = default_request(settings, "a cat")
     assert (request.size, request.quality, request.expand) == (Size.LANDSCAPE, Quality.LOW, False)
     chosen = default_request(settings, "a cat", size=Size.PORTRAIT, expand=True)

@@ -3,16 +3,21 @@ row, in one step) and the named services the cogs call instead of the store."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aiohttp
 import pytest
 
-from bot.errors import PicassoError
+from bot.errors import ModerationBlocked, PicassoError
+from bot.imaging.pipeline import Pipeline
+from bot.imaging.pricing import DEFAULT_PRICES, ChatTokens
 from bot.models import ERASED, GuildSettings, ImageRequest, Quality, Size, Who
 from bot.policy import LimitKind, LimitReached, Refused, limit_sentence
 from bot.storage.job_records import JobKind, JobState
-from bot.storage.repository import Store
+from bot.storage.repository import BOT_WIDE, GUILD_WIDE, Forgotten, Store
 from bot.studio import SpendCaps, Studio
 from tests.storage.records import post_picture
+from tests.unit.doubles import ScriptedChat
 from tests.unit.jobs_rig import ALICE, BOB, CHANNEL, GUILD, NOW, TODAY, Rig, make_rig, order
 
 
@@ -39,7 +44,7 @@ async def test_admission_refuses_beyond_running_and_queued_and_records_nothing(
 
 
 async def test_admission_shapes_the_request_and_stores_the_servers_choices(rig: Rig) -> None:
-    settings = GuildSettings(max_size="square", max_quality="medium", style_guide="muted")
+    settings = GuildSettings(max_size="square", max_quality=Quality.MEDIUM, style_guide="muted")
     wanted = ImageRequest("a cat", size=Size.LANDSCAPE, quality=Quality.HIGH)
 
     job = await rig.studio.admit(order(request=wanted), settings)
@@ -126,7 +131,7 @@ async def test_a_person_is_forgotten_only_once_nothing_of_theirs_is_under_way(ri
     with pytest.raises(PicassoError, match="wait until they are finished"):
         await rig.studio.forget_person(GUILD, ALICE)
     await rig.store.end_job(waiting, JobState.CANCELLED, None, NOW)
-    assert await rig.studio.forget_person(GUILD, ALICE) == 1
+    assert await rig.studio.forget_person(GUILD, ALICE) == Forgotten(pictures=1, copies=0)
 
 
 async def test_attached_pictures_are_held_for_as_edit_inputs(rig: Rig) -> None:
@@ -145,7 +150,7 @@ async def test_attached_pictures_are_held_for_as_edit_inputs(rig: Rig) -> None:
 
 
 async def test_a_preview_expands_and_prices_but_paints_and_reserves_nothing(rig: Rig) -> None:
-    settings = GuildSettings(max_quality="medium")
+    settings = GuildSettings(max_quality=Quality.MEDIUM)
     wanted = ImageRequest("a cat", quality=Quality.HIGH)
 
     preview = await rig.studio.preview(Who(ALICE, GUILD, CHANNEL), wanted, settings)
@@ -157,6 +162,77 @@ async def test_a_preview_expands_and_prices_but_paints_and_reserves_nothing(rig:
     assert rig.images.calls == []
     assert await rig.store.unfinished_jobs() == []
     assert (await rig.store.usage(GUILD, ALICE, TODAY)).pictures == 0
+
+
+PROMPT_TOKENS = ChatTokens(2000, 300)  # what the chat double bills for each prompt
+PROMPT_COST = round(2000 * 0.75 + 300 * 4.5)  # at the default CHAT_PRICES of gpt-5.4-mini
+
+
+@pytest.fixture
+def metered(store: Store, downloads: aiohttp.ClientSession) -> Rig:
+    """A rig whose prompt writer bills PROMPT_TOKENS for each prompt."""
+    return make_rig(store, downloads, chat=ScriptedChat(tokens=PROMPT_TOKENS))
+
+
+@pytest.mark.parametrize(
+    ("settings", "kind"),
+    [
+        (GuildSettings(user_daily_pictures=1), LimitKind.USER_PICTURES),
+        (GuildSettings(cooldown_seconds=60), LimitKind.COOLDOWN),
+        (GuildSettings(user_daily_usd=0.2), LimitKind.USER_DAILY_BUDGET),
+    ],
+)
+async def test_a_preview_past_a_limit_is_refused_as_imagine_is_before_any_model_call(
+    rig: Rig, settings: GuildSettings, kind: LimitKind
+) -> None:
+    """Measured before: at the daily limit, a preview still asked the chat model."""
+    await rig.studio.admit(order(request=ImageRequest("a cat", quality=Quality.HIGH)), settings)
+    with pytest.raises(LimitReached) as admitted:
+        await rig.studio.admit(order(), settings)
+
+    with pytest.raises(LimitReached) as previewed:
+        await rig.studio.preview(Who(ALICE, GUILD, CHANNEL), ImageRequest("a cat"), settings)
+
+    assert previewed.value.kind is admitted.value.kind is kind
+    assert previewed.value.user_message == admitted.value.user_message  # the same sentence
+    assert rig.chat.asked == []
+    assert (await rig.store.usage(GUILD, ALICE, TODAY)).pictures == 1  # nothing held
+
+
+async def test_a_previews_prompt_writing_is_charged_and_counted_without_a_picture(
+    metered: Rig,
+) -> None:
+    rig, who = metered, Who(ALICE, GUILD, CHANNEL)
+    settings = GuildSettings(user_daily_pictures=1, cooldown_seconds=60)
+
+    previews = [await rig.studio.preview(who, ImageRequest("a cat"), settings) for _ in range(3)]
+
+    assert [preview.charged_micros for preview in previews] == [PROMPT_COST] * 3
+    for place, person, period in (
+        (GUILD, ALICE, TODAY),
+        (GUILD, GUILD_WIDE, TODAY),
+        (GUILD, GUILD_WIDE, TODAY[:7]),
+        (BOT_WIDE, GUILD_WIDE, TODAY[:7]),
+    ):
+        used = await rig.store.usage(place, person, period)
+        assert (used.pictures, used.reserved_micros, used.spent_micros) == (0, 0, 3 * PROMPT_COST)
+    standing = await rig.studio.standing(who)  # what /quota shows
+    assert standing.user_today.spent_micros == 3 * PROMPT_COST
+    assert standing.cooldown_left == 0  # a preview starts no cooldown
+    await rig.studio.admit(order(), settings)  # Paint right after: within every limit
+
+
+async def test_a_preview_its_content_check_refuses_is_still_charged(metered: Rig) -> None:
+    class FlagsAll:
+        async def flagged(self, texts: list[str], images: Sequence[bytes] = ()) -> list[str]:
+            return ["violence"]
+
+    pipeline = Pipeline(metered.chat, metered.images, prices=DEFAULT_PRICES, moderator=FlagsAll())
+    studio = Studio(metered.store, pipeline, DEFAULT_PRICES, clock=lambda: NOW)
+    with pytest.raises(ModerationBlocked):
+        await studio.preview(Who(ALICE, GUILD, CHANNEL), ImageRequest("a cat"), GuildSettings())
+    used = await metered.store.usage(GUILD, ALICE, TODAY)
+    assert (used.pictures, used.spent_micros) == (0, PROMPT_COST)
 
 
 async def test_a_preview_checks_blocked_words_before_asking_the_chat_model(rig: Rig) -> None:

@@ -20,10 +20,20 @@ from bot.imaging.pipeline import (
     Pipeline,
     Plan,
 )
-from bot.imaging.pricing import DEFAULT_PRICES, Usage, cost_micros, estimate_usage, price_for
+from bot.imaging.pricing import (
+    DEFAULT_PRICES,
+    ChatPrice,
+    ChatTokens,
+    TokenUsage,
+    cost_micros,
+    estimate_usage,
+    meter_call,
+    price_for,
+)
 from bot.imaging.prompts import (
     MAX_PROMPT_CHARS,
 )
+from bot.imaging.providers import SafetyIds
 from bot.models import ImageRequest, Quality, RefineMode, RunOptions, Size, Stage, Style
 from tests.unit.doubles import Recorder, RecordingImages, ScriptedChat
 
@@ -108,17 +118,60 @@ async def test_moderation_checks_words_and_prompt_before_painting() -> None:
 
 
 async def test_the_servers_model_paints_and_prices_the_picture() -> None:
-    images = RecordingImages(usage=Usage(100, 0, 1000))
+    images = RecordingImages(usage=TokenUsage(100, 0, 1000))
     result = await make(images=images).paint(
         ImageRequest("a fox"), Plan("A fox."), RunOptions(model="gpt-image-1.5")
     )
     assert result.image.model == "gpt-image-1.5"
-    assert result.cost_micros == cost_micros(Usage(100, 0, 1000), DEFAULT_PRICES["gpt-image-1.5"])
+    assert result.cost_micros == cost_micros(
+        TokenUsage(100, 0, 1000), DEFAULT_PRICES["gpt-image-1.5"]
+    )
+
+
+class MeteredFlagging(Flagging):
+    """A Flagging moderator whose calls are metered as the provider's are."""
+
+    async def flagged(self, texts: list[str], images: Sequence[bytes] = ()) -> list[str]:
+        meter_call("moderation", "omni-moderation-latest", ChatTokens(100))
+        return await super().flagged(texts, images)
+
+
+async def test_a_picture_costs_its_painting_and_its_prompt_writing() -> None:
+    """The person is charged what the provider bills: the prompt's writing and checks too."""
+    chat = ScriptedChat('"A fox in the snow."', tokens=ChatTokens(2000, 300))
+    images = RecordingImages(usage=TokenUsage(100, 0, 1000))
+    chat_prices = {"gpt-5.4-mini": ChatPrice(0.75, 4.5), "omni-moderation": ChatPrice(10, 0)}
+    pipeline = Pipeline(
+        chat,
+        images,
+        prices=DEFAULT_PRICES,
+        moderator=MeteredFlagging(),
+        chat_prices=chat_prices,
+    )
+    plan = await pipeline.plan_imagine(ImageRequest("a fox"), RunOptions(moderate=True))
+    assert plan.cost_micros == 1500 + 1350 + 1000  # written, then checked
+    result = await pipeline.paint(ImageRequest("a fox"), plan)
+    painted = cost_micros(TokenUsage(100, 0, 1000), DEFAULT_PRICES["gpt-image-2"])
+    assert result.cost_micros == painted + plan.cost_micros
+    assert sum(result.costs()) == result.cost_micros
+    assert (await pipeline.run(ImageRequest("a fox"))).cost_micros == painted + 2850
+
+
+async def test_an_outer_meter_prices_every_chat_call_of_a_plan() -> None:
+    """A set's variation prompts are written before their plan: the runner meters both."""
+    pipeline = make(ScriptedChat("1. A red fox.\n2. A grey fox.", tokens=ChatTokens(1000, 100)))
+
+    async def planning() -> Plan:
+        prompts = await pipeline.variation_prompts(ImageRequest("a fox"), 2)
+        return await pipeline.plan_prompt(prompts[0])
+
+    plan = await pipeline.metered(planning())
+    assert plan.prompt == "A red fox." and plan.cost_micros == 750 + 450
 
 
 async def test_a_provider_that_reports_no_usage_is_charged_the_estimate() -> None:
     """Zero usage would settle at $0 and let a budget be spent without limit."""
-    images = RecordingImages(usage=Usage())
+    images = RecordingImages(usage=TokenUsage())
     request = ImageRequest("a fox", size=Size.PORTRAIT, quality=Quality.LOW)
     result = await make(images=images).paint(request, Plan("A fox."))
     price = price_for("gpt-image-2", DEFAULT_PRICES)
@@ -126,7 +179,7 @@ async def test_a_provider_that_reports_no_usage_is_charged_the_estimate() -> Non
 
 
 async def test_a_set_is_painted_in_one_call_and_its_cost_shared_exactly() -> None:
-    images = RecordingImages(usage=Usage(100, 0, 1001))
+    images = RecordingImages(usage=TokenUsage(100, 0, 1001))
     result = await make(images=images).paint(ImageRequest("a fox", count=3), Plan("A fox."))
     assert len(images.calls) == 1 and len(result.pictures) == 3
     costs = result.costs()
@@ -134,7 +187,7 @@ async def test_a_set_is_painted_in_one_call_and_its_cost_shared_exactly() -> Non
 
 
 async def test_a_set_without_usage_is_charged_the_estimate_of_every_picture() -> None:
-    images = RecordingImages(usage=Usage())
+    images = RecordingImages(usage=TokenUsage())
     result = await make(images=images).paint(ImageRequest("a fox", count=2), Plan("A fox."))
     one = cost_micros(estimate_usage("1024x1024", "auto"), price_for("gpt-image-2", DEFAULT_PRICES))
     assert result.cost_micros == 2 * one
@@ -144,7 +197,7 @@ async def test_an_edit_without_usage_is_charged_with_its_input_picture() -> None
     async def parent() -> bytes:
         return b"parent png"
 
-    images = RecordingImages(usage=Usage())
+    images = RecordingImages(usage=TokenUsage())
     pipeline = make(ScriptedChat("PROMPT: A fox at night.\nLOCAL: yes"), images)
     plan = await pipeline.plan_refine("A fox.", "make it night", mode="edit", load_image=parent)
     result = await pipeline.paint(ImageRequest("a fox"), plan)
@@ -283,3 +336,22 @@ async def test_a_refinement_with_an_attached_picture_edits_the_parent_with_it() 
     )
     assert (plan.parent, plan.more) == (b"parent png", (b"boat",))  # even when not "local"
     assert moderator.pictures == [b"boat"]
+
+
+async def test_every_chat_and_image_call_for_a_person_names_them_by_their_safety_id() -> None:
+    """Expansion, refinement, variations and painting all carry the person's identifier
+    (never their id); a run for nobody, or a pipeline without `safety_ids`, carries none."""
+    chat, images = ScriptedChat(), RecordingImages()
+    ids = SafetyIds(b"a-key-of-the-deployment-1234")
+    pipeline = Pipeline(chat, images, prices=DEFAULT_PRICES, safety_ids=ids)
+    alice = RunOptions(user_id=7001)
+    await pipeline.run(ImageRequest("a fox"), options=alice)
+    await pipeline.plan_refine("A fox.", "make it night", alice)
+    await pipeline.variation_prompts(ImageRequest("a fox"), 2, alice)
+    await pipeline.run(ImageRequest("a fox"), options=RunOptions(user_id=7002))
+    await pipeline.run(ImageRequest("a fox"))  # the command line: nobody
+    person, other = ids.of(7001), ids.of(7002)
+    assert chat.safety_ids == [person, person, person, other, None]
+    assert images.safety_ids == [person, other, None]
+    await make(chat, images).run(ImageRequest("a fox"), options=alice)
+    assert chat.safety_ids[-1] is None and images.safety_ids[-1] is None

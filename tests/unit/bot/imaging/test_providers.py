@@ -25,12 +25,14 @@ from bot.errors import (
     ProviderUnavailable,
     SafetyRejected,
 )
-from bot.imaging.pricing import Usage
+from bot.imaging.pricing import ChatTokens, MeteredCall, TokenUsage, metering
 from bot.imaging.prompts import expansion_messages
 from bot.imaging.providers import (
+    SAFETY_ID_CHARS,
     OpenAIChat,
     OpenAIImages,
     OpenAIModerator,
+    SafetyIds,
     _consume,
     _decode,
     _usage,
@@ -139,12 +141,12 @@ def test_image_data_must_be_present_and_valid_base64() -> None:
 def test_usage_reads_what_the_provider_reported_and_tolerates_gaps() -> None:
     details = SimpleNamespace(text_tokens=30, image_tokens=200)
     full = SimpleNamespace(input_tokens=230, input_tokens_details=details, output_tokens=4160)
-    assert _usage(full) == Usage(text_in=30, image_in=200, image_out=4160)
+    assert _usage(full) == TokenUsage(text_in=30, image_in=200, image_out=4160)
     no_details = SimpleNamespace(input_tokens=50, input_tokens_details=None, output_tokens=272)
-    assert _usage(no_details) == Usage(text_in=50, image_in=0, image_out=272)
+    assert _usage(no_details) == TokenUsage(text_in=50, image_in=0, image_out=272)
     nulls = SimpleNamespace(input_tokens=None, input_tokens_details=None, output_tokens=None)
-    assert _usage(nulls) == Usage()
-    assert _usage(None) == Usage()
+    assert _usage(nulls) == TokenUsage()
+    assert _usage(None) == TokenUsage()
 
 
 class Stream:
@@ -242,6 +244,43 @@ async def test_an_answer_cut_off_by_the_token_budget_is_logged(
     assert "token budget" in caplog.text
 
 
+async def test_a_chat_call_is_metered_by_the_tokens_the_provider_reports() -> None:
+    async with FakeOpenAI() as fake:  # it reports `usage` as the spec says
+        client = openai.AsyncOpenAI(api_key=fake.api_key, base_url=fake.base_url, max_retries=0)
+        with metering() as meter:
+            await OpenAIChat(client, "gpt-5.4-mini").complete(expansion_messages("a fox"))
+        await client.close()
+    [call] = meter.calls
+    assert (call.kind, call.model) == ("chat", "gpt-5.4-mini")
+    assert call.tokens.input > 100 and call.tokens.output > 0  # the instructions are long
+    assert meter.cost_micros() > 0
+
+
+async def test_a_chat_call_reported_without_usage_is_metered_by_an_estimate(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with metering() as meter:
+        await chat_on(Completions("A fox at dawn.", "stop")).complete(expansion_messages("a fox"))
+    [call] = meter.calls
+    assert call.tokens.output == 4  # 14 characters, four a token, rounded up
+    assert call.tokens.input > 0
+    assert "reported no usage" in caplog.text
+
+
+async def test_moderation_calls_are_metered_and_free_unless_priced() -> None:
+    async with FakeOpenAI() as fake:
+        client = openai.AsyncOpenAI(api_key=fake.api_key, base_url=fake.base_url, max_retries=0)
+        moderator = OpenAIModerator(client, "omni-moderation-latest")
+        with metering() as meter:
+            await moderator.flagged(["a cat", "a calm cat"], [_png("red")])
+        await client.close()
+    assert meter.calls == [  # no usage reported: the texts' 15 characters, estimated
+        MeteredCall("moderation", "omni-moderation-latest", ChatTokens(4)),
+        MeteredCall("moderation", "omni-moderation-latest", ChatTokens(0)),
+    ]
+    assert meter.cost_micros() == 0
+
+
 def _png(colour: str) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (8, 8), colour).save(out, "PNG")
@@ -311,7 +350,7 @@ async def test_a_model_without_n_gets_one_call_per_picture_side_by_side() -> Non
     made = await images._several(endpoint, "image generation", "flux-dev", 3, prompt="boats")
     assert [call.get("n") for call in endpoint.calls] == [None, None, None]
     assert sorted(made.pictures) == [b"picture 1", b"picture 2", b"picture 3"]
-    assert made.usage == Usage(text_in=30, image_in=0, image_out=300)
+    assert made.usage == TokenUsage(text_in=30, image_in=0, image_out=300)
 
 
 async def test_a_call_that_makes_fewer_pictures_than_asked_is_topped_up() -> None:
@@ -579,3 +618,76 @@ async def test_pictures_made_side_by_side_are_retryable_only_if_none_was_made(
         await images._several(endpoint, "image generation", model, n, prompt="boats")
     assert raised.value.retryable is retryable
     assert endpoint.finished == len(outcomes)  # no call is left running unseen
+
+
+# --- safety identifiers --------------------------------------------------------------------
+
+ALICE_ID, BOB_ID = 112233445566778899, 998877665544332211
+BOT_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.bot-token-for-safety-ids-0123456789"
+
+
+def test_a_person_keeps_one_identifier_and_no_two_people_share_it() -> None:
+    ids = SafetyIds(b"a-key-of-the-deployment-1234")
+    alice = ids.of(ALICE_ID)
+    assert alice == ids.of(ALICE_ID) == SafetyIds(b"a-key-of-the-deployment-1234").of(ALICE_ID)
+    assert alice != ids.of(BOB_ID)
+    assert len({ids.of(user) for user in range(1000)}) == 1000
+    assert len(alice) == SAFETY_ID_CHARS <= 64  # chat's safety_identifier takes at most 64
+    assert int(alice, 16) >= 0  # hex
+
+
+def test_an_identifier_reveals_nothing_of_the_person_or_the_key() -> None:
+    key = "a-key-of-the-deployment-1234"
+    ids = SafetyIds.for_deployment(key, BOT_TOKEN)
+    assert ids is not None
+    for user in (ALICE_ID, BOB_ID, 700100200300400500):
+        shown = ids.of(user)
+        assert str(user) not in shown and hex(user)[2:] not in shown
+        # Not a plain (unkeyed) hash either: without the key it can't be matched to an id.
+        assert shown not in hashlib.sha256(str(user).encode()).hexdigest()
+    assert key not in ids.of(ALICE_ID) and BOT_TOKEN not in ids.of(ALICE_ID)
+    assert SafetyIds(b"another-key-altogether-5678").of(ALICE_ID) != ids.of(ALICE_ID)
+
+
+def test_without_a_key_the_identifiers_come_from_the_bot_token() -> None:
+    derived = SafetyIds.for_deployment(None, BOT_TOKEN)
+    again = SafetyIds.for_deployment("", BOT_TOKEN)
+    other = SafetyIds.for_deployment(None, BOT_TOKEN + "x")
+    keyed = SafetyIds.for_deployment("a-key-of-the-deployment-1234", BOT_TOKEN)
+    assert derived is not None and again is not None and other is not None and keyed is not None
+    assert derived.of(ALICE_ID) == again.of(ALICE_ID)  # stable for one deployment
+    assert derived.of(ALICE_ID) != other.of(ALICE_ID) != keyed.of(ALICE_ID)
+    # The token is not the key itself: knowing a hash under the token reveals nothing.
+    assert derived.of(ALICE_ID) != SafetyIds(BOT_TOKEN.encode()).of(ALICE_ID)
+    assert SafetyIds.for_deployment(None, None) is None
+
+
+async def test_chat_and_images_name_the_person_the_way_each_endpoint_takes_it() -> None:
+    person = SafetyIds(b"a-key-of-the-deployment-1234").of(ALICE_ID)
+    async with FakeOpenAI(image_size_px=16) as fake:
+        client = openai.AsyncOpenAI(api_key=fake.api_key, base_url=fake.base_url, max_retries=0)
+        chat = OpenAIChat(client, "gpt-4.1-mini")
+        images = OpenAIImages(client, "gpt-image-2", partial_images=1)
+        await chat.complete(expansion_messages("a fox"), safety_id=person)
+        await chat.complete(expansion_messages("a fox"))
+        shown: list[bytes] = []
+
+        async def preview(png: bytes, index: int) -> None:
+            shown.append(png)
+
+        await images.generate("a fox", size="1024x1024", quality="low", safety_id=person)
+        await images.generate(
+            "a fox", size="1024x1024", quality="low", on_preview=preview, safety_id=person
+        )
+        await images.generate("foxes", size="1024x1024", quality="low", n=2, safety_id=person)
+        await images.edit(_png("red"), "redder", size="1024x1024", quality="low", safety_id=person)
+        await images.generate("a fox", size="1024x1024", quality="low")
+        await client.close()
+    assert fake.violations == []
+    named, unnamed = [r.json or {} for r in fake.requests if r.endpoint == "chat"]
+    assert named["safety_identifier"] == person and "user" not in named
+    assert "safety_identifier" not in unnamed
+    paintings = [r.json or r.form or {} for r in fake.requests if r.endpoint in ("images", "edits")]
+    assert [p.get("user") for p in paintings] == [person] * 4 + [None]
+    assert not any("safety_identifier" in p for p in paintings)
+    assert shown  # the streamed call too

@@ -22,7 +22,7 @@ from bot.errors import (
     UploadFailed,
     WaitedTooLong,
 )
-from bot.imaging.pricing import DEFAULT_PRICES, Usage, cost_micros, price_for
+from bot.imaging.pricing import DEFAULT_PRICES, ChatTokens, TokenUsage, cost_micros, price_for
 from bot.jobs.runner import START_MARGIN
 from bot.models import Stage
 from bot.storage.job_records import JobKind, JobRecord, JobState
@@ -43,7 +43,7 @@ from tests.unit.jobs_rig import (
 
 pytestmark = pytest.mark.timeout(10)  # a lost wake-up fails, it does not hang
 
-USAGE = Usage(text_in=100, image_in=0, image_out=1000)
+USAGE = TokenUsage(text_in=100, image_in=0, image_out=1000)
 COST = cost_micros(USAGE, price_for("gpt-image-2", DEFAULT_PRICES))  # the real cost, not the hold
 
 
@@ -124,6 +124,33 @@ async def test_a_painted_job_is_posted_once_and_charged_its_real_cost(rig_here: 
     assert stages == [Stage.PAINTING]  # a reroll paints its prompt: no "writing a prompt"
 
 
+async def test_a_jobs_settled_cost_includes_its_prompt_writing(rig_here: MakeRig) -> None:
+    """The person is charged what the provider bills: the picture and the chat calls that
+    wrote its prompt (a set's variation prompts too, written before its plan)."""
+    rig = rig_here(chat=ScriptedChat(tokens=ChatTokens(2000, 300)))
+    written = round(2000 * 0.75 + 300 * 4.5)  # the default CHAT_PRICES of gpt-5.4-mini
+    job = await rig.admit(order())  # expanded by the chat model
+    takes = [
+        await rig.admit(order(JobKind.VARIATION, batch="b1", take=take, takes=2))
+        for take in range(2)
+    ]
+
+    for each in (job, *takes):
+        await rig.runner.run(each)
+
+    charged = []
+    for each in (job, *takes):
+        entry = await rig.store.ledger_entry(each.reservation.id)
+        assert entry is not None and entry.state == "settled"
+        charged.append(entry.cost_micros)
+        picture = await rig.store.picture((await rig.state(each)).picture_id or 0)
+        assert picture is not None and picture.cost_micros == entry.cost_micros
+    assert len(rig.chat.asked) == 2  # one prompt, then the set's prompts in one call
+    assert charged == [COST + written, COST + written, COST]  # the first take wrote them
+    used = await rig.store.usage(GUILD, ALICE, TODAY)
+    assert (used.pictures, used.reserved_micros, used.spent_micros) == (3, 0, sum(charged))
+
+
 async def test_a_failed_paint_ends_in_its_sentence_and_releases_everything(
     rig_here: MakeRig,
 ) -> None:
@@ -137,6 +164,28 @@ async def test_a_failed_paint_ends_in_its_sentence_and_releases_everything(
     assert rig.publisher.said(job.id) == [ProviderUnavailable.user_message]
     assert rig.publisher.pictures == []
     await assert_released(rig, job)
+
+
+async def test_a_failed_job_still_pays_the_prompt_writing_the_provider_billed(
+    rig_here: MakeRig,
+) -> None:
+    """Nothing painted, nothing counted against the picture limits, but the chat call that
+    wrote the prompt is billed by the provider either way: it is charged (else a loop of
+    failing requests would be free prompt writing)."""
+    rig = rig_here(
+        chat=ScriptedChat(tokens=ChatTokens(2000, 300)),
+        images=ScriptedImages({0: ProviderUnavailable()}, usage=USAGE),
+    )
+    written = round(2000 * 0.75 + 300 * 4.5)  # the default CHAT_PRICES of gpt-5.4-mini
+    job = await rig.admit(order())
+
+    await rig.runner.run(job)
+
+    assert (await rig.state(job)).state is JobState.FAILED
+    entry = await rig.store.ledger_entry(job.reservation.id)
+    assert entry is not None and (entry.state, entry.cost_micros) == ("released", written)
+    used = await rig.store.usage(GUILD, ALICE, TODAY)
+    assert (used.pictures, used.reserved_micros, used.spent_micros) == (0, 0, written)
 
 
 async def test_a_refused_post_ends_in_one_sentence_and_costs_nothing(rig_here: MakeRig) -> None:

@@ -9,7 +9,7 @@ from typing import get_args
 import discord
 import pytest
 
-from bot.models import GuildSettings, RefineMode
+from bot.models import GuildSettings, Quality, RefineMode, Size
 from bot.storage.counting import Usage
 from bot.storage.reports import DaySpend, last_days
 from bot.studio import SpendReport
@@ -131,10 +131,10 @@ def test_default_defaults_name_the_bots_model() -> None:
 
 def test_changed_defaults_name_the_servers_model() -> None:
     settings = DEFAULTS.replace(
-        default_size="portrait",
-        default_quality="medium",
+        default_size=Size.PORTRAIT,
+        default_quality=Quality.MEDIUM,
         max_size="square",
-        max_quality="medium",
+        max_quality=Quality.MEDIUM,
         allowed_styles=("anime", "oil painting"),
         model="gpt-image-1-mini",
         expand_default=False,

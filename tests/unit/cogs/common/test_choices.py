@@ -29,6 +29,8 @@ from cogs.common.choices import (
     STYLES,
     choices_of,
     chosen,
+    chosen_quality,
+    chosen_size,
 )
 
 Choices = list[app_commands.Choice[str]]
@@ -118,3 +120,10 @@ def test_choices_of_keeps_order() -> None:
 def test_chosen() -> None:
     assert chosen(None) is None
     assert chosen(app_commands.Choice(name="square", value="square")) == "square"
+
+
+def test_chosen_sizes_and_qualities_are_the_models_own() -> None:
+    assert [chosen_size(choice) for choice in SIZES] == list(Size)
+    assert [chosen_quality(choice) for choice in QUALITIES] == list(Quality)
+    assert [chosen_quality(choice) for choice in QUALITY_CEILINGS] == list(QUALITY_ORDER)
+    assert chosen_size(None) is None and chosen_quality(None) is None

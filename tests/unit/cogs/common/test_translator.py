@@ -13,8 +13,8 @@ from discord.app_commands import TranslationContext
 from discord.app_commands import TranslationContextLocation as Where
 from discord.ext import commands
 
-from bot.app import EXTENSIONS
 from bot.i18n import LANGUAGES, NAME_CONTEXT, translate
+from cogs import EXTENSIONS
 from cogs.common import translator as module
 from cogs.common.translator import PicassoTranslator, command_strings, is_command_name
 from tests.fakes.discord_limits import check_commands

@@ -22,7 +22,7 @@ from bot.app import prepare_discord
 from bot.config import Secret
 from bot.errors import PicassoError
 from bot.imaging.pipeline import ImageResult
-from bot.imaging.pricing import Usage
+from bot.imaging.pricing import TokenUsage
 from bot.imaging.providers import GeneratedImage
 from bot.jobs.progress import Reporter
 from bot.models import ImageRequest
@@ -34,7 +34,7 @@ from tests.fakes.discord_rules import FLAG_EPHEMERAL, MAX_UPLOAD_BYTES
 from tests.storage.records import limits, post_picture
 
 if TYPE_CHECKING:
-    from bot.app import Picasso
+    from cogs.common.services import Services
 
 GUILD, CHANNEL, AUDIT, ALICE, BOB = 5001, 5002, 5003, 7001, 7002
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -60,7 +60,7 @@ def image_result(data: bytes) -> ImageResult:
         prompt="A detailed prompt about a cat.",
         expanded=True,
         note=None,
-        image=GeneratedImage(data, Usage(10, 0, 100), "gpt-image-2"),
+        image=GeneratedImage(data, TokenUsage(10, 0, 100), "gpt-image-2"),
         cost_micros=42_000,
     )
 
@@ -84,6 +84,9 @@ class _Studio:
     def now(self) -> datetime:
         return NOW
 
+    async def audit_line_posted(self, job_id: int, message_id: int) -> bool:
+        return True
+
 
 class _Jobs:
     def __init__(self, store: Store) -> None:
@@ -94,7 +97,7 @@ class _Jobs:
 
 
 class StandInBot:
-    """What the publisher reads from `Picasso`, delegated to a real logged-in client.
+    """What the publisher reads of the bot (`Services`), delegated to a real logged-in client.
 
     Without a gateway the client caches no channels, so `get_channel` stands in for that
     cache with the channels the fake Discord has.
@@ -242,7 +245,7 @@ async def opened_rig(store: Store) -> AsyncIterator[Rig]:
         reporter = Reporter(interval=2.0, clock=clock, sleep=clock.sleep, expected=expected)
         try:
             await client.login(BOT_TOKEN)
-            bot = cast("Picasso", StandInBot(client, fake, store))
+            bot = cast("Services", StandInBot(client, fake, store))
             yield Rig(fake, store, reporter, DiscordPublisher(bot, reporter))
         finally:
             await reporter.close()

@@ -7,15 +7,15 @@ import pytest
 
 from bot.models import MAX_ID
 from cogs.pictures.buttons import (
-    Action,
+    PictureAction,
     cancels_view,
     parse_picture_custom_id,
     picture_custom_id,
 )
 
 
-@pytest.mark.parametrize("action", list(Action))
-def test_picture_custom_ids_round_trip_and_fit_discord(action: Action) -> None:
+@pytest.mark.parametrize("action", list(PictureAction))
+def test_picture_custom_ids_round_trip_and_fit_discord(action: PictureAction) -> None:
     custom_id = picture_custom_id(action, MAX_ID)
     assert len(custom_id) <= 100
     assert parse_picture_custom_id(custom_id) == (action, MAX_ID)

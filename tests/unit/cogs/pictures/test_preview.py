@@ -7,26 +7,26 @@ import pytest
 
 from bot.models import MAX_ID, Quality, Size, Style
 from cogs.pictures.preview import (
-    Action,
-    Ticket,
+    PreviewAction,
+    PreviewState,
     parse_custom_id,
     parse_modal_custom_id,
     preview_view,
 )
 
-WIDEST = Ticket(MAX_ID, Size.LANDSCAPE, Quality.MEDIUM, Style.RENDER_3D, 4, expanded=False)
+WIDEST = PreviewState(MAX_ID, Size.LANDSCAPE, Quality.MEDIUM, Style.RENDER_3D, 4, expanded=False)
 
 
-@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("action", list(PreviewAction))
 @pytest.mark.parametrize("style", list(Style))
 @pytest.mark.parametrize(("count", "expanded"), [(1, True), (4, False)])
 def test_button_custom_ids_round_trip_and_fit_discord(
-    action: Action, style: Style, count: int, expanded: bool
+    action: PreviewAction, style: Style, count: int, expanded: bool
 ) -> None:
-    ticket = Ticket(MAX_ID, Size.LANDSCAPE, Quality.MEDIUM, style, count, expanded)
-    custom_id = ticket.custom_id(action)
+    state = PreviewState(MAX_ID, Size.LANDSCAPE, Quality.MEDIUM, style, count, expanded)
+    custom_id = state.custom_id(action)
     assert len(custom_id) <= 100
-    assert parse_custom_id(custom_id) == (action, ticket)
+    assert parse_custom_id(custom_id) == (action, state)
 
 
 def test_a_preview_shown_before_sets_reads_as_one_expanded_picture() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from bot import lineage
 from bot.imaging.pipeline import ImageResult
-from bot.imaging.pricing import Usage
+from bot.imaging.pricing import TokenUsage
 from bot.imaging.providers import GeneratedImage
 from bot.jobs.line import Place
 from bot.jobs.runner import Status
@@ -45,7 +45,7 @@ def result(
     change: str | None = None,
 ) -> ImageResult:
     request = ImageRequest(description, Size.LANDSCAPE, Quality.HIGH, style)
-    image = GeneratedImage(b"png", Usage(image_out=1056), "gpt-image-2")
+    image = GeneratedImage(b"png", TokenUsage(image_out=1056), "gpt-image-2")
     return ImageResult(request, prompt, expanded, note, image, 81_600, change=change)
 
 
